@@ -1,0 +1,119 @@
+"""Correlation ids: read or generate one per request, keep it on ``g``,
+echo it on every response, and offer it to logging.
+
+An incoming id is used only if it matches :data:`VALID_ID`; anything else
+(control characters, 129+ characters, non-ASCII ...) is dropped, never
+echoed and never truncated, and a new id is generated.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import typing as t
+
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import request
+
+if t.TYPE_CHECKING:
+    from .config import Settings
+
+#: What an incoming correlation id must look like to be reused.
+VALID_ID: t.Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+class RequestState:
+    """Per-request data, kept on ``g._apierrors``."""
+
+    __slots__ = ("correlation_id", "error_id", "unhandled")
+
+    def __init__(self, correlation_id: str) -> None:
+        self.correlation_id = correlation_id
+        self.error_id: str | None = None
+        #: Flask is handling an unhandled exception (and logs it itself).
+        self.unhandled = False
+
+
+def new_id(prefix: str) -> str:
+    """A fresh random id such as ``req_3f2a9c61d0b7e845``."""
+    return prefix + secrets.token_hex(8)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["apierrors"].settings
+    return settings
+
+
+def request_state() -> RequestState:
+    """This request's :class:`RequestState`, created on first use."""
+    state: RequestState | None = g.get("_apierrors")
+    if state is None:
+        settings = _settings()
+        incoming = None
+        for name in settings.request_id_headers:
+            value = request.headers.get(name)
+            if value is not None:
+                incoming = value
+                break
+        if incoming is not None and VALID_ID.fullmatch(incoming):
+            cid = incoming
+        else:
+            cid = new_id(settings.request_id_prefix)
+        state = RequestState(cid)
+        g._apierrors = state
+    return state
+
+
+def get_correlation_id() -> str | None:
+    """The current request's correlation id, or ``None`` outside a request
+    (or in an app without :class:`~flask_apierrors.ApiErrors`)."""
+    if not has_request_context() or "apierrors" not in current_app.extensions:
+        return None
+    return request_state().correlation_id
+
+
+def get_error_id(create: bool = True) -> str | None:
+    """The current request's error id (500 responses), created on first use."""
+    if not has_request_context() or "apierrors" not in current_app.extensions:
+        return None
+    state = request_state()
+    if state.error_id is None and create:
+        state.error_id = new_id(_settings().error_id_prefix)
+    return state.error_id
+
+
+class CorrelationIdFilter(logging.Filter):
+    """Adds ``correlation_id`` and ``error_id`` to every log record (``"-"``
+    outside a request), so a format string can use ``%(correlation_id)s``.
+
+    Installed on ``app.logger`` by :class:`~flask_apierrors.ApiErrors`; add it
+    to your own handlers to get ids on other loggers' records too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cid = get_correlation_id()
+        eid = get_error_id(create=False) if cid is not None else None
+        if not hasattr(record, "correlation_id"):
+            record.correlation_id = cid or "-"
+        if not hasattr(record, "error_id"):
+            record.error_id = eid or "-"
+        return True
+
+
+class ExceptionLogTagger(logging.Filter):
+    """Appends the error id and correlation id to the message of Flask's own
+    "Exception on ..." record, so the logged traceback can be found from the
+    ``error_id`` a client reports, whatever the log format is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.levelno >= logging.ERROR:
+            cid = get_correlation_id()
+            if cid is not None:
+                eid = get_error_id()
+                suffix = f" [error_id={eid} correlation_id={cid}]"
+                if isinstance(record.msg, str) and not record.msg.endswith(suffix):
+                    record.msg = record.msg + suffix
+        return True

@@ -1,0 +1,135 @@
+"""Application errors: :class:`ApiError` and :func:`abort`."""
+
+from __future__ import annotations
+
+import typing as t
+from types import MappingProxyType
+
+from flask import current_app
+from flask import has_app_context
+from werkzeug.exceptions import HTTPException
+
+from .catalog import Catalog
+from .catalog import ErrorSpec
+from .catalog import reason_phrase
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+_DEFAULT_CATALOG: t.Final = Catalog.default()
+
+
+def _lookup(code: str) -> ErrorSpec | None:
+    """The spec of ``code`` in the current app's catalog, else the built-ins."""
+    if has_app_context():
+        state = current_app.extensions.get("apierrors")
+        if state is not None:
+            spec: ErrorSpec | None = state.catalog.get(code)
+            return spec
+    return _DEFAULT_CATALOG.get(code)
+
+
+class ApiError(HTTPException):
+    """An error with a stable machine code, raised anywhere in a request.
+
+    Codes in the catalog fill in the status and default message::
+
+        raise ApiError("job_not_found", details={"job_id": job_id})
+
+    Subclasses fix ``error_code``, ``status``, ``message`` and ``format`` as
+    class attributes. A subclass without an explicit ``error_code`` uses its
+    class name upper-cased (``DatabaseException`` -> ``DATABASEEXCEPTION``).
+    On a subclass, a single positional argument is the message::
+
+        class DatabaseException(ApiError):
+            status = 500
+            message = "Database operation failed"
+
+
+        raise DatabaseException("Could not write the job")
+
+    It is a Werkzeug :class:`~werkzeug.exceptions.HTTPException`, so its
+    status survives even where no handler is installed.
+
+    :param error_code: The code (a catalog code or any string).
+    :param message: The sentence for the client; defaults to the class's
+        ``message``, then the catalog's, then the reason phrase.
+    :param status: HTTP status; defaults to the class's, then the catalog's,
+        then 500.
+    :param details: Extra context for the client.
+    :param headers: Extra response headers.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The machine code of every instance of this class.
+    error_code: str | None = None
+    #: The HTTP status of every instance of this class.
+    status: int | None = None
+    #: The default message of this class.
+    message: str | None = None
+    #: A format this class always renders in (a legacy contract).
+    format: str | None = None
+    details: t.Mapping[str, t.Any] = MappingProxyType({})
+    headers: t.Mapping[str, str] = MappingProxyType({})
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "error_code" not in cls.__dict__:
+            cls.error_code = cls.__name__.upper()
+
+    def __init__(
+        self,
+        error_code: str | None = None,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        details: t.Mapping[str, t.Any] | None = None,
+        headers: t.Mapping[str, str] | None = None,
+    ) -> None:
+        cls = type(self)
+        if cls is not ApiError and error_code is not None and message is None:
+            # On a subclass the code is fixed: ``Sub("text")`` is the message.
+            error_code, message = None, error_code
+        code = error_code or cls.error_code
+        if not code:
+            raise TypeError("ApiError needs an error code: ApiError('not_found', ...).")
+        spec = _lookup(code)
+        self.error_code = code
+        self.status = status or cls.status or (spec.status if spec else 500)
+        if not 400 <= self.status <= 599:
+            raise ValueError(f"ApiError status must be 400-599, not {self.status}.")
+        self.message = (
+            message or cls.message or (spec.message if spec else reason_phrase(self.status))
+        )
+        self.details = dict(details) if details else {}
+        self.headers = dict(headers) if headers else {}
+        self.code = self.status
+        super().__init__(description=self.message)
+
+    @property
+    def name(self) -> str:
+        """The HTTP reason phrase."""
+        return reason_phrase(self.status or 500)
+
+    def get_headers(
+        self,
+        environ: WSGIEnvironment | None = None,
+        scope: dict[str, t.Any] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Werkzeug's headers plus :attr:`headers`."""
+        return [*super().get_headers(environ, scope), *self.headers.items()]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.error_code!r} ({self.status})>"
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.error_code}: {self.message}"
+
+
+def abort(error_code: str, /, **details: t.Any) -> t.NoReturn:
+    """Raise :class:`ApiError` for ``error_code`` with ``details``::
+
+    abort("job_not_found", job_id=job_id)
+    """
+    raise ApiError(error_code, details=details or None)

@@ -1,0 +1,200 @@
+"""Body formats: a :class:`Problem` in, a JSON-ready ``dict`` out.
+
+Built-in formats reproduce the documented bodies exactly:
+
+``error``
+    ``{"error": code, "message", "details", "timestamp", "correlation_id"}``
+``error_code``
+    ``{"error": true, "error_code": CODE, "message", "details", "correlation_id"}``
+``detail``
+    ``{"detail": {"code": CODE, "message", "details", "correlation_id"}}``
+``problem``
+    RFC 9457 ``application/problem+json``: ``type``, ``title``, ``status``,
+    ``detail``, ``instance``, plus ``code``, ``details``, ``correlation_id``
+    and ``timestamp`` as extension members.
+
+``details`` is left out when empty. Formats do no IO and use no Flask
+globals.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from .problem import Problem
+
+JSON: t.Final = "application/json"
+PROBLEM_JSON: t.Final = "application/problem+json"
+
+
+@t.runtime_checkable
+class Format(t.Protocol):
+    """What a body format provides.
+
+    A plain callable ``(Problem) -> Mapping`` is accepted wherever a format
+    is, and rendered as ``application/json``.
+    """
+
+    #: The response's ``Content-Type``.
+    media_type: str
+
+    def render(self, problem: Problem) -> t.Mapping[str, t.Any]:
+        """The body for ``problem``."""
+        ...
+
+
+def _code(problem: Problem, upper: bool) -> str:
+    return problem.code.upper() if upper else problem.code
+
+
+class ErrorFormat:
+    """The second seed's ``{"error": code, ...}`` body."""
+
+    media_type = JSON
+
+    def __init__(self, *, uppercase_codes: bool = False) -> None:
+        self.uppercase_codes = uppercase_codes
+
+    def render(self, problem: Problem) -> dict[str, t.Any]:
+        body: dict[str, t.Any] = {
+            "error": _code(problem, self.uppercase_codes),
+            "message": problem.message,
+        }
+        details = problem.public_details()
+        if details:
+            body["details"] = details
+        body["timestamp"] = problem.timestamp
+        if problem.correlation_id is not None:
+            body["correlation_id"] = problem.correlation_id
+        body.update(problem.extra)
+        return body
+
+
+class ErrorCodeFormat:
+    """The first seed's ``{"error": true, "error_code": CODE, ...}`` body."""
+
+    media_type = JSON
+
+    def __init__(self, *, uppercase_codes: bool = True) -> None:
+        self.uppercase_codes = uppercase_codes
+
+    def render(self, problem: Problem) -> dict[str, t.Any]:
+        body: dict[str, t.Any] = {
+            "error": True,
+            "error_code": _code(problem, self.uppercase_codes),
+            "message": problem.message,
+        }
+        details = problem.public_details()
+        if details:
+            body["details"] = details
+        if problem.correlation_id is not None:
+            body["correlation_id"] = problem.correlation_id
+        body.update(problem.extra)
+        return body
+
+
+class DetailFormat:
+    """The first seed's ``{"detail": {"code": CODE, ...}}`` body."""
+
+    media_type = JSON
+
+    def __init__(self, *, uppercase_codes: bool = True) -> None:
+        self.uppercase_codes = uppercase_codes
+
+    def render(self, problem: Problem) -> dict[str, t.Any]:
+        inner: dict[str, t.Any] = {
+            "code": _code(problem, self.uppercase_codes),
+            "message": problem.message,
+        }
+        details = problem.public_details()
+        if details:
+            inner["details"] = details
+        if problem.correlation_id is not None:
+            inner["correlation_id"] = problem.correlation_id
+        inner.update(problem.extra)
+        return {"detail": inner}
+
+
+class ProblemFormat:
+    """RFC 9457 problem details."""
+
+    media_type = PROBLEM_JSON
+
+    def __init__(self, *, type_base: str | None = None, uppercase_codes: bool = False) -> None:
+        self.type_base = type_base
+        self.uppercase_codes = uppercase_codes
+
+    def render(self, problem: Problem) -> dict[str, t.Any]:
+        code = _code(problem, self.uppercase_codes)
+        body: dict[str, t.Any] = {
+            "type": f"{self.type_base}{code}" if self.type_base else "about:blank",
+            "title": problem.title,
+            "status": problem.status,
+            "detail": problem.message,
+        }
+        if problem.instance is not None:
+            body["instance"] = problem.instance
+        body["code"] = code
+        details = problem.public_details()
+        if details:
+            body["details"] = details
+        if problem.correlation_id is not None:
+            body["correlation_id"] = problem.correlation_id
+        body["timestamp"] = problem.timestamp
+        body.update(problem.extra)
+        return body
+
+
+class CallableFormat:
+    """Adapts a ``(Problem) -> Mapping`` callable to :class:`Format`."""
+
+    def __init__(
+        self, func: t.Callable[[Problem], t.Mapping[str, t.Any]], media_type: str = JSON
+    ) -> None:
+        self.func = func
+        self.media_type = media_type
+
+    def render(self, problem: Problem) -> t.Mapping[str, t.Any]:
+        return self.func(problem)
+
+
+#: Names of the built-in formats.
+BUILTIN: t.Final = ("error", "error_code", "detail", "problem")
+
+
+def build_format(
+    spec: t.Any,
+    *,
+    uppercase_codes: bool | None = None,
+    problem_type_base: str | None = None,
+    registry: t.Mapping[str, Format] | None = None,
+) -> Format:
+    """Turn a format name, :class:`Format` or callable into a :class:`Format`.
+
+    :param spec: What the user configured.
+    :param uppercase_codes: Force upper- or lower-case codes; ``None`` keeps
+        each format's own default.
+    :param problem_type_base: ``type`` base URI of the ``problem`` format.
+    :param registry: User formats registered by name.
+    :raises ValueError: ``spec`` names no known format.
+    """
+    if isinstance(spec, str):
+        if registry is not None and spec in registry:
+            return registry[spec]
+        if spec == "error":
+            return ErrorFormat(uppercase_codes=bool(uppercase_codes))
+        if spec == "error_code":
+            return ErrorCodeFormat(uppercase_codes=uppercase_codes is not False)
+        if spec == "detail":
+            return DetailFormat(uppercase_codes=uppercase_codes is not False)
+        if spec == "problem":
+            return ProblemFormat(type_base=problem_type_base, uppercase_codes=bool(uppercase_codes))
+        known = [*BUILTIN, *(registry or {})]
+        raise ValueError(f"Unknown error format {spec!r}. Use one of {known} or a callable.")
+    if isinstance(spec, Format):
+        return spec
+    if callable(spec):
+        return CallableFormat(spec)
+    raise TypeError(
+        f"An error format must be a name, a Format or a callable, not {type(spec).__name__}."
+    )

@@ -1,0 +1,137 @@
+"""Werkzeug HTTP exceptions and :class:`~flask_apierrors.ApiError` -> Problem."""
+
+from __future__ import annotations
+
+import json
+import traceback
+import typing as t
+
+from flask import request
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import UnsupportedMediaType
+
+from ..catalog import code_for_exception_class
+from ..correlation import get_error_id
+from ..errors import ApiError
+
+if t.TYPE_CHECKING:
+    from ..problem import Problem
+    from .base import Context
+
+
+def exception_headers(e: HTTPException) -> list[tuple[str, str]]:
+    """The exception's own headers (``Allow``, ``WWW-Authenticate``,
+    ``Retry-After`` ...) without its HTML ``Content-Type``."""
+    return [(k, v) for k, v in e.get_headers() if k.lower() != "content-type"]
+
+
+def human_size(n: int) -> str:
+    """``1000000`` -> ``"1MB"``, ``10485760`` -> ``"10MB"``, ``1536`` -> ``"1.5KB"``."""
+    for unit, binary, decimal in (
+        ("GB", 1 << 30, 10**9),
+        ("MB", 1 << 20, 10**6),
+        ("KB", 1 << 10, 10**3),
+    ):
+        for size in (binary, decimal):
+            if n >= size and n % size == 0:
+                return f"{n // size}{unit}"
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n}B"
+
+
+def _json_error(e: BaseException) -> ValueError | None:
+    """The JSON or UTF-8 decoding error behind a Werkzeug/Flask BadRequest."""
+    seen = 0
+    cur: BaseException | None = e
+    while cur is not None and seen < 8:
+        if isinstance(cur, (json.JSONDecodeError, UnicodeDecodeError)):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+        seen += 1
+    return None
+
+
+def _has_default_description(e: HTTPException) -> bool:
+    return e.description == type(e).description
+
+
+def convert_api_error(e: BaseException, ctx: Context) -> Problem | None:
+    """An :class:`ApiError` as raised."""
+    if not isinstance(e, ApiError):
+        return None
+    assert e.error_code is not None and e.status is not None
+    return ctx.problem(
+        e.error_code,
+        status=e.status,
+        message=e.message,
+        details=e.details,
+        headers=exception_headers(e),
+        format=e.format,
+    )
+
+
+def convert_internal_error(e: BaseException, ctx: Context) -> Problem | None:
+    """500s: an id to find the log entry, nothing of the exception's text."""
+    if not isinstance(e, InternalServerError):
+        return None
+    details: dict[str, t.Any] = {
+        "error_id": get_error_id(),
+        "support_message": ctx.settings.support_message,
+    }
+    original = e.original_exception
+    if ctx.debug and original is not None:
+        details["debug"] = {
+            "type": type(original).__qualname__,
+            "message": str(original),
+            "traceback": traceback.format_exception(original),
+        }
+    message = None if _has_default_description(e) else e.description
+    return ctx.problem("internal_server_error", message=message, details=details)
+
+
+def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
+    """Every other Werkzeug exception, with the details the seeds document."""
+    if not isinstance(e, HTTPException):
+        return None
+    status = e.code or 500
+    spec = ctx.catalog.for_status(status)
+    code = spec.code if spec is not None else code_for_exception_class(type(e))
+    message = None if _has_default_description(e) else e.description
+    details: dict[str, t.Any] = {}
+
+    if isinstance(e, NotFound) and request.routing_exception is e:
+        message = "Endpoint not found"
+        details = {"path": request.path, "method": request.method}
+    elif isinstance(e, MethodNotAllowed):
+        details = {"method": request.method, "allowed_methods": sorted(e.valid_methods or ())}
+    elif isinstance(e, RequestEntityTooLarge):
+        limit = request.max_content_length
+        if request.content_length is not None:
+            details["body_size"] = request.content_length
+        if limit is not None:
+            details["max_size"] = limit
+            details["size_limit"] = human_size(limit)
+    elif isinstance(e, UnsupportedMediaType):
+        details = {
+            "provided_type": request.mimetype or None,
+            "expected_types": list(ctx.settings.expected_content_types),
+        }
+        message = None
+    elif isinstance(e, BadRequest) and type(e) is BadRequest:
+        decode_error = _json_error(e)
+        if decode_error is not None:
+            return ctx.problem(
+                "invalid_json",
+                details={"json_error": str(decode_error)},
+                headers=exception_headers(e),
+            )
+    return ctx.problem(
+        code, status=status, message=message, details=details, headers=exception_headers(e)
+    )

@@ -1,0 +1,109 @@
+"""Format-neutral error records.
+
+A :class:`Problem` is what every source of error (a Werkzeug exception, an
+:class:`~flask_apierrors.ApiError`, a marshmallow ``ValidationError``, a rate
+limit ...) is turned into before a format renders it. It holds no Flask
+objects and does no IO, so formats and docs can be tested without an app.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+
+class _Missing:
+    """Marker for "no value was submitted" (rendered as ``null``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: The value of :attr:`FieldError.invalid_value` when the field was absent.
+MISSING: t.Final = _Missing()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FieldError:
+    """One field that failed validation.
+
+    :param field: Path of the field: dots between nested names, brackets
+        around list indexes (``messages[0].content``).
+    :param message: A sentence for the client.
+    :param invalid_value: The submitted value, already redacted and
+        truncated; :data:`MISSING` when the field was absent.
+    :param location: Where the value came from (``json``, ``query``,
+        ``form``, ``files``, ``headers`` ...), or ``None`` when only one
+        location is involved.
+    """
+
+    field: str
+    message: str
+    invalid_value: t.Any = MISSING
+    location: str | None = None
+
+    def to_dict(self) -> dict[str, t.Any]:
+        """The seed's ``{"field", "message", "invalid_value"}`` object (plus
+        ``location`` when one is set)."""
+        value = None if self.invalid_value is MISSING else self.invalid_value
+        rv: dict[str, t.Any] = {
+            "field": self.field,
+            "message": self.message,
+            "invalid_value": value,
+        }
+        if self.location is not None:
+            rv["location"] = self.location
+        return rv
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Problem:
+    """An error, ready to be rendered by any format.
+
+    :param status: HTTP status code.
+    :param code: The stable machine code, as the catalog spells it
+        (``not_found``, ``JOB_NOT_FOUND``).
+    :param message: A sentence for the client.
+    :param title: The HTTP reason phrase (``Not Found``).
+    :param details: Extra context for the client; omitted when empty.
+    :param errors: Field-level validation errors, rendered as
+        ``details.validation_errors``.
+    :param headers: Response headers the error must carry (``Allow``,
+        ``Retry-After``, ``WWW-Authenticate`` ...).
+    :param format: A format this error insists on (a legacy contract), or
+        ``None`` to let the blueprint or app decide.
+    :param correlation_id: The request's correlation id.
+    :param timestamp: When the error happened, ISO 8601 UTC with ``Z``.
+    :param instance: The request path, for the ``problem`` format.
+    :param extra: Members a format adds at the top level of the body (for
+        example the ``problem`` format's extension members); rarely needed.
+    """
+
+    status: int
+    code: str
+    message: str
+    title: str = ""
+    details: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    errors: tuple[FieldError, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    format: str | None = None
+    correlation_id: str | None = None
+    timestamp: str | None = None
+    instance: str | None = None
+    extra: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+
+    def public_details(self) -> dict[str, t.Any]:
+        """``details`` with the field errors added as ``validation_errors``."""
+        rv = dict(self.details)
+        if self.errors:
+            rv["validation_errors"] = [e.to_dict() for e in self.errors]
+        return rv
+
+    def replace(self, **changes: t.Any) -> Problem:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)

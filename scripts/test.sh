@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up everything and run the whole test suite: lint, format check, mypy --strict,
+# the Sphinx build (warnings are errors) and pytest (unit, integration, gunicorn, Redis).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+if ! command -v redis-server >/dev/null 2>&1; then
+    echo "installing redis-server from Debian's packages"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff check"; ruff check .
+echo "== ruff format --check"; ruff format --check .
+echo "== mypy --strict"; mypy
+if [ -f docs/conf.py ]; then
+    echo "== sphinx (warnings are errors)"
+    sphinx-build -q -W --keep-going -b html docs docs/_build/html
+fi
+echo "== pytest"
+HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" python -m pytest -p no:cacheprovider "$@"
