@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from flask import Flask
+
+from flask_apierrors import get_correlation_id
+from flask_apierrors.correlation import CorrelationIdFilter
+
+from .conftest import MakeApp
+
+GENERATED = re.compile(r"req_[0-9a-f]{16}")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["abc", "req_abc123", "A.b-c_9", "x" * 128, "0"],
+)
+def test_valid_incoming_id_is_reused(app: Flask, value: str) -> None:
+    response = app.test_client().get("/missing", headers={"X-Request-ID": value})
+    assert response.headers["X-Request-ID"] == value
+    assert response.get_json()["correlation_id"] == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "x" * 129,
+        "x" * 8192,
+        "has space",
+        "semi;colon",
+        "new\\nline",
+        "\x1b[31mred",
+        "tab\there",
+        "caf\u00e9",
+        "a/b",
+    ],
+)
+def test_invalid_incoming_id_is_replaced(app: Flask, value: str) -> None:
+    response = app.test_client().get("/missing", headers={"X-Request-ID": value})
+    new = response.headers["X-Request-ID"]
+    assert GENERATED.fullmatch(new)
+    assert response.get_json()["correlation_id"] == new
+    assert value not in response.get_data(as_text=True) or value == ""
+
+
+def test_header_names_are_configurable(make_app: MakeApp) -> None:
+    app, _ = make_app(request_id_headers=("X-Trace",), response_id_header="X-Trace")
+    response = app.test_client().get("/missing", headers={"X-Trace": "t-1", "X-Request-ID": "r"})
+    assert response.headers["X-Trace"] == "t-1"
+    assert "X-Request-ID" not in response.headers
+
+
+def test_second_header_is_a_fallback(app: Flask) -> None:
+    response = app.test_client().get("/missing", headers={"X-Correlation-ID": "c-1"})
+    assert response.headers["X-Request-ID"] == "c-1"
+
+
+def test_one_id_per_request(app: Flask) -> None:
+    seen: list[str | None] = []
+
+    @app.get("/twice")
+    def twice() -> str:
+        seen.extend([get_correlation_id(), get_correlation_id()])
+        return "ok"
+
+    response = app.test_client().get("/twice")
+    assert seen[0] == seen[1] == response.headers["X-Request-ID"]
+
+
+def test_outside_a_request_there_is_none(app: Flask) -> None:
+    assert get_correlation_id() is None
+    with app.app_context():
+        assert get_correlation_id() is None
+
+
+def test_log_filter(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    @app.get("/log")
+    def log() -> str:
+        app.logger.warning("inside")
+        return "ok"
+
+    with caplog.at_level(logging.WARNING):
+        response = app.test_client().get("/log")
+    (record,) = [r for r in caplog.records if r.getMessage() == "inside"]
+    assert getattr(record, "correlation_id") == response.headers["X-Request-ID"]  # noqa: B009
+
+    outside = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    CorrelationIdFilter().filter(outside)
+    assert getattr(outside, "correlation_id") == "-"  # noqa: B009

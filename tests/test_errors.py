@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.test import Client
+
+from flask_apierrors import ApiError
+from flask_apierrors import ApiErrors
+from flask_apierrors import Catalog
+from flask_apierrors import abort
+
+
+class APIException(ApiError):
+    message = "API operation failed"
+
+
+class FALAPIException(APIException):
+    status = 502
+    message = "External FAL.AI service error"
+
+
+class JobNotFound(ApiError):
+    error_code = "JOB_NOT_FOUND"
+    status = 404
+    message = "Job not found"
+    format = "detail"
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "status", "message"),
+    [
+        (APIException(), "APIEXCEPTION", 500, "API operation failed"),
+        (FALAPIException(), "FALAPIEXCEPTION", 502, "External FAL.AI service error"),
+        (FALAPIException("Other text"), "FALAPIEXCEPTION", 502, "Other text"),
+        (JobNotFound(), "JOB_NOT_FOUND", 404, "Job not found"),
+        (ApiError("not_found"), "not_found", 404, "Resource not found"),
+        (ApiError("NOT_FOUND", "Gone fishing"), "NOT_FOUND", 404, "Gone fishing"),
+        (ApiError("not_found", status=410), "not_found", 410, "Resource not found"),
+        (ApiError("brand_new"), "brand_new", 500, "Internal Server Error"),
+        (ApiError("brand_new", status=409), "brand_new", 409, "Conflict"),
+    ],
+)
+def test_defaults(exc: ApiError, code: str, status: int, message: str) -> None:
+    assert (exc.error_code, exc.status, exc.message) == (code, status, message)
+    assert exc.code == status  # Werkzeug's name for it
+    assert isinstance(exc, HTTPException)
+
+
+def test_app_catalog_is_used_inside_a_request() -> None:
+    catalog = Catalog.default()
+    catalog.add("quota_exceeded", 402, "Quota exceeded")
+    app = Flask(__name__)
+    ApiErrors(app, catalog=catalog)
+    with app.test_request_context():
+        assert ApiError("quota_exceeded").status == 402
+    assert ApiError("quota_exceeded").status == 500
+
+
+def test_class_defaults_are_not_shared() -> None:
+    first = ApiError("conflict", details={"a": 1}, headers={"X-A": "1"})
+    second = ApiError("conflict")
+    assert dict(second.details) == {} and dict(second.headers) == {}
+    assert dict(first.details) == {"a": 1}
+
+
+def test_status_must_be_an_error_status() -> None:
+    with pytest.raises(ValueError, match="400-599"):
+        ApiError("x", status=200)
+
+
+def test_a_code_is_required() -> None:
+    with pytest.raises(TypeError, match="needs an error code"):
+        ApiError()
+
+
+def test_status_survives_without_a_handler() -> None:
+    app = Flask(__name__)
+
+    @app.get("/")
+    def index() -> str:
+        raise ApiError("conflict", headers={"X-Why": "because"})
+
+    response = Client(app).get("/")
+    assert response.status_code == 409
+    assert response.headers["X-Why"] == "because"
+    assert "Conflict" in response.get_data(as_text=True)
+
+
+def test_abort_passes_details() -> None:
+    with pytest.raises(ApiError) as info:
+        abort("not_found", job_id="j1", error_code="kept")
+    assert info.value.error_code == "not_found"
+    assert dict(info.value.details) == {"job_id": "j1", "error_code": "kept"}
+
+
+def test_repr_and_str() -> None:
+    exc = JobNotFound()
+    assert repr(exc) == "<JobNotFound 'JOB_NOT_FOUND' (404)>"
+    assert str(exc) == "404 JOB_NOT_FOUND: Job not found"
