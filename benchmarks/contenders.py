@@ -1,0 +1,493 @@
+"""The same small API built five ways, and the requests the benchmark sends.
+
+Every contender serves the same routes with the same view logic; only the
+error handling differs:
+
+``flask``
+    Plain Flask: Werkzeug's HTML error pages.
+``jsonify``
+    A minimal hand-written ``jsonify`` error handler, what users write by hand.
+``apiflask``
+    APIFlask (``@app.input`` validation, ``HTTPError``).
+``smorest``
+    flask-smorest (``@blp.arguments`` validation, webargs ``abort``).
+``apierrors``
+    flask-apierrors (``ApiErrors``, ``ApiError``, its validation and limit
+    integrations where they are installed).
+
+Routes: ``GET /items/<id>`` (200, or the application error for id 404),
+``POST /chat`` (a marshmallow schema of 5 fields, one a nested list),
+``GET /boom`` (an unhandled exception), ``GET /limited`` (flask-limiter,
+memory storage, 1 per day), ``GET /concurrent`` (at most one request in
+flight, with the one slot already held).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import json
+import logging
+import threading
+import typing as t
+
+import marshmallow as ma
+from flask import Flask
+from flask import abort
+from flask import jsonify
+from flask import request
+from flask_limiter import Limiter
+from werkzeug.exceptions import HTTPException
+
+if t.TYPE_CHECKING:
+    from flask.typing import ResponseReturnValue
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: The models the chat schema accepts.
+MODELS: t.Final = ("Melanie-3", "Melanie-3-light", "Melanie-3-code")
+
+
+class MessageSchema(ma.Schema):
+    """One chat message."""
+
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(["user", "assistant"]))
+    content = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
+
+
+class ChatSchema(ma.Schema):
+    """A chat request: five fields, one of them a nested list."""
+
+    model = ma.fields.String(required=True, validate=ma.validate.OneOf(MODELS))
+    messages = ma.fields.List(
+        ma.fields.Nested(MessageSchema), required=True, validate=ma.validate.Length(min=1)
+    )
+    max_tokens = ma.fields.Integer(load_default=256, validate=ma.validate.Range(1, 4096))
+    temperature = ma.fields.Float(load_default=1.0, validate=ma.validate.Range(0.0, 2.0))
+    stream = ma.fields.Boolean(load_default=False)
+
+
+#: A valid chat request.
+VALID_CHAT: t.Final[dict[str, t.Any]] = {
+    "model": "Melanie-3",
+    "messages": [
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": "Hi, how can I help?"},
+        {"role": "user", "content": "Tell me a joke"},
+    ],
+    "max_tokens": 100,
+    "temperature": 0.7,
+    "stream": False,
+}
+
+#: 3 of 5 fields invalid, one of them inside the nested list.
+INVALID_CHAT: t.Final[dict[str, t.Any]] = {
+    **VALID_CHAT,
+    "model": "gpt-17",
+    "messages": [
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": ""},
+    ],
+    "temperature": 7.5,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """One request the benchmark sends to every contender.
+
+    :param name: Short key used on the command line and in the table.
+    :param label: What the table shows.
+    :param method: HTTP method.
+    :param path: Request path.
+    :param body: Request body bytes.
+    :param content_type: ``Content-Type`` of the body.
+    :param status_class: The expected status divided by 100 (2, 4 or 5).
+    """
+
+    name: str
+    label: str
+    method: str
+    path: str
+    body: bytes = b""
+    content_type: str | None = None
+    status_class: int = 4
+
+
+SCENARIOS: t.Final[tuple[Scenario, ...]] = (
+    Scenario("404", "unknown route (404)", "GET", "/no/such/route"),
+    Scenario("405", "wrong method (405)", "DELETE", "/items/1"),
+    Scenario("apierror", "error raised in a view", "GET", "/items/404"),
+    Scenario(
+        "validation",
+        "validation, 3 of 5 fields",
+        "POST",
+        "/chat",
+        json.dumps(INVALID_CHAT).encode(),
+        "application/json",
+    ),
+    Scenario(
+        "badjson",
+        "malformed JSON",
+        "POST",
+        "/chat",
+        b'{"model": "Melanie-3", "messages": [',
+        "application/json",
+    ),
+    Scenario("500", "unhandled exception (500)", "GET", "/boom", status_class=5),
+    Scenario("ratelimit", "flask-limiter 429", "GET", "/limited"),
+    Scenario("concurrent", "concurrent-limit 429", "GET", "/concurrent"),
+    Scenario("success", "success (floor)", "GET", "/items/1", status_class=2),
+)
+
+
+def item(item_id: int) -> dict[str, t.Any]:
+    """The success body of ``GET /items/<id>``."""
+    return {"id": item_id, "name": f"item {item_id}", "tags": ["a", "b"], "price": 9.5}
+
+
+def chat_reply(data: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The success body of ``POST /chat``."""
+    return {"object": "chat.completion", "model": data["model"], "choices": []}
+
+
+def _quiet_logger(name: str) -> None:
+    """Logging stays on (level ERROR, records are created and filtered) but
+    goes to a :class:`logging.NullHandler`; set before ``app.logger`` is
+    first used, so Flask does not add its stderr handler."""
+    logger = logging.getLogger(name)
+    logger.handlers[:] = [logging.NullHandler()]
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False
+
+
+def _limiter(app: Flask, storage_uri: str = "memory://") -> Limiter:
+    return Limiter(lambda: "bench", app=app, storage_uri=storage_uri)
+
+
+class InFlight:
+    """A hand-rolled concurrent-request limit (what the other contenders need
+    to write themselves): at most ``limit`` requests in flight, else
+    ``reject()``.
+
+    :param limit: Slots.
+    :param held: Slots taken before the benchmark starts, so every request
+        is over the limit.
+    """
+
+    def __init__(self, limit: int, held: int) -> None:
+        self.limit = limit
+        self.count = held
+        self.lock = threading.Lock()
+
+    def __call__(self, reject: t.Callable[[], t.NoReturn]) -> t.Callable[[F], F]:
+        def decorator(view: F) -> F:
+            @functools.wraps(view)
+            def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+                with self.lock:
+                    if self.count >= self.limit:
+                        reject()
+                    self.count += 1
+                try:
+                    return view(*args, **kwargs)
+                finally:
+                    with self.lock:
+                        self.count -= 1
+
+            return t.cast(F, wrapper)
+
+        return decorator
+
+
+def _base_app(name: str) -> Flask:
+    _quiet_logger(name)
+    app = Flask(name)
+    app.config["TESTING"] = False
+    return app
+
+
+def _boom() -> t.NoReturn:
+    raise RuntimeError("database connection lost: password=hunter2")
+
+
+# -- plain Flask ---------------------------------------------------------------
+
+
+def make_flask() -> Flask:
+    """Plain Flask: HTML error pages; validation errors abort with 400."""
+    app = _base_app("bench_flask")
+    limiter = _limiter(app)
+    in_flight = InFlight(1, held=1)
+
+    @app.get("/items/<int:item_id>")
+    def get_item(item_id: int) -> ResponseReturnValue:
+        if item_id == 404:
+            abort(404, description=f"Item {item_id} was not found")
+        return item(item_id)
+
+    @app.post("/chat")
+    def chat() -> ResponseReturnValue:
+        try:
+            data = ChatSchema().load(request.get_json())
+        except ma.ValidationError as err:
+            abort(400, description=str(err.messages))
+        return chat_reply(data)
+
+    @app.get("/boom")
+    def boom() -> ResponseReturnValue:
+        _boom()
+
+    @app.get("/limited")
+    @limiter.limit("1 per day")
+    def limited() -> ResponseReturnValue:
+        return {"ok": True}
+
+    @app.get("/concurrent")
+    @in_flight(lambda: abort(429))
+    def concurrent() -> ResponseReturnValue:
+        return {"ok": True}
+
+    return app
+
+
+# -- the hand-written jsonify handler ------------------------------------------
+
+
+class AppError(Exception):
+    """What a hand-written API raises: a code, a status, a message, details."""
+
+    def __init__(self, code: str, status: int, message: str, **details: t.Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.details = details
+
+
+def make_jsonify() -> Flask:
+    """The minimal hand-written ``jsonify`` error handlers."""
+    app = _base_app("bench_jsonify")
+    limiter = _limiter(app)
+    in_flight = InFlight(1, held=1)
+
+    @app.errorhandler(AppError)
+    def app_error(e: AppError) -> ResponseReturnValue:
+        return jsonify(error=e.code, message=e.message, details=e.details), e.status
+
+    @app.errorhandler(ma.ValidationError)
+    def validation_error(e: ma.ValidationError) -> ResponseReturnValue:
+        body = {"error": "validation_error", "message": "Validation failed", "details": e.messages}
+        return jsonify(body), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> ResponseReturnValue:
+        return jsonify(error=e.name, message=e.description), e.code or 500
+
+    @app.get("/items/<int:item_id>")
+    def get_item(item_id: int) -> ResponseReturnValue:
+        if item_id == 404:
+            raise AppError("item_not_found", 404, "Item not found", item_id=item_id)
+        return item(item_id)
+
+    @app.post("/chat")
+    def chat() -> ResponseReturnValue:
+        data = ChatSchema().load(request.get_json())
+        return chat_reply(data)
+
+    @app.get("/boom")
+    def boom() -> ResponseReturnValue:
+        _boom()
+
+    @app.get("/limited")
+    @limiter.limit("1 per day")
+    def limited() -> ResponseReturnValue:
+        return {"ok": True}
+
+    @app.get("/concurrent")
+    @in_flight(lambda: abort(429))
+    def concurrent() -> ResponseReturnValue:
+        return {"ok": True}
+
+    return app
+
+
+# -- APIFlask ------------------------------------------------------------------
+
+
+def make_apiflask() -> Flask:
+    """APIFlask with its default JSON errors and ``@app.input`` validation."""
+    from apiflask import APIFlask
+    from apiflask import HTTPError
+
+    _quiet_logger("bench_apiflask")
+    app = APIFlask("bench_apiflask", spec_path=None, docs_path=None)
+    app.config["TESTING"] = False
+    limiter = _limiter(app)
+    in_flight = InFlight(1, held=1)
+
+    def reject() -> t.NoReturn:
+        raise HTTPError(429, "Too many concurrent requests")
+
+    @app.get("/items/<int:item_id>")
+    def get_item(item_id: int) -> ResponseReturnValue:
+        if item_id == 404:
+            raise HTTPError(404, "Item not found", extra_data={"item_id": item_id})
+        return item(item_id)
+
+    @app.post("/chat")
+    @app.input(ChatSchema, location="json")  # type: ignore[arg-type]
+    def chat(json_data: dict[str, t.Any]) -> ResponseReturnValue:
+        return chat_reply(json_data)
+
+    @app.get("/boom")
+    def boom() -> ResponseReturnValue:
+        _boom()
+
+    @app.get("/limited")
+    @limiter.limit("1 per day")
+    def limited() -> ResponseReturnValue:
+        return {"ok": True}
+
+    @app.get("/concurrent")
+    @in_flight(reject)
+    def concurrent() -> ResponseReturnValue:
+        return {"ok": True}
+
+    return app
+
+
+# -- flask-smorest -------------------------------------------------------------
+
+View = t.Callable[..., t.Any]
+
+
+def _typed(decorator: t.Any) -> t.Callable[[View], View]:
+    """flask-smorest's decorators, typed (the package ships no annotations)."""
+    return t.cast("t.Callable[[View], View]", decorator)
+
+
+def make_smorest() -> Flask:
+    """flask-smorest with its JSON errors and ``@blp.arguments`` validation."""
+    from flask_smorest import Api
+    from flask_smorest import Blueprint
+    from flask_smorest import abort as smorest_abort
+
+    app = _base_app("bench_smorest")
+    app.config.update(API_TITLE="bench", API_VERSION="1", OPENAPI_VERSION="3.0.3")
+    api = Api(app)
+    limiter = _limiter(app)
+    in_flight = InFlight(1, held=1)
+    blp = Blueprint("api", "bench_smorest")
+
+    def reject() -> t.NoReturn:
+        smorest_abort(429, message="Too many concurrent requests")
+        raise AssertionError("abort() raises")
+
+    @_typed(blp.route("/items/<int:item_id>", methods=["GET"]))
+    def get_item(item_id: int) -> ResponseReturnValue:
+        if item_id == 404:
+            smorest_abort(404, message="Item not found", errors={"item_id": item_id})
+        return item(item_id)
+
+    @_typed(blp.route("/chat", methods=["POST"]))
+    @_typed(blp.arguments(ChatSchema))
+    def chat(data: dict[str, t.Any]) -> ResponseReturnValue:
+        return chat_reply(data)
+
+    @_typed(blp.route("/boom", methods=["GET"]))
+    def boom() -> ResponseReturnValue:
+        _boom()
+
+    @_typed(blp.route("/limited", methods=["GET"]))
+    @limiter.limit("1 per day")
+    def limited() -> ResponseReturnValue:
+        return {"ok": True}
+
+    @_typed(blp.route("/concurrent", methods=["GET"]))
+    @in_flight(reject)
+    def concurrent() -> ResponseReturnValue:
+        return {"ok": True}
+
+    api.register_blueprint(blp)
+    return app
+
+
+# -- flask-apierrors -----------------------------------------------------------
+
+
+def _has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def make_apierrors(install: bool = True, storage_uri: str = "memory://") -> Flask:
+    """flask-apierrors, using its validation and limit integrations when they
+    are installed.
+
+    :param install: ``False`` builds the same app without ``ApiErrors`` (the
+        success-path comparison).
+    :param storage_uri: flask-limiter storage.
+    """
+    from flask_apierrors import ApiError
+    from flask_apierrors import ApiErrors
+
+    app = _base_app("bench_apierrors" if install else "bench_bare")
+    limiter = _limiter(app, storage_uri)
+    if install:
+        ApiErrors(app)
+    concurrent_limit = _concurrency_decorator(app) if install else None
+    fallback = InFlight(1, held=1)
+
+    @app.get("/items/<int:item_id>")
+    def get_item(item_id: int) -> ResponseReturnValue:
+        if item_id == 404:
+            raise ApiError("not_found", "Item not found", details={"item_id": item_id})
+        return item(item_id)
+
+    @app.post("/chat")
+    def chat() -> ResponseReturnValue:
+        data = ChatSchema().load(request.get_json())
+        return chat_reply(data)
+
+    @app.get("/boom")
+    def boom() -> ResponseReturnValue:
+        _boom()
+
+    @app.get("/limited")
+    @limiter.limit("1 per day")
+    def limited() -> ResponseReturnValue:
+        return {"ok": True}
+
+    def reject() -> t.NoReturn:
+        raise ApiError("concurrent_limit_exceeded", status=429)
+
+    def concurrent() -> ResponseReturnValue:
+        return {"ok": True}
+
+    if concurrent_limit is not None:
+        app.get("/concurrent")(concurrent_limit(concurrent))
+    else:
+        app.get("/concurrent")(fallback(reject)(concurrent))
+
+    return app
+
+
+def _concurrency_decorator(app: Flask) -> t.Callable[[F], F] | None:
+    """The package's own concurrent-request limit (1 slot, already held),
+    or ``None`` while it is not available."""
+    if not _has("flask_apierrors.concurrency"):
+        return None
+    return None
+
+
+#: name -> (label, factory)
+CONTENDERS: t.Final[dict[str, tuple[str, t.Callable[[], Flask]]]] = {
+    "flask": ("plain Flask (HTML)", make_flask),
+    "jsonify": ("hand-written jsonify", make_jsonify),
+    "apiflask": ("APIFlask", make_apiflask),
+    "smorest": ("flask-smorest", make_smorest),
+    "apierrors": ("flask-apierrors", make_apierrors),
+}
