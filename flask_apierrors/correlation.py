@@ -8,9 +8,10 @@ echoed and never truncated, and a new id is generated.
 
 from __future__ import annotations
 
+import functools
 import logging
+import random
 import re
-import secrets
 import typing as t
 
 from flask import current_app
@@ -38,32 +39,42 @@ class RequestState:
 
 
 def new_id(prefix: str) -> str:
-    """A fresh random id such as ``req_3f2a9c61d0b7e845``."""
-    return prefix + secrets.token_hex(8)
+    """A fresh random id such as ``req_3f2a9c61d0b7e845``.
+
+    Ids only need to be unique, not secret: 64 random bits from
+    :mod:`random`, which Python reseeds in every forked worker.
+    """
+    return f"{prefix}{random.getrandbits(64):016x}"
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["apierrors"].settings
-    return settings
+@functools.lru_cache(maxsize=32)
+def _environ_keys(headers: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple("HTTP_" + name.upper().replace("-", "_") for name in headers)
 
 
-def request_state() -> RequestState:
-    """This request's :class:`RequestState`, created on first use."""
-    state: RequestState | None = g.get("_apierrors")
+def request_state(settings: Settings | None = None) -> RequestState:
+    """This request's :class:`RequestState`, created on first use.
+
+    :param settings: The app's settings, when the caller has them at hand
+        (saves a lookup on the hot path).
+    """
+    g_obj = g._get_current_object()
+    state: RequestState | None = getattr(g_obj, "_apierrors", None)
     if state is None:
-        settings = _settings()
-        incoming = None
-        for name in settings.request_id_headers:
-            value = request.headers.get(name)
+        if settings is None:
+            settings = current_app.extensions["apierrors"].settings
+        environ = request.environ
+        cid = None
+        for key in _environ_keys(settings.request_id_headers):
+            value = environ.get(key)
             if value is not None:
-                incoming = value
+                # First header present decides; an invalid value is dropped,
+                # never echoed and never repaired.
+                if VALID_ID.fullmatch(value):
+                    cid = value
                 break
-        if incoming is not None and VALID_ID.fullmatch(incoming):
-            cid = incoming
-        else:
-            cid = new_id(settings.request_id_prefix)
-        state = RequestState(cid)
-        g._apierrors = state
+        state = RequestState(cid or new_id(settings.request_id_prefix))
+        g_obj._apierrors = state
     return state
 
 
@@ -81,7 +92,7 @@ def get_error_id(create: bool = True) -> str | None:
         return None
     state = request_state()
     if state.error_id is None and create:
-        state.error_id = new_id(_settings().error_id_prefix)
+        state.error_id = new_id(current_app.extensions["apierrors"].settings.error_id_prefix)
     return state.error_id
 
 

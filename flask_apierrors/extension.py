@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import typing as t
 import weakref
 from datetime import datetime
@@ -15,8 +16,11 @@ from flask import Response
 from flask import current_app
 from flask import got_request_exception
 from flask import request
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 
+from . import cli
 from . import correlation
 from .catalog import Catalog
 from .config import Settings
@@ -35,7 +39,7 @@ logger = logging.getLogger("flask_apierrors")
 
 
 def _utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _json_default(value: t.Any) -> t.Any:
@@ -52,9 +56,12 @@ def _json_default(value: t.Any) -> t.Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+_ENCODER: t.Final = json.JSONEncoder(default=_json_default, ensure_ascii=False, allow_nan=False)
+
+
 def dumps(body: t.Any) -> str:
     """JSON text of a body, keys in the order the format wrote them."""
-    return json.dumps(body, default=_json_default, ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(body)
 
 
 class _Override:
@@ -80,6 +87,14 @@ class AppState:
         self._formats: dict[t.Any, Format] = {}
         self._blueprint_settings: dict[str, Settings] = {}
         self._prefixes: list[tuple[str, str]] | None = None
+
+    def after_request(self, response: Response) -> Response:
+        """Echo the correlation id on every response (error responses got it
+        when they were made, in case a later hook fails)."""
+        name = self.settings.response_id_header
+        if name not in response.headers:
+            response.headers[name] = correlation.request_state(self.settings).correlation_id
+        return response
 
     def format_for(self, spec: t.Any, settings: Settings) -> Format:
         """The :class:`Format` object for a configured format (cached)."""
@@ -232,10 +247,11 @@ class ApiErrors:
             app.register_error_handler(exc_type, self._handle)
         for exc_type in registry.EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
-        app.after_request(_set_id_header)
+        app.after_request(state.after_request)
         got_request_exception.connect(_on_exception, app, weak=False)
         app.logger.addFilter(correlation.ExceptionLogTagger())
         app.logger.addFilter(correlation.CorrelationIdFilter())
+        app.cli.add_command(cli.apierrors_cli)
 
     def _check_setup(self, what: str) -> None:
         for app in self._apps:
@@ -311,16 +327,23 @@ class ApiErrors:
     def problem_for(self, e: BaseException) -> Problem:
         """The :class:`Problem` for ``e`` in the current request."""
         state: AppState = current_app.extensions["apierrors"]
-        settings = state.settings_for(request.blueprints, request.path)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        return self._problem(e, state, state.settings_for(req.blueprints, req.path), req.path)
+
+    def _problem(self, e: BaseException, state: AppState, settings: Settings, path: str) -> Problem:
         ctx = Context(
             catalog=state.catalog,
             settings=settings,
-            correlation_id=correlation.request_state().correlation_id,
+            correlation_id=correlation.request_state(state.settings).correlation_id,
             timestamp=_utcnow(),
-            instance=request.path,
-            debug=current_app.debug,
+            instance=path,
+            debug=_debug(state),
         )
-        for convert in (*self._converters, *registry.CONVERTERS):
+        for convert in self._converters:
+            problem = convert(e, ctx)
+            if problem is not None:
+                return problem
+        for convert in registry.CONVERTERS:
             problem = convert(e, ctx)
             if problem is not None:
                 return problem
@@ -336,9 +359,12 @@ class ApiErrors:
             # flask-limiter's on_breach ...): keep it.
             return e
         try:
-            problem = self.problem_for(e)
-            response = self.make_response(problem)
-            _log(problem, e)
+            state: AppState = current_app.extensions["apierrors"]
+            req = request._get_current_object()  # type: ignore[attr-defined]
+            settings = state.settings_for(req.blueprints, req.path)
+            problem = self._problem(e, state, settings, req.path)
+            response = self._respond(problem, state, settings, req.environ)
+            _log(problem, e, settings)
             return response
         except Exception:
             return _fallback_response()
@@ -346,9 +372,19 @@ class ApiErrors:
     def make_response(self, problem: Problem) -> Response:
         """Render ``problem`` in the format the request calls for."""
         state: AppState = current_app.extensions["apierrors"]
-        settings = state.settings_for(request.blueprints, request.path)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        settings = state.settings_for(req.blueprints, req.path)
+        return self._respond(problem, state, settings, req.environ)
+
+    def _respond(
+        self,
+        problem: Problem,
+        state: AppState,
+        settings: Settings,
+        environ: t.Mapping[str, t.Any],
+    ) -> Response:
         fmt_spec = problem.format or settings.format
-        if settings.problem_on_accept and _prefers_problem_json():
+        if settings.problem_on_accept and _prefers_problem_json(environ):
             fmt_spec = "problem"
         fmt = state.format_for(fmt_spec, settings)
         body = dumps(fmt.render(problem))
@@ -359,8 +395,15 @@ class ApiErrors:
                 headers.add(name, value)
             else:
                 headers[name] = value
-        _set_id_header(response)
+        headers[settings.response_id_header] = correlation.request_state(
+            state.settings
+        ).correlation_id
         return response
+
+
+def _debug(state: AppState) -> bool:
+    app = state.app_ref()
+    return app is not None and app.debug
 
 
 def _as_internal(e: BaseException) -> HTTPException:
@@ -369,23 +412,13 @@ def _as_internal(e: BaseException) -> HTTPException:
     return InternalServerError(original_exception=e)
 
 
-def _prefers_problem_json() -> bool:
-    accept = request.headers.get("Accept", "")
+def _prefers_problem_json(environ: t.Mapping[str, t.Any]) -> bool:
+    accept = environ.get("HTTP_ACCEPT", "")
     if "problem+json" not in accept:
         return False
-    mimetypes = request.accept_mimetypes
-    return mimetypes.quality(PROBLEM_JSON) > mimetypes["application/json"] or (
-        mimetypes.quality(PROBLEM_JSON) > 0 and mimetypes.quality("application/json") == 0
-    )
-
-
-def _set_id_header(response: Response) -> Response:
-    state = current_app.extensions.get("apierrors")
-    if state is not None:
-        response.headers[state.settings.response_id_header] = (
-            correlation.request_state().correlation_id
-        )
-    return response
+    mimetypes = MIMEAccept(parse_accept_header(accept))
+    problem = mimetypes.quality(PROBLEM_JSON)
+    return problem > 0 and problem > mimetypes["application/json"]
 
 
 def _on_exception(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
@@ -396,7 +429,7 @@ def _on_exception(sender: Flask, exception: BaseException, **extra: t.Any) -> No
     correlation.get_error_id()
 
 
-def _log(problem: Problem, e: BaseException) -> None:
+def _log(problem: Problem, e: BaseException, settings: Settings) -> None:
     """5xx at ERROR (once: Flask already logged unhandled tracebacks), 4xx at
     INFO when ``log_client_errors`` is on."""
     state = correlation.request_state()
@@ -413,7 +446,7 @@ def _log(problem: Problem, e: BaseException) -> None:
             state.correlation_id,
             exc_info=cause if cause is not None else None,
         )
-    elif current_app.extensions["apierrors"].settings.log_client_errors:
+    elif settings.log_client_errors:
         current_app.logger.info(
             "%s %s: %s [correlation_id=%s]",
             problem.status,
