@@ -114,17 +114,32 @@ class CorrelationIdFilter(logging.Filter):
         return True
 
 
+_CONTROL: t.Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_log(text: str) -> str:
+    """``text`` with control characters (newlines, ESC, NEL ...) escaped, so
+    request data cannot forge or colour log lines."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 class ExceptionLogTagger(logging.Filter):
-    """Appends the error id and correlation id to the message of Flask's own
-    "Exception on ..." record, so the logged traceback can be found from the
-    ``error_id`` a client reports, whatever the log format is."""
+    """Tags Flask's own "Exception on ..." record of an unhandled exception
+    with the error id and correlation id, so the logged traceback can be
+    found from the ``error_id`` a client reports, whatever the log format.
+
+    Flask writes the raw request path into that line; control characters in
+    it are escaped here.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.levelno >= logging.ERROR:
-            cid = get_correlation_id()
-            if cid is not None:
+        if record.exc_info and record.levelno >= logging.ERROR and has_request_context():
+            if "apierrors" not in current_app.extensions:
+                return True
+            state = request_state()
+            if state.unhandled and isinstance(record.msg, str) and not record.args:
                 eid = get_error_id()
-                suffix = f" [error_id={eid} correlation_id={cid}]"
-                if isinstance(record.msg, str) and not record.msg.endswith(suffix):
-                    record.msg = record.msg + suffix
+                suffix = f" [error_id={eid} correlation_id={state.correlation_id}]"
+                if not record.msg.endswith(suffix):
+                    record.msg = escape_log(record.msg) + suffix
         return True

@@ -440,8 +440,8 @@ def _log(problem: Problem, e: BaseException, settings: Settings) -> None:
         current_app.logger.error(
             "%s %s: %s [error_id=%s correlation_id=%s]",
             problem.status,
-            problem.code,
-            problem.message,
+            correlation.escape_log(problem.code),
+            correlation.escape_log(problem.message),
             state.error_id or "-",
             state.correlation_id,
             exc_info=cause if cause is not None else None,
@@ -450,8 +450,8 @@ def _log(problem: Problem, e: BaseException, settings: Settings) -> None:
         current_app.logger.info(
             "%s %s: %s [correlation_id=%s]",
             problem.status,
-            problem.code,
-            problem.message,
+            correlation.escape_log(problem.code),
+            correlation.escape_log(problem.message),
             state.correlation_id,
         )
 

@@ -8,6 +8,7 @@ from flask import Flask
 
 from flask_apierrors import get_correlation_id
 from flask_apierrors.correlation import CorrelationIdFilter
+from flask_apierrors.correlation import escape_log
 
 from .conftest import MakeApp
 
@@ -91,3 +92,49 @@ def test_log_filter(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
     outside = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
     CorrelationIdFilter().filter(outside)
     assert getattr(outside, "correlation_id") == "-"  # noqa: B009
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a\nb", "a\\nb"),
+        ("\x1b[31mred", "\\x1b[31mred"),
+        ("nel\x85", "nel\\x85"),
+        ("sep\u2028", "sep\\u2028"),
+        ("plain", "plain"),
+    ],
+)
+def test_escape_log(raw: str, escaped: str) -> None:
+    assert escape_log(raw) == escaped
+
+
+def test_flasks_exception_line_is_escaped(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _ = make_app(config={"TESTING": False})
+
+    @app.before_request
+    def boom() -> None:
+        raise RuntimeError("x")
+
+    with caplog.at_level(logging.ERROR):
+        app.test_client().get("/a%0AFAKE%20LOG%20LINE%1b[31m")
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert "\n" not in message and "\x1b" not in message
+    assert "a\\nFAKE LOG LINE\\x1b[31m" in message
+
+
+def test_other_error_records_are_left_alone(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    @app.get("/log")
+    def log() -> str:
+        try:
+            raise ValueError("x")
+        except ValueError:
+            app.logger.exception("handled here")
+        return "ok"
+
+    with caplog.at_level(logging.ERROR):
+        app.test_client().get("/log")
+    (record,) = caplog.records
+    assert record.getMessage() == "handled here"
