@@ -20,4 +20,5 @@ if [ -f docs/conf.py ]; then
     sphinx-build -q -W --keep-going -b html docs docs/_build/html
 fi
 echo "== pytest"
-HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" python -m pytest -p no:cacheprovider "$@"
+HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" python -m pytest -p no:cacheprovider \
+    --cov=flask_apierrors --cov-branch --cov-report=term:skip-covered "$@"
