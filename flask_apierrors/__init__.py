@@ -11,6 +11,7 @@ from .extension import ApiErrors
 from .formats import Format
 from .problem import FieldError
 from .problem import Problem
+from .validation import use_schema
 
 __all__ = [
     "ApiError",
@@ -22,4 +23,5 @@ __all__ = [
     "Problem",
     "abort",
     "get_correlation_id",
+    "use_schema",
 ]

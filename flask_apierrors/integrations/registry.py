@@ -13,6 +13,16 @@ from .base import Converter
 def _optional() -> tuple[list[Converter], list[type[Exception]]]:
     converters: list[Converter] = []
     types: list[type[Exception]] = []
+    try:
+        import marshmallow
+    except ImportError:  # pragma: no cover - marshmallow is an extra
+        pass
+    else:
+        from . import marshmallow as ma
+        from . import webargs as wa
+
+        converters += [wa.convert_webargs_error, ma.convert_validation_error]
+        types.append(marshmallow.ValidationError)
     return converters, types
 
 

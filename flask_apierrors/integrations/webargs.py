@@ -1,0 +1,93 @@
+"""webargs and flask-smorest errors -> :class:`Problem`.
+
+When a schema fails, webargs' Flask parser (and flask-smorest, which is
+built on it) aborts with a 422 ``HTTPException`` whose ``data`` holds the
+messages by location::
+
+    e.data == {"messages": {"json": {"model": ["Missing data for required field."]}},
+               "schema": <Schema>, "headers": None}
+    e.exc == <ValidationError>
+
+They become the same ``validation_error`` body as any marshmallow error,
+with values taken from ``e.exc.data`` and ``load_only`` fields of
+``e.data["schema"]`` redacted. webargs' default 422 follows the
+``validation_status`` setting; a status chosen with ``error_status_code=``
+is kept. flask-smorest's ``abort(status, message=..., errors=...)`` is
+honoured too. Nothing here imports webargs: the data on the exception is
+all that is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from marshmallow import Schema
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from .marshmallow import field_errors
+from .marshmallow import public_location
+from .marshmallow import validation_problem
+from .werkzeug import convert_http_exception
+from .werkzeug import exception_headers
+
+if t.TYPE_CHECKING:
+    from ..problem import FieldError
+    from ..problem import Problem
+    from .base import Context
+
+#: The status webargs' Flask parser aborts with by default.
+WEBARGS_STATUS: t.Final = 422
+
+
+def _headers(e: HTTPException, data: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
+    headers = exception_headers(e)
+    extra = data.get("headers")
+    if isinstance(extra, t.Mapping):
+        headers.extend((str(k), str(v)) for k, v in extra.items())
+    return headers
+
+
+def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
+    """An ``HTTPException`` raised by webargs' or flask-smorest's ``abort``."""
+    if not isinstance(e, HTTPException):
+        return None
+    data = getattr(e, "data", None)
+    if not isinstance(data, t.Mapping):
+        return None
+    exc = getattr(e, "exc", None)
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+        # webargs' "Invalid JSON body.": the documented invalid_json body.
+        return ctx.problem(
+            "invalid_json", details={"json_error": str(exc)}, headers=_headers(e, data)
+        )
+    messages = data.get("messages", data.get("errors"))
+    if isinstance(messages, t.Mapping) and messages:
+        schema = data.get("schema")
+        source = exc.data if isinstance(exc, ValidationError) else None
+        errors: list[FieldError] = []
+        total = 0
+        for location, location_messages in messages.items():
+            found, count = field_errors(
+                location_messages,
+                ctx.settings,
+                # webargs stops at the first location that fails, so the
+                # exception's data belongs to it alone.
+                data=source if len(messages) == 1 else None,
+                schema=schema if isinstance(schema, Schema) else None,
+                location=public_location(location),
+                limit=ctx.settings.max_validation_errors - len(errors),
+            )
+            errors.extend(found)
+            total += count
+        status = e.code if e.code is not None and e.code != WEBARGS_STATUS else None
+        return validation_problem(ctx, errors, total, status=status).replace(
+            headers=tuple(_headers(e, data))
+        )
+    message = data.get("message")
+    if isinstance(message, str) and message:
+        problem = convert_http_exception(e, ctx)
+        if problem is not None:
+            return problem.replace(message=message, headers=tuple(_headers(e, data)))
+    return None
