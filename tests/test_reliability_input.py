@@ -1,0 +1,382 @@
+"""Hostile input: correlation-id headers that must never come back or reach a
+log line, and random bodies and content types on every write route, which
+must never give a 5xx or a body that is not JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import typing as t
+
+import marshmallow as ma
+import pytest
+from flask import Flask
+from flask import request
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flask_apierrors import ApiErrors
+from flask_apierrors.correlation import VALID_ID
+from flask_apierrors.validation import use_schema
+
+if t.TYPE_CHECKING:
+    from flask.testing import FlaskClient
+    from flask.typing import ResponseReturnValue
+    from werkzeug.test import TestResponse
+
+#: Statuses a write route may answer to any body and content type.
+WRITE_STATUSES: t.Final = frozenset({400, 401, 403, 413, 415, 422, 429})
+
+#: Characters that must never appear in a log line (the log's own newlines
+#: between lines and traceback frames aside).
+CONTROL: t.Final = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+#: Values of X-Request-ID / X-Correlation-ID that must be dropped.
+HOSTILE_IDS: t.Final = [
+    pytest.param("abc\x00def", id="nul"),
+    pytest.param("abc\r\nX-Injected: 1", id="crlf-injection"),
+    pytest.param("abc\nFAKE LOG LINE level=ERROR", id="newline-log-forging"),
+    pytest.param("\x1b[31mred\x1b[0m", id="ansi-escape"),
+    pytest.param("\x1b]0;title\x07", id="osc-escape"),
+    pytest.param("abc\x85def", id="nel-x85"),
+    pytest.param("abc\x7fdef", id="del"),
+    pytest.param("abc\tdef", id="tab"),
+    pytest.param("abc def", id="space"),
+    pytest.param("a" * 129, id="129-chars"),
+    pytest.param("b" * 8192, id="8192-chars"),
+    pytest.param("caf\xe9", id="latin-1"),
+    pytest.param("\u2028line-separator", id="u2028"),
+    pytest.param("../../etc/passwd", id="path"),
+    pytest.param("${jndi:ldap://127.0.0.1/a}", id="jndi"),
+    pytest.param("<script>alert(1)</script>", id="html"),
+    pytest.param("%0d%0aSet-Cookie:x=1", id="percent-encoded-crlf"),
+    pytest.param('req"quote', id="quote"),
+]
+
+#: Valid ids that must be reused unchanged (the positive control).
+GOOD_IDS: t.Final = ["a", "req_0123456789abcdef", "A.b-C_d", "x" * 128]
+
+
+class MessageSchema(ma.Schema):
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(["user", "assistant"]))
+    content = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
+
+
+class ChatSchema(ma.Schema):
+    model = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(["Melanie-3", "Melanie-3-light"])
+    )
+    messages = ma.fields.List(ma.fields.Nested(MessageSchema), required=True)
+    max_tokens = ma.fields.Integer(validate=ma.validate.Range(1, 4096))
+    temperature = ma.fields.Float(validate=ma.validate.Range(0.0, 2.0))
+    api_key = ma.fields.String(load_only=True)
+
+
+class FormSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    tags = ma.fields.List(ma.fields.String())
+    count = ma.fields.Integer()
+
+
+class FileSchema(ma.Schema):
+    file = ma.fields.Raw(required=True)
+
+
+def create_input_app() -> Flask:
+    """Write routes of every kind, a 512-byte body limit (so 413s happen)."""
+    app = Flask("input_app")
+    app.config.update(MAX_CONTENT_LENGTH=512)
+    ApiErrors(app, log_client_errors=True)
+
+    @app.get("/ok")
+    def ok() -> ResponseReturnValue:
+        return {"ok": True}
+
+    @app.get("/boom")
+    def boom() -> ResponseReturnValue:
+        raise RuntimeError("boom")
+
+    @app.post("/chat")
+    @use_schema(ChatSchema)
+    def chat(data: dict[str, t.Any]) -> ResponseReturnValue:
+        return {"model": data["model"]}, 201
+
+    @app.put("/form")
+    @use_schema(FormSchema, "form")
+    def form(data: dict[str, t.Any]) -> ResponseReturnValue:
+        return {"name": data["name"]}
+
+    @app.post("/files")
+    @use_schema(FileSchema, "files")
+    def files(data: dict[str, t.Any]) -> ResponseReturnValue:
+        return {"size": len(data["file"].read())}, 201
+
+    @app.patch("/raw-json")
+    def raw_json() -> ResponseReturnValue:
+        body = request.get_json()
+        return {"type": type(body).__name__}
+
+    @app.post("/raw-form")
+    def raw_form() -> ResponseReturnValue:
+        return {"keys": sorted(request.form), "files": sorted(request.files)}
+
+    @app.delete("/items/<int:item_id>")
+    def delete_item(item_id: int) -> ResponseReturnValue:
+        return "", 204
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def input_app() -> Flask:
+    return create_input_app()
+
+
+@pytest.fixture
+def client(input_app: Flask) -> FlaskClient:
+    return input_app.test_client()
+
+
+def _id_headers(name: str, value: str) -> dict[str, str]:
+    # Straight into the environ: Werkzeug's Headers refuse newlines, a
+    # server hands the app whatever its parser let through.
+    return {"HTTP_" + name.upper().replace("-", "_"): value}
+
+
+def _send(client: FlaskClient, method: str, path: str, environ: dict[str, str]) -> TestResponse:
+    return client.open(path, method=method, environ_overrides=environ)
+
+
+#: (method, path, status) of routes the id tests use: success, 4xx, 5xx.
+ID_ROUTES: t.Final = [
+    ("GET", "/ok", 200),
+    ("GET", "/no/such/route", 404),
+    ("DELETE", "/ok", 405),
+    ("POST", "/chat", 400),
+    ("GET", "/boom", 500),
+]
+
+
+# -- correlation ids -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["X-Request-ID", "X-Correlation-ID"])
+@pytest.mark.parametrize("value", HOSTILE_IDS)
+@pytest.mark.parametrize(("method", "path", "status"), ID_ROUTES)
+def test_hostile_id_never_comes_back(
+    client: FlaskClient, header: str, value: str, method: str, path: str, status: int
+) -> None:
+    response = _send(client, method, path, _id_headers(header, value))
+    assert response.status_code == status
+    cid = response.headers["X-Request-ID"]
+    assert VALID_ID.fullmatch(cid)
+    assert cid.startswith("req_")
+    assert value not in cid
+    assert all(value not in v for _, v in response.headers.items())
+    assert value not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", HOSTILE_IDS)
+@pytest.mark.parametrize(("method", "path", "status"), ID_ROUTES)
+def test_hostile_id_never_reaches_a_log_line(
+    caplog: pytest.LogCaptureFixture, value: str, method: str, path: str, status: int
+) -> None:
+    app = create_input_app()
+    caplog.set_level(logging.DEBUG)
+    response = _send(app.test_client(), method, path, _id_headers("X-Request-ID", value))
+    assert response.status_code == status
+    cid = response.headers["X-Request-ID"]
+    text = caplog.text
+    # Every error is logged (4xx too, log_client_errors is on) with the
+    # generated id, so the log is not vacuously clean.
+    if status >= 400:
+        assert cid in text
+    assert value not in text
+    assert not CONTROL.search(text), CONTROL.findall(text)
+
+
+@pytest.mark.parametrize(("method", "path", "status"), ID_ROUTES)
+def test_empty_id_gets_a_new_one(client: FlaskClient, method: str, path: str, status: int) -> None:
+    response = _send(client, method, path, _id_headers("X-Request-ID", ""))
+    assert response.status_code == status
+    assert response.headers["X-Request-ID"].startswith("req_")
+
+
+@pytest.mark.parametrize("value", GOOD_IDS)
+@pytest.mark.parametrize(("method", "path", "status"), ID_ROUTES)
+def test_valid_id_is_reused(
+    client: FlaskClient, value: str, method: str, path: str, status: int
+) -> None:
+    response = _send(client, method, path, _id_headers("X-Request-ID", value))
+    assert response.status_code == status
+    assert response.headers["X-Request-ID"] == value
+
+
+@given(value=st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=300))
+def test_any_id_is_reused_only_if_valid(value: str) -> None:
+    app = create_input_app()
+    response = _send(app.test_client(), "GET", "/missing", _id_headers("X-Request-ID", value))
+    cid = response.headers["X-Request-ID"]
+    assert response.get_json()["correlation_id"] == cid
+    assert VALID_ID.fullmatch(cid)
+    assert (cid == value) is bool(VALID_ID.fullmatch(value))
+
+
+# -- random bodies on write routes -----------------------------------------------------
+
+#: (method, path) of every write route of the input app.
+WRITE_ROUTES: t.Final = [
+    ("POST", "/chat"),
+    ("PUT", "/form"),
+    ("POST", "/files"),
+    ("PATCH", "/raw-json"),
+    ("POST", "/raw-form"),
+    ("DELETE", "/items/1"),
+]
+
+CONTENT_TYPES: t.Final = [
+    None,
+    "",
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/json; charset=latin-1",
+    "application/json; charset=nonsense",
+    "application/problem+json",
+    "application/vnd.api+json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "multipart/form-data; boundary=",
+    "multipart/form-data; boundary=xyz",
+    "multipart/form-data; boundary=" + "b" * 200,
+    "text/plain",
+    "text/html",
+    "image/png",
+    "*/*",
+    "json",
+    "application/",
+    ";;;",
+]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+near_valid_chat = st.fixed_dictionaries(
+    {
+        "model": st.sampled_from(["Melanie-3", "Melanie-3-light", "", "x"]) | json_values,
+        "messages": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "role": st.sampled_from(["user", "assistant", "x"]),
+                    "content": st.text(max_size=5),
+                }
+            )
+            | json_values,
+            max_size=3,
+        )
+        | json_values,
+    },
+    optional={"max_tokens": json_values, "temperature": json_values, "api_key": json_values},
+)
+
+
+def _multipart(boundary: str, parts: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    for name, content in parts:
+        out.write(f"--{boundary}\r\n".encode())
+        out.write(
+            f'Content-Disposition: form-data; name="{name}"; filename="{name}.bin"\r\n'.encode()
+        )
+        out.write(b"Content-Type: application/octet-stream\r\n\r\n")
+        out.write(content + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue()
+
+
+bodies = st.one_of(
+    st.binary(max_size=700),
+    st.text(max_size=300).map(lambda s: s.encode("utf-8")),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    near_valid_chat.map(lambda v: json.dumps(v).encode()),
+    st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=5).map(
+        lambda d: "&".join(f"{k}={v}" for k, v in d.items()).encode("utf-8")
+    ),
+    st.lists(
+        st.tuples(st.sampled_from(["file", "name", "x"]), st.binary(max_size=100)), max_size=3
+    ).map(lambda parts: _multipart("xyz", parts)),
+    st.sampled_from(
+        [b"{", b"[1,", b'{"a": NaN}', b"\xff\xfe{}", b"\x00" * 10, b'"\\ud800"', b"1e999"]
+    ),
+)
+
+
+def check_write_response(response: TestResponse) -> None:
+    """2xx, or one of :data:`WRITE_STATUSES` with a JSON error body and id."""
+    status = response.status_code
+    assert 200 <= status < 300 or status in WRITE_STATUSES, response.get_data(as_text=True)
+    cid = response.headers["X-Request-ID"]
+    assert VALID_ID.fullmatch(cid)
+    if status >= 400:
+        assert response.mimetype in ("application/json", "application/problem+json")
+        body = response.get_json()
+        assert isinstance(body, dict)
+        assert body["correlation_id"] == cid
+
+
+@given(
+    route=st.sampled_from(WRITE_ROUTES),
+    content_type=st.sampled_from(CONTENT_TYPES)
+    | st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40),
+    body=bodies,
+    chunked=st.booleans(),
+)
+def test_random_bodies_never_give_5xx(
+    route: tuple[str, str], content_type: str | None, body: bytes, chunked: bool
+) -> None:
+    app = create_input_app()
+    method, path = route
+    headers = {"Content-Type": content_type} if content_type is not None else {}
+    environ = {"wsgi.input_terminated": True} if chunked else {}
+    if chunked:
+        headers["Transfer-Encoding"] = "chunked"
+    response = app.test_client().open(
+        path, method=method, data=body, headers=headers, environ_overrides=environ
+    )
+    check_write_response(response)
+
+
+@pytest.mark.parametrize(("method", "path"), WRITE_ROUTES)
+@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+def test_every_content_type_on_every_write_route(
+    client: FlaskClient, method: str, path: str, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type is not None else {}
+    response = client.open(path, method=method, data=b'{"name": "x"}', headers=headers)
+    check_write_response(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type", "status"),
+    [
+        ("POST", "/chat", "application/json", 413),
+        ("PUT", "/form", "application/x-www-form-urlencoded", 413),
+        ("POST", "/files", "multipart/form-data; boundary=xyz", 413),
+        ("PATCH", "/raw-json", "application/json", 413),
+        ("POST", "/raw-form", "multipart/form-data; boundary=xyz", 413),
+        # A view that never reads the body is not refused for its size.
+        ("DELETE", "/items/1", "application/json", 204),
+    ],
+)
+def test_oversized_body_is_the_json_413(
+    client: FlaskClient, method: str, path: str, content_type: str, status: int
+) -> None:
+    body = _multipart("xyz", [("file", b"x" * 4096)])
+    response = client.open(path, method=method, data=body, content_type=content_type)
+    assert response.status_code == status
+    check_write_response(response)
