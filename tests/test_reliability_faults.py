@@ -200,14 +200,18 @@ def fault_app() -> Flask:
 def check_json_error(
     status: int, headers: t.Mapping[str, str], body: bytes, expected_status: int
 ) -> dict[str, t.Any]:
-    """The checks every fault response must pass; returns the parsed body."""
+    """The checks every fault response must pass; returns the parsed body.
+
+    :param headers: The response headers (any name case).
+    """
     assert status == expected_status
-    assert headers["Content-Type"].split(";")[0] in ("application/json", "application/problem+json")
+    lower = {name.lower(): value for name, value in headers.items()}
+    assert lower["content-type"].split(";")[0] in ("application/json", "application/problem+json")
     data = json.loads(body)
     assert isinstance(data, dict)
     assert SECRET not in body.decode("utf-8")
-    assert all(SECRET not in value for value in headers.values())
-    cid = headers["X-Request-ID"]
+    assert all(SECRET not in value for value in lower.values())
+    cid = lower["x-request-id"]
     assert VALID_ID.fullmatch(cid)
     assert data["correlation_id"] == cid
     return data
