@@ -1,0 +1,1 @@
+"""Fuzz targets for the JSON, validation and correlation-id paths."""
