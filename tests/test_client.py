@@ -1,0 +1,656 @@
+"""The client: parsing errors of every format from a real server, retries
+against a real misbehaving upstream, and the error tracker."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import email.utils
+import json
+import random
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+import httpx
+import pytest
+import requests
+
+from flask_apierrors import client
+from flask_apierrors.client import ApiClientError
+from flask_apierrors.client import AuthenticationError
+from flask_apierrors.client import AuthorizationError
+from flask_apierrors.client import ClientError
+from flask_apierrors.client import ErrorTracker
+from flask_apierrors.client import FieldViolation
+from flask_apierrors.client import NotFoundError
+from flask_apierrors.client import RateLimitError
+from flask_apierrors.client import RetryPolicy
+from flask_apierrors.client import ServerError
+from flask_apierrors.client import ServiceUnavailableError
+from flask_apierrors.client import UpstreamError
+from flask_apierrors.client import ValidationError
+
+from .support.servers import GunicornServer
+from .support.upstream import UpstreamServer
+from .support.upstream import refused_url
+
+SEED_EXAMPLES = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
+FORMATS: t.Final = ("error", "error_code", "detail", "problem")
+CID = "req_client42"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def api_url() -> t.Iterator[str]:
+    with GunicornServer("tests.apps.client_app:app", workers=2, health_path="/error/ok") as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def upstream() -> t.Iterator[UpstreamServer]:
+    with UpstreamServer() as server:
+        yield server
+
+
+@pytest.fixture
+def session() -> t.Iterator[requests.Session]:
+    with requests.Session() as s:
+        yield s
+
+
+@pytest.fixture
+def http() -> t.Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as c:
+        yield c
+
+
+def get(lib: str, url: str, **kwargs: t.Any) -> t.Any:
+    """A GET with requests or httpx, closed before returning (the body is read)."""
+    headers = {"X-Request-ID": CID}
+    if lib == "requests":
+        with requests.request(
+            kwargs.pop("method", "GET"), url, headers=headers, timeout=10, **kwargs
+        ) as response:
+            response.content  # noqa: B018 - read before the connection closes
+            return response
+    with httpx.Client(timeout=10) as c:
+        return c.request(kwargs.pop("method", "GET"), url, headers=headers, **kwargs)
+
+
+SCENARIOS: t.Final = [
+    # path, status, class, code, message
+    ("/jobs/job_7", 404, NotFoundError, "not_found", "Job not found"),
+    ("/auth", 401, AuthenticationError, "unauthorized", "Authorization header required"),
+    ("/forbidden", 403, AuthorizationError, "forbidden", "You can only view"),
+    ("/legacy-auth", 500, AuthenticationError, "authentication_required", "API key not"),
+    ("/limited", 429, RateLimitError, "rate_limit_exceeded", "Rate limit of 100"),
+    ("/crash", 500, ServerError, "internal_server_error", "An unexpected error occurred"),
+    ("/upstream", 502, UpstreamError, "bad_gateway", "External service error"),
+    ("/maintenance", 503, ServiceUnavailableError, "service_unavailable", "Service temporarily"),
+    ("/timeout", 504, UpstreamError, "gateway_timeout", "AI model response timeout"),
+]
+
+
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("path", "status", "cls", "code", "message"), SCENARIOS)
+def test_errors_of_every_format_are_parsed(
+    api_url: str,
+    lib: str,
+    fmt: str,
+    path: str,
+    status: int,
+    cls: type[ApiClientError],
+    code: str,
+    message: str,
+) -> None:
+    response = get(lib, f"{api_url}/{fmt}{path}")
+    error = client.error_from_response(response)
+    assert type(error) is cls
+    assert error.status == error.status_code == status
+    assert error.code.lower() == error.error_code.lower() == code
+    assert error.message.startswith(message)
+    assert error.correlation_id == CID
+    assert error.response is response
+    with pytest.raises(cls) as raised:
+        client.raise_for_error(response)
+    assert raised.value.code == error.code
+    assert CID in str(raised.value) and str(status) in str(raised.value)
+    assert "hunter2" not in json.dumps(error.body)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_error_details_are_exposed(api_url: str, fmt: str) -> None:
+    error = client.error_from_response(get("httpx", f"{api_url}/{fmt}/crash"))
+    assert isinstance(error, ServerError)
+    assert error.error_id is not None and error.error_id.startswith("err_")
+    assert error.details["support_message"]
+    assert not error.retryable
+    job = client.error_from_response(get("requests", f"{api_url}/{fmt}/jobs/j1"))
+    assert job is not None and job.details == {"job_id": "j1"}
+
+
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_validation_errors_are_objects(api_url: str, lib: str, fmt: str) -> None:
+    payload: dict[str, t.Any] = {"messages": []}
+    response = get(lib, f"{api_url}/{fmt}/chat", method="POST", json=payload)
+    error = client.error_from_response(response)
+    assert isinstance(error, ValidationError) and isinstance(error, ClientError)
+    assert error.status == 400
+    by_field = {v.field: v for v in error.validation_errors}
+    assert by_field["model"] == FieldViolation("model", "Field required", None)
+    assert by_field["messages"].message == "At least one message is required"
+    assert by_field["messages"].invalid_value == []
+
+
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+def test_retry_after_comes_from_the_response(api_url: str, lib: str) -> None:
+    error = client.error_from_response(get(lib, f"{api_url}/error/limited"))
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after == 2.0 and error.retryable
+    assert error.headers["x-ratelimit-limit"] == "100"
+    maintenance = client.error_from_response(get(lib, f"{api_url}/detail/maintenance"))
+    assert maintenance is not None and maintenance.retry_after == 30.0
+
+
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+def test_success_is_not_an_error(api_url: str, lib: str) -> None:
+    response = get(lib, f"{api_url}/problem/ok")
+    assert client.error_from_response(response) is None
+    assert client.raise_for_error(response) is response
+
+
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+def test_a_non_json_error_keeps_its_status(api_url: str, lib: str) -> None:
+    error = client.error_from_response(get(lib, f"{api_url}/proxy-error"))
+    assert isinstance(error, UpstreamError)
+    assert (error.code, error.message) == ("bad_gateway", "HTTP 502 Bad Gateway")
+    assert error.body == "<html><body>502 Bad Gateway</body></html>"
+    # No correlation id in that body: the header's is used.
+    assert error.correlation_id == CID
+
+
+def test_async_streamed_response(api_url: str) -> None:
+    async def main() -> ApiClientError | None:
+        async with httpx.AsyncClient(timeout=10) as c:
+            async with c.stream("GET", f"{api_url}/error_code/jobs/j9") as response:
+                return await client.aerror_from_response(response)
+
+    error = asyncio.run(main())
+    assert isinstance(error, NotFoundError)
+    assert error.code == "NOT_FOUND" and error.details == {"job_id": "j9"}
+
+
+def test_async_raise_for_error(api_url: str) -> None:
+    async def main() -> None:
+        async with httpx.AsyncClient(timeout=10) as c:
+            ok = await c.get(f"{api_url}/error/ok")
+            assert await client.araise_for_error(ok) is ok
+            with pytest.raises(AuthorizationError):
+                await client.araise_for_error(await c.get(f"{api_url}/error/forbidden"))
+
+    asyncio.run(main())
+
+
+def test_streamed_sync_response_is_read(api_url: str, http: httpx.Client) -> None:
+    with http.stream("GET", f"{api_url}/detail/jobs/j3") as response:
+        error = client.error_from_response(response)
+    assert isinstance(error, NotFoundError) and error.details == {"job_id": "j3"}
+
+
+def test_custom_code_classes_win(api_url: str) -> None:
+    class JobMissing(NotFoundError):
+        pass
+
+    response = get("httpx", f"{api_url}/error/jobs/j1")
+    assert type(client.error_from_response(response, classes={"NOT_FOUND": JobMissing})) is (
+        JobMissing
+    )
+
+
+def seed_errors() -> list[tuple[str, int, dict[str, t.Any]]]:
+    examples = json.loads(SEED_EXAMPLES.read_text(encoding="utf-8"))
+    return [
+        (e["section"], e["status"], e["body"])
+        for e in examples
+        if e["json_valid"] and e["status"] is not None and e["status"] >= 400
+    ]
+
+
+@pytest.mark.parametrize(("section", "status", "body"), seed_errors())
+def test_the_documented_bodies_are_understood(
+    section: str, status: int, body: dict[str, t.Any]
+) -> None:
+    response = httpx.Response(status, json=body)
+    error = client.error_from_response(response)
+    assert error is not None
+    inner = body["detail"] if "detail" in body else body
+    code = inner.get("code") or inner.get("error_code") or inner["error"]
+    assert error.code == code
+    assert error.message == inner["message"]
+    assert error.details == inner.get("details", {})
+    assert len(error.validation_errors) == len(
+        inner.get("details", {}).get("validation_errors", [])
+    )
+    if status == 429:
+        assert isinstance(error, RateLimitError)
+        assert error.retry_after == inner["details"]["retry_after"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message", "fields"),
+    [
+        ({"detail": "Not authenticated"}, "unauthorized", "Not authenticated", []),
+        (
+            {"detail": [{"loc": ["body", "messages", 0, "content"], "msg": "Too short"}]},
+            "validation_error",
+            "Request validation failed",
+            ["messages[0].content"],
+        ),
+        (
+            {"error": {"code": "quota", "message": "Over quota", "details": {"used": 3}}},
+            "quota",
+            "Over quota",
+            [],
+        ),
+        (
+            {"type": "https://errors.example/job_gone", "title": "Gone", "status": 401},
+            "job_gone",
+            "Gone",
+            [],
+        ),
+        ({"message": "plain"}, "unauthorized", "plain", []),
+        ([1, 2], "unauthorized", "HTTP 401 Unauthorized", []),
+    ],
+)
+def test_other_common_shapes(body: t.Any, code: str, message: str, fields: list[str]) -> None:
+    error = client.parse_error(httpx.Response(401, json=body))
+    assert (error.code, error.message) == (code, message)
+    assert [v.field for v in error.validation_errors] == fields
+
+
+def test_empty_and_unknown_status() -> None:
+    error = client.parse_error(httpx.Response(599))
+    assert (error.code, error.message, error.body) == ("unknown_error", "HTTP 599 Error", None)
+    assert type(error) is ServerError
+    teapot = client.parse_error(httpx.Response(418, text="short and stout"))
+    assert type(teapot) is ClientError and teapot.code == "im_a_teapot"
+
+
+def test_werkzeug_test_responses_are_understood() -> None:
+    from tests.apps.client_app import create_app
+
+    response = create_app().test_client().get("/error_code/jobs/j5")
+    error = client.error_from_response(response)
+    assert isinstance(error, NotFoundError) and error.code == "NOT_FOUND"
+
+
+def test_client_module_does_not_import_flask() -> None:
+    source = Path(client.__file__).read_text(encoding="utf-8")
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add("." if node.level else node.module.split(".")[0])
+    assert not imported & {"flask", "werkzeug", "."}
+
+
+# -- retry_after and backoff -------------------------------------------------------
+
+
+NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "expected"),
+    [
+        (503, {"Retry-After": "7"}, {}, 7.0),
+        (503, {"Retry-After": email.utils.formatdate(NOW + 30, usegmt=True)}, {}, 30.0),
+        (503, {"Retry-After": email.utils.formatdate(NOW - 30, usegmt=True)}, {}, 0.0),
+        (503, {"Retry-After": "soon"}, {}, None),
+        (429, {"X-RateLimit-Reset": str(int(NOW + 12))}, {}, 12.0),
+        (429, {"X-RateLimit-Reset": "5"}, {}, 5.0),
+        (503, {"X-RateLimit-Reset": "5"}, {}, None),
+        (429, {}, {"error": "x", "details": {"retry_after": 45}}, 45.0),
+        (429, {"Retry-After": "3"}, {"error": "x", "details": {"retry_after": 45}}, 3.0),
+        (429, {}, {"error": "x", "details": {"retry_after": True}}, None),
+        (502, {}, {}, None),
+    ],
+)
+def test_retry_after(
+    status: int, headers: dict[str, str], body: dict[str, t.Any], expected: float | None
+) -> None:
+    response = httpx.Response(status, headers=headers, json=body)
+    details = body.get("details")
+    assert client.retry_after(response, details, now=NOW) == expected
+
+
+@pytest.mark.parametrize("retry", [1, 2, 3, 8])
+@pytest.mark.parametrize("jitter", [0.0, 0.5, 1.0])
+def test_backoff_is_exponential_with_bounded_jitter(retry: int, jitter: float) -> None:
+    policy = RetryPolicy(base_delay=0.5, backoff_factor=2.0, max_delay=2.0, jitter=jitter)
+    full = min(2.0, 0.5 * 2.0 ** (retry - 1))
+    delays = [policy.backoff(retry, random.Random(seed)) for seed in range(50)]
+    assert all(full * (1 - jitter) <= d <= full for d in delays)
+    assert (len(set(delays)) > 1) is (jitter > 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_retries": -1}, {"jitter": 1.5}, {"base_delay": -1}, {"timeout": 0}],
+)
+def test_policy_checks_its_values(kwargs: dict[str, t.Any]) -> None:
+    with pytest.raises(ValueError):
+        RetryPolicy(**kwargs)
+
+
+# -- retries against a real upstream -----------------------------------------------
+
+FAST = RetryPolicy(base_delay=0.01, max_delay=0.05, max_retries=3, timeout=10)
+
+
+def key() -> str:
+    return f"k{random.random()}"
+
+
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+def test_flaky_upstream_succeeds_after_retries(upstream: UpstreamServer, lib: str) -> None:
+    k = key()
+    url = f"{upstream.url}/flaky?fail=2&key={k}"
+    retries: list[tuple[int, float, t.Any]] = []
+    if lib == "requests":
+        with requests.Session() as s:
+            response = client.request_with_retry(
+                s, "GET", url, policy=FAST, timeout=5, on_retry=lambda *a: retries.append(a)
+            )
+            response.close()
+    else:
+        with httpx.Client(timeout=5) as c:
+            response = client.request_with_retry(
+                c, "GET", url, policy=FAST, on_retry=lambda *a: retries.append(a)
+            )
+    assert response.status_code == 200 and response.json()["attempt"] == 3
+    assert [r[0] for r in retries] == [1, 2]
+    assert all(0 < r[1] <= 0.05 for r in retries)
+    assert len([r for r in upstream.requests if r.query.get("key") == k]) == 3
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_retryable_statuses_are_retried_until_the_bound(
+    upstream: UpstreamServer, status: int, http: httpx.Client
+) -> None:
+    k = key()
+    url = f"{upstream.url}/status/{status}?retry_after=&key={k}"
+    response = client.retry_call(lambda: http.get(url), RetryPolicy(base_delay=0.01, max_retries=2))
+    assert response.status_code == status
+    assert len([r for r in upstream.requests if r.query.get("key") == k]) == 3
+    with pytest.raises(ApiClientError) as raised:
+        client.request_with_retry(
+            http, "GET", url, policy=RetryPolicy(base_delay=0.01, max_retries=1)
+        )
+    assert raised.value.status == status
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 409, 500, 501])
+def test_other_statuses_are_not_retried(
+    upstream: UpstreamServer, status: int, session: requests.Session
+) -> None:
+    k = key()
+    url = f"{upstream.url}/status/{status}?key={k}"
+    response = client.request_with_retry(session, "GET", url, policy=FAST, raise_errors=False)
+    response.close()
+    assert response.status_code == status
+    assert len([r for r in upstream.requests if r.query.get("key") == k]) == 1
+
+
+def test_retry_after_is_honoured(upstream: UpstreamServer, http: httpx.Client) -> None:
+    k = key()
+    url = f"{upstream.url}/flaky?fail=1&key={k}&retry_after=1"
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    started = time.monotonic()
+    response = client.retry_call(lambda: http.get(url), FAST, sleep=sleep)
+    assert response.status_code == 200
+    assert len(slept) == 1 and 1.0 <= slept[0] <= 1.1
+    hits = [r.received_at for r in upstream.requests if r.query.get("key") == k]
+    assert hits[1] - hits[0] >= 1.0
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize(
+    ("policy", "attempts"),
+    [
+        # Retry-After: 7 runs past the time bound: the 503 is returned at once.
+        (RetryPolicy(timeout=2), 1),
+        # ... or past max_retry_after.
+        (RetryPolicy(max_retry_after=5), 1),
+        (RetryPolicy(max_retries=0), 1),
+    ],
+)
+def test_long_waits_are_not_waited_for(
+    upstream: UpstreamServer, policy: RetryPolicy, attempts: int, http: httpx.Client
+) -> None:
+    k = key()
+    url = f"{upstream.url}/status/503?key={k}"
+    started = time.monotonic()
+    response = client.retry_call(lambda: http.get(url), policy)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "7"
+    assert time.monotonic() - started < 1
+    assert len([r for r in upstream.requests if r.query.get("key") == k]) == attempts
+
+
+def test_total_time_is_bounded(upstream: UpstreamServer, http: httpx.Client) -> None:
+    policy = RetryPolicy(base_delay=0.2, backoff_factor=1.0, jitter=0, max_retries=50, timeout=1)
+    started = time.monotonic()
+    response = client.retry_call(lambda: http.get(f"{upstream.url}/status/502"), policy)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 502
+    assert 0.6 <= elapsed <= 1.5
+
+
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+def test_connection_refused_is_retried_then_raised(lib: str) -> None:
+    url = refused_url("/ok")
+    retries: list[t.Any] = []
+    expected: type[Exception] = (
+        requests.ConnectionError if lib == "requests" else httpx.ConnectError
+    )
+    with pytest.raises(expected):
+        if lib == "requests":
+            client.request_with_retry(
+                requests, "POST", url, policy=FAST, timeout=2, on_retry=lambda *a: retries.append(a)
+            )
+        else:
+            with httpx.Client(timeout=2) as c:
+                client.request_with_retry(
+                    c, "POST", url, policy=FAST, on_retry=lambda *a: retries.append(a)
+                )
+    # Never sent: retried even for a POST.
+    assert len(retries) == FAST.max_retries
+    assert all(isinstance(r[2], expected) for r in retries)
+
+
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+@pytest.mark.parametrize(("method", "attempts"), [("GET", 3), ("POST", 1)])
+def test_reset_connections_are_retried_only_when_idempotent(
+    upstream: UpstreamServer, lib: str, method: str, attempts: int
+) -> None:
+    k = key()
+    url = f"{upstream.url}/reset?key={k}"
+    policy = RetryPolicy(base_delay=0.01, max_retries=2)
+    with pytest.raises((requests.ConnectionError, httpx.TransportError)):
+        if lib == "requests":
+            with requests.Session() as s:
+                client.request_with_retry(s, method, url, policy=policy, timeout=5)
+        else:
+            with httpx.Client(timeout=5) as c:
+                client.request_with_retry(c, method, url, policy=policy)
+    assert len([r for r in upstream.requests if r.query.get("key") == k]) == attempts
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(503, 3), (429, 3), (502, 1), (504, 1)])
+def test_post_is_retried_only_when_not_processed(
+    upstream: UpstreamServer, status: int, attempts: int, http: httpx.Client
+) -> None:
+    k = key()
+    url = f"{upstream.url}/status/{status}?retry_after=0&key={k}"
+    policy = RetryPolicy(base_delay=0.01, max_retries=2)
+    response = client.request_with_retry(http, "POST", url, policy=policy, raise_errors=False)
+    assert response.status_code == status
+    assert len([r for r in upstream.requests if r.query.get("key") == k]) == attempts
+
+
+def test_read_timeouts_are_not_retried(upstream: UpstreamServer) -> None:
+    k = key()
+    with pytest.raises(requests.ReadTimeout), requests.Session() as s:
+        client.request_with_retry(
+            s, "GET", f"{upstream.url}/hang?key={k}", policy=FAST, timeout=0.3
+        )
+    assert len([r for r in upstream.requests if r.query.get("key") == k]) == 1
+
+
+def test_async_retry(upstream: UpstreamServer) -> None:
+    k = key()
+
+    async def main() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=5) as c:
+            response: httpx.Response = await client.arequest_with_retry(
+                c, "GET", f"{upstream.url}/flaky?fail=2&key={k}", policy=FAST
+            )
+            return response
+
+    response = asyncio.run(main())
+    assert response.status_code == 200 and response.json()["attempt"] == 3
+
+
+def test_async_retry_gives_up_on_refused() -> None:
+    url = refused_url("/ok")
+    retries: list[t.Any] = []
+
+    async def main() -> None:
+        async with httpx.AsyncClient(timeout=2) as c:
+            await client.arequest_with_retry(
+                c, "GET", url, policy=FAST, on_retry=lambda *a: retries.append(a)
+            )
+
+    with pytest.raises(httpx.ConnectError):
+        asyncio.run(main())
+    assert len(retries) == FAST.max_retries
+
+
+def test_async_retry_honours_status_and_raises(upstream: UpstreamServer) -> None:
+    async def main() -> None:
+        async with httpx.AsyncClient(timeout=5) as c:
+            await client.arequest_with_retry(
+                c,
+                "GET",
+                f"{upstream.url}/status/504",
+                policy=RetryPolicy(base_delay=0.01, max_retries=1),
+            )
+
+    with pytest.raises(UpstreamError) as raised:
+        asyncio.run(main())
+    assert raised.value.status == 504
+
+
+@pytest.mark.parametrize(
+    ("exc", "any_time", "before_sending"),
+    [
+        (ConnectionRefusedError(), True, True),
+        (ConnectionResetError(), True, False),
+        (httpx.ConnectError("refused"), True, True),
+        (httpx.ReadError("reset"), True, False),
+        (httpx.RemoteProtocolError("closed"), True, False),
+        (httpx.ReadTimeout("slow"), False, False),
+        (requests.ConnectTimeout(), True, True),
+        (requests.ReadTimeout(), False, False),
+        (ValueError("bug"), False, False),
+    ],
+)
+def test_connection_errors(exc: BaseException, any_time: bool, before_sending: bool) -> None:
+    assert client.is_connection_error(exc) is any_time
+    assert client.is_connection_error(exc, sent=False) is before_sending
+
+
+# -- tracking ------------------------------------------------------------------------
+
+
+def make_error(status: int, code: str) -> ApiClientError:
+    return client.parse_error(httpx.Response(status, json={"error": code, "message": code}))
+
+
+def test_tracker_counts_under_threads() -> None:
+    tracker = ErrorTracker(max_history=100)
+    errors = [make_error(429, "rate_limit_exceeded"), make_error(404, "not_found")]
+    barrier = threading.Barrier(8)
+
+    def work(n: int) -> None:
+        barrier.wait()
+        for i in range(500):
+            tracker.track(errors[(n + i) % 2])
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    summary = tracker.summary()
+    assert summary["total_errors"] == tracker.total == 4000
+    assert summary["error_types"] == {"429_rate_limit_exceeded": 2000, "404_not_found": 2000}
+    assert summary["by_status"] == {429: 2000, 404: 2000}
+    assert summary["by_code"] == {"rate_limit_exceeded": 2000, "not_found": 2000}
+    assert len(tracker.history()) == 100
+    assert len(summary["recent_errors"]) == 10
+    assert summary["most_common"][1] == 2000
+
+
+def test_tracker_summary_like_the_documented_one() -> None:
+    tracker = ErrorTracker(max_history=3)
+    assert tracker.get_error_summary()["most_common"] is None
+    for status, code in [(500, "a"), (502, "b"), (502, "b"), (503, "c")]:
+        tracker.track_error(make_error(status, code))
+    summary = tracker.get_error_summary(recent=2)
+    assert summary["most_common"] == ("502_b", 2)
+    assert [e["error_code"] for e in summary["recent_errors"]] == ["b", "c"]
+    assert [e["error_code"] for e in tracker.history()] == ["b", "b", "c"]
+    record = summary["recent_errors"][-1]
+    assert set(record) == {"timestamp", "status_code", "error_code", "message", "correlation_id"}
+    assert record["timestamp"].tzinfo is not None
+    assert tracker.summary(recent=0)["recent_errors"] == []
+    tracker.reset()
+    assert tracker.total == 0 and tracker.history() == [] and tracker.counts() == {}
+    with pytest.raises(ValueError):
+        ErrorTracker(max_history=0)
+
+
+def test_tracker_hooks_track_live_responses(api_url: str) -> None:
+    tracker = ErrorTracker()
+    with requests.Session() as s:
+        s.hooks["response"].append(tracker.requests_hook)
+        for path in ("/error/ok", "/error/jobs/1", "/detail/limited"):
+            s.get(api_url + path, timeout=10).close()
+    with httpx.Client(timeout=10, event_hooks={"response": [tracker.httpx_hook]}) as c:
+        c.get(api_url + "/problem/forbidden")
+        c.get(api_url + "/problem/ok")
+
+    async def main() -> None:
+        hooks = {"response": [tracker.ahttpx_hook]}
+        async with httpx.AsyncClient(timeout=10, event_hooks=hooks) as c:
+            await c.get(api_url + "/error_code/crash")
+
+    asyncio.run(main())
+    assert tracker.counts() == {
+        "404_not_found": 1,
+        "429_RATE_LIMIT_EXCEEDED": 1,
+        "403_forbidden": 1,
+        "500_INTERNAL_SERVER_ERROR": 1,
+    }
