@@ -1,0 +1,249 @@
+"""Test helpers for apps that use flask-apierrors.
+
+:func:`assert_api_error` checks an error response against the app's own
+configuration (its format, per blueprint; its catalog; its correlation id
+settings), so a test says only what matters::
+
+    def test_missing_job(client, app):
+        response = client.get("/jobs/nope")
+        error = assert_api_error(response, "job_not_found", app=app)
+        assert error.details["job_id"] == "nope"
+
+As a pytest plugin (``pytest_plugins = ["flask_apierrors.testing"]`` in
+``conftest.py``) it adds an ``assert_api_error`` fixture bound to your
+``app`` fixture.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from flask import Flask
+from flask import current_app
+from flask import has_app_context
+from flask import request
+
+from .catalog import reason_phrase
+from .client import ApiClientError
+from .client import parse_error
+from .docgen import effective_status
+from .formats import BUILTIN
+from .formats import PROBLEM_JSON
+from .problem import Problem
+
+if t.TYPE_CHECKING:
+    from .config import Settings
+    from .extension import AppState
+
+__all__ = ["assert_api_error", "expected_body"]
+
+_JSON_TYPES: t.Final = ("application/json", PROBLEM_JSON)
+
+
+def _fail(message: str, body: t.Any = None) -> t.NoReturn:
+    if body is not None:
+        message += "\nBody: " + json.dumps(body, ensure_ascii=False, default=str)[:2000]
+    raise AssertionError(message)
+
+
+def _request_target(response: t.Any) -> tuple[str, str] | None:
+    """The path and method of the request behind a Werkzeug, requests or
+    httpx response."""
+    req = getattr(response, "request", None)
+    if req is None:
+        return None
+    method = str(getattr(req, "method", None) or "GET")
+    path = getattr(req, "path", None)  # werkzeug.Request
+    if isinstance(path, str):
+        return path, method
+    path_url = getattr(req, "path_url", None)  # requests.PreparedRequest
+    if isinstance(path_url, str):
+        return path_url.partition("?")[0], method
+    url_path = getattr(getattr(req, "url", None), "path", None)  # httpx.Request
+    if isinstance(url_path, str):
+        return url_path, method
+    return None
+
+
+def _settings_for(app: Flask, state: AppState, response: t.Any) -> Settings:
+    target = _request_target(response)
+    if target is None:
+        return state.settings
+    path, method = target
+    with app.test_request_context(path, method=method):
+        settings: Settings = state.settings_for(request.blueprints, request.path)
+    return settings
+
+
+def expected_body(
+    body: t.Mapping[str, t.Any], status: int, fmt_name: str, app: Flask, settings: Settings
+) -> dict[str, t.Any]:
+    """What the app's format ``fmt_name`` renders for the error ``body``
+    reports (its code, message, details, ids and time): equal to ``body``
+    when ``body`` is in that format."""
+    state: AppState = app.extensions["apierrors"]
+    fmt = state.format_for(fmt_name, settings)
+    parsed = _parsed(body, status)
+    detail = body.get("detail")
+    inner: t.Mapping[str, t.Any] = detail if isinstance(detail, dict) else body
+    problem = Problem(
+        status=status,
+        code=parsed.code,
+        message=parsed.message,
+        title=reason_phrase(status),
+        details=parsed.details,
+        correlation_id=parsed.correlation_id if "correlation_id" in inner else None,
+        timestamp=parsed.timestamp,
+        instance=t.cast("str | None", body.get("instance")),
+    )
+    rendered = json.loads(json.dumps(fmt.render(problem), default=str))
+    return t.cast("dict[str, t.Any]", rendered)
+
+
+class _Body:
+    def __init__(self, status: int, body: t.Any) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = json.dumps(body).encode()
+
+
+def _parsed(body: t.Any, status: int) -> ApiClientError:
+    return parse_error(_Body(status, body), body=body)
+
+
+def _compare(expected: t.Mapping[str, t.Any], body: t.Mapping[str, t.Any], where: str) -> list[str]:
+    problems = []
+    for key, value in expected.items():
+        if key not in body:
+            problems.append(f"{where}{key!r} is missing")
+        elif isinstance(value, dict) and isinstance(body[key], dict) and key == "detail":
+            problems.extend(_compare(value, body[key], f"{where}detail."))
+        elif body[key] != value:
+            problems.append(f"{where}{key!r} is {body[key]!r}, the format gives {value!r}")
+    return problems
+
+
+def assert_api_error(
+    response: t.Any,
+    code: str | None = None,
+    status: int | None = None,
+    *,
+    app: Flask | None = None,
+    message: str | None = None,
+    details: t.Mapping[str, t.Any] | None = None,
+) -> ApiClientError:
+    """Assert that ``response`` is the app's error ``code``, and return it
+    parsed (:class:`~flask_apierrors.client.ApiClientError`).
+
+    Checks that the status is ``status`` (default: the catalog's status of
+    ``code``); that the body is JSON in the format the app (or the
+    request's blueprint, or the code itself) answers in, down to the
+    spelling of the code and the media type; that the correlation id in the
+    body matches the response header; and ``message`` and the given
+    ``details`` keys, if any.
+
+    :param response: A Flask test client response (or a requests/httpx
+        response from a live server, checked against ``app``).
+    :param code: The expected code (any case).
+    :param status: The expected status.
+    :param app: The app; defaults to the current app.
+    :param message: The expected message.
+    :param details: Expected ``details`` entries (other keys may exist).
+    :raises AssertionError: naming every difference.
+    """
+    if app is None and has_app_context():
+        app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+    if app is None:
+        raise TypeError(
+            "assert_api_error needs the app: pass app=..., or call it in an app context."
+        )
+    state: AppState | None = app.extensions.get("apierrors")
+    if state is None:
+        raise TypeError("ApiErrors is not set up on this app.")
+
+    actual_status = int(response.status_code)
+    content_type = str(response.headers.get("Content-Type", ""))
+    media_type = content_type.partition(";")[0].strip().lower()
+    error = parse_error(response)
+    body = error.body
+    if media_type not in _JSON_TYPES or not isinstance(body, dict):
+        _fail(f"Expected a JSON error body, got {actual_status} {content_type!r}.", body)
+
+    settings = _settings_for(app, state, response)
+    spec = state.catalog.get(code) if code is not None else state.catalog.get(error.code)
+    if status is None and code is not None:
+        if spec is None:
+            _fail(f"{code!r} is not in the app's catalog: pass status=.")
+        status = effective_status(spec, settings)
+
+    failures: list[str] = []
+    if status is not None and actual_status != status:
+        failures.append(f"status is {actual_status}, expected {status}")
+    if code is not None and error.code.lower() != code.lower():
+        failures.append(f"code is {error.code!r}, expected {code!r}")
+
+    fmt_spec = spec.format if spec is not None and spec.format else settings.format
+    if media_type == PROBLEM_JSON and (settings.problem_on_accept or fmt_spec == "problem"):
+        fmt_spec = "problem"
+    fmt = state.format_for(fmt_spec, settings)
+    if fmt.media_type != media_type:
+        failures.append(f"media type is {media_type!r}, the format gives {fmt.media_type!r}")
+    if isinstance(fmt_spec, str) and fmt_spec in BUILTIN:
+        upper = bool(getattr(fmt, "uppercase_codes", False))
+        canonical = spec.code if spec is not None else error.code
+        spelled = canonical.upper() if upper else canonical
+        if error.code != spelled:
+            failures.append(
+                f"code is spelled {error.code!r}; the {fmt_spec!r} format spells it {spelled!r}"
+            )
+        expected = expected_body(body, actual_status, fmt_spec, app, settings)
+        failures.extend(
+            f"not the app's {fmt_spec!r} format: {p}" for p in _compare(expected, body, "")
+        )
+        inner = body.get("detail") if fmt_spec == "detail" else body
+        in_body = inner.get("correlation_id") if isinstance(inner, dict) else None
+        header = response.headers.get(settings.response_id_header)
+        if settings.include_correlation_id and in_body is None:
+            failures.append("the body has no correlation id")
+        elif in_body is not None and header != in_body:
+            failures.append(
+                f"correlation id {in_body!r} differs from the"
+                f" {settings.response_id_header} header {header!r}"
+            )
+    if message is not None and error.message != message:
+        failures.append(f"message is {error.message!r}, expected {message!r}")
+    for key, value in (details or {}).items():
+        if key not in error.details:
+            failures.append(f"details has no {key!r}")
+        elif error.details[key] != value:
+            failures.append(f"details[{key!r}] is {error.details[key]!r}, expected {value!r}")
+    if failures:
+        _fail("Not the expected API error: " + "; ".join(failures) + ".", body)
+    return error
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest is only needed for the plugin
+    pass
+else:
+
+    @pytest.fixture(name="assert_api_error")
+    def assert_api_error_fixture(request: pytest.FixtureRequest) -> t.Callable[..., ApiClientError]:
+        """:func:`assert_api_error` bound to the ``app`` fixture, if there
+        is one."""
+        try:
+            app = request.getfixturevalue("app")
+        except pytest.FixtureLookupError:
+            app = None
+
+        def check(
+            response: t.Any, code: str | None = None, status: int | None = None, **kw: t.Any
+        ) -> ApiClientError:
+            kw.setdefault("app", app)
+            return assert_api_error(response, code, status, **kw)
+
+        return check

@@ -1,0 +1,235 @@
+"""assert_api_error and the pytest plugin."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import typing as t
+from pathlib import Path
+
+import httpx
+import pytest
+import requests
+from flask import Blueprint
+from flask import Flask
+
+from flask_apierrors import ApiError
+from flask_apierrors import ApiErrors
+from flask_apierrors.client import NotFoundError
+from flask_apierrors.client import ValidationError
+from flask_apierrors.testing import assert_api_error
+
+from .support.servers import GunicornServer
+
+
+def build_app(**options: t.Any) -> Flask:
+    app = Flask("testing_app")
+    app.config["TESTING"] = True
+    errors = ApiErrors(app, **options)
+    errors.catalog.add("job_not_found", 404, "Job not found", format="detail")
+    legacy = Blueprint("legacy", __name__, url_prefix="/legacy")
+
+    def missing(job_id: str) -> t.NoReturn:
+        raise ApiError("job_not_found", details={"job_id": job_id})
+
+    def gone() -> t.NoReturn:
+        raise ApiError("not_found", "No such thing", details={"thing": "x"})
+
+    def teapot() -> t.NoReturn:
+        raise ApiError("not_found", status=418)
+
+    for target in (app, legacy):
+        target.add_url_rule("/jobs/<job_id>", "missing", missing)
+        target.add_url_rule("/gone", "gone", gone)
+        target.add_url_rule("/teapot", "teapot", teapot)
+
+    @app.get("/hand-made/<kind>")
+    def hand_made(kind: str) -> tuple[dict[str, t.Any], int]:
+        bodies: dict[str, dict[str, t.Any]] = {
+            "other-format": {"error": True, "error_code": "NOT_FOUND", "message": "Nope"},
+            "upper": {
+                "error": "NOT_FOUND",
+                "message": "Nope",
+                "timestamp": "2023-12-01T10:00:00Z",
+                "correlation_id": "req_1",
+            },
+            "no-id": {"error": "not_found", "message": "Nope", "timestamp": "2023-12-01T10:00:00Z"},
+            "wrong-id": {
+                "error": "not_found",
+                "message": "Nope",
+                "timestamp": "2023-12-01T10:00:00Z",
+                "correlation_id": "req_other",
+            },
+        }
+        return bodies[kind], 404
+
+    @app.get("/html")
+    def html() -> tuple[str, int]:
+        return "<p>Not here</p>", 404
+
+    app.register_blueprint(legacy)
+    errors.override(legacy, format="error_code")
+    return app
+
+
+@pytest.mark.parametrize("fmt", ["error", "error_code", "detail", "problem"])
+@pytest.mark.parametrize("prefix", ["", "/legacy"])
+def test_accepts_every_format_and_blueprint(fmt: str, prefix: str) -> None:
+    app = build_app(format=fmt)
+    client = app.test_client()
+    error = assert_api_error(client.get(f"{prefix}/gone"), "not_found", app=app)
+    assert isinstance(error, NotFoundError)
+    assert error.details == {"thing": "x"}
+    # A code with its own format, and a routing error.
+    assert_api_error(client.get(f"{prefix}/jobs/j1"), "JOB_NOT_FOUND", 404, app=app)
+    assert_api_error(client.get(f"{prefix}/no/such/route"), "not_found", app=app)
+
+
+def test_problem_json_on_request() -> None:
+    app = build_app()
+    response = app.test_client().get("/gone", headers={"Accept": "application/problem+json"})
+    assert response.mimetype == "application/problem+json"
+    assert_api_error(response, "not_found", app=app, message="No such thing")
+
+
+@pytest.mark.parametrize("include", [True, False])
+def test_correlation_id_setting(include: bool) -> None:
+    app = build_app(include_correlation_id=include)
+    error = assert_api_error(app.test_client().get("/gone"), "not_found", app=app)
+    assert (error.body.get("correlation_id") is not None) is include
+
+
+def test_uses_the_current_app() -> None:
+    app = build_app()
+    response = app.test_client().get("/gone")
+    with app.app_context():
+        assert assert_api_error(response, "not_found").status == 404
+
+
+def test_validation_errors_come_back_parsed() -> None:
+    ma = pytest.importorskip("marshmallow")
+    app = build_app(validation_status=422)
+    schema = ma.Schema.from_dict({"model": ma.fields.String(required=True)})
+
+    @app.post("/chat")
+    def chat() -> dict[str, t.Any]:
+        return t.cast("dict[str, t.Any]", schema().load({}))
+
+    error = assert_api_error(app.test_client().post("/chat"), "validation_error", app=app)
+    assert isinstance(error, ValidationError) and error.status == 422
+    assert [v.field for v in error.validation_errors] == ["model"]
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "message"),
+    [
+        ("/gone", {"code": "forbidden"}, "code is 'not_found', expected 'forbidden'"),
+        ("/gone", {"code": "not_found", "status": 410}, "status is 404, expected 410"),
+        ("/teapot", {"code": "not_found"}, "status is 418, expected 404"),
+        ("/gone", {"code": "not_found", "message": "Hi"}, "message is 'No such thing'"),
+        ("/gone", {"details": {"thing": "y"}}, "details['thing'] is 'x', expected 'y'"),
+        ("/gone", {"details": {"other": 1}}, "details has no 'other'"),
+        ("/hand-made/other-format", {"code": "not_found"}, "not the app's 'error' format"),
+        ("/hand-made/upper", {"code": "not_found"}, "the 'error' format spells it 'not_found'"),
+        ("/hand-made/no-id", {"code": "not_found"}, "the body has no correlation id"),
+        ("/hand-made/wrong-id", {"code": "not_found"}, "'req_other' differs from the X-Request"),
+        ("/html", {"code": "not_found"}, "Expected a JSON error body, got 404 'text/html"),
+        ("/legacy/jobs/1", {"code": "unknown_code"}, "'unknown_code' is not in the app's catalog"),
+    ],
+)
+def test_reports_every_difference(path: str, kwargs: dict[str, t.Any], message: str) -> None:
+    app = build_app()
+    response = app.test_client().get(path)
+    with pytest.raises(AssertionError) as raised:
+        assert_api_error(response, app=app, **kwargs)
+    assert message in str(raised.value)
+
+
+def test_status_without_code_is_checked() -> None:
+    app = build_app()
+    assert assert_api_error(app.test_client().get("/teapot"), status=418, app=app).status == 418
+
+
+def test_needs_an_app_with_the_extension() -> None:
+    app = build_app()
+    response = app.test_client().get("/gone")
+    with pytest.raises(TypeError, match="needs the app"):
+        assert_api_error(response, "not_found")
+    with pytest.raises(TypeError, match="not set up"):
+        assert_api_error(response, "not_found", app=Flask("bare"))
+
+
+@pytest.fixture(scope="module")
+def live_url() -> t.Iterator[str]:
+    with GunicornServer("tests.apps.client_app:app", health_path="/error/ok") as server:
+        yield server.url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+@pytest.mark.parametrize(("fmt", "code"), [("error", "not_found"), ("detail", "NOT_FOUND")])
+def test_live_responses_are_checked_against_the_app(
+    live_url: str, lib: str, fmt: str, code: str
+) -> None:
+    from tests.apps.client_app import create_app
+
+    app = create_app()
+    url = f"{live_url}/{fmt}/jobs/j1"
+    if lib == "requests":
+        with requests.get(url, timeout=10) as response:
+            error = assert_api_error(response, code, app=app)
+    else:
+        with httpx.Client(timeout=10) as c:
+            error = assert_api_error(c.get(url), code, app=app)
+    assert error.code == code and error.details == {"job_id": "j1"}
+
+
+def test_pytest_plugin_fixture(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+            from flask import Flask
+            from flask_apierrors import ApiErrors
+
+            pytest_plugins = ["flask_apierrors.testing"]
+
+
+            @pytest.fixture
+            def app():
+                app = Flask("plugin_app")
+                ApiErrors(app, format="detail")
+                return app
+            """
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "test_plugin.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+
+            def test_ok(app, assert_api_error):
+                error = assert_api_error(app.test_client().get("/nope"), "not_found")
+                assert error.code == "NOT_FOUND"
+
+
+            def test_fails(app, assert_api_error):
+                with pytest.raises(AssertionError, match="status is 404, expected 405"):
+                    assert_api_error(app.test_client().get("/nope"), "method_not_allowed")
+            """
+        ),
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
