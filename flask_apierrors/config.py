@@ -83,6 +83,57 @@ class Settings:
     schema_error_field: str = "_schema"
     #: Log 4xx errors at INFO (5xx are always logged at ERROR).
     log_client_errors: bool = False
+    #: Read chunked request bodies before the view, so ``MAX_CONTENT_LENGTH``
+    #: holds for them too (413) and broken chunk framing is a 400.
+    buffer_streamed_bodies: bool = True
+    #: Maintenance mode from the start: ``True``, an ISO 8601 interval
+    #: ``"START/END"``, or a mapping with ``start``, ``end`` and ``message``
+    #: (see :class:`~flask_apierrors.availability.Maintenance`).
+    maintenance: t.Any = False
+    #: File holding the maintenance state switched at run time, shared by
+    #: every worker; ``None``: ``apierrors-maintenance.json`` in the
+    #: instance folder.
+    maintenance_file: str | None = None
+    #: Paths (``/health``) and endpoint names that answer during maintenance.
+    maintenance_exempt: tuple[str, ...] = ("/health",)
+    #: ``Retry-After`` (seconds) of a maintenance 503 whose end is unknown.
+    maintenance_retry_after: int = 300
+    #: Seconds a worker trusts its last look at the maintenance state.
+    maintenance_check_interval: float = 1.0
+    #: Detail fields of a rate-limit 429, in order, from ``limit``,
+    #: ``remaining``, ``reset``, ``reset_at``, ``window``, ``retry_after``;
+    #: ``None``: chosen by the body format.
+    ratelimit_details: tuple[str, ...] | None = None
+    #: Message template of a rate-limit 429 (``{limit}``, ``{requests}``,
+    #: ``{period}``, ``{window}`` ...); ``None``: chosen by the format. A
+    #: limit's own ``error_message`` wins.
+    ratelimit_message: str | None = None
+    #: Smallest ``Retry-After`` of a rate-limit 429, seconds (at least 1).
+    ratelimit_min_retry_after: int = 1
+    #: Also send the IETF draft ``RateLimit-Policy`` and ``RateLimit`` headers.
+    ratelimit_draft_headers: bool = False
+    #: Apply the limits outage policy to flask-limiter's storage.
+    ratelimit_guard_storage: bool = True
+    #: When a limiter's storage fails: ``True`` lets requests through (one
+    #: WARNING per outage), ``False`` answers 503 ``service_unavailable``.
+    limits_fail_open: bool = True
+    #: Seconds between tries of a failed limiter storage (the fail-closed
+    #: 503's ``Retry-After`` is the wait for the next try, at least 1).
+    limits_retry_interval: float = 1.0
+    #: Where ``ConcurrencyLimiter`` keeps its slots: ``memory://`` or a
+    #: Redis URI shared by every worker and host.
+    concurrency_storage_uri: str = "memory://"
+    #: Connect and read timeout of the concurrency Redis, seconds.
+    concurrency_socket_timeout: float = 0.5
+    #: Seconds after which a slot frees itself (the slots of a crashed worker).
+    concurrency_slot_ttl: float = 300.0
+    #: ``Retry-After`` of a concurrency 429, seconds.
+    concurrency_retry_after: int = 1
+    #: Prefix of the concurrency keys in the storage.
+    concurrency_key_prefix: str = "apierrors:concurrency"
+    #: App-wide concurrency limit per key (an int or a callable);
+    #: ``None``: only decorated views are limited.
+    concurrency_application_limit: t.Any = None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

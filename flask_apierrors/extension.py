@@ -20,6 +20,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
 
+from . import bodylimit
 from . import cli
 from . import correlation
 from .catalog import Catalog
@@ -248,6 +249,9 @@ class ApiErrors:
         for exc_type in registry.EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
         app.after_request(state.after_request)
+        if settings.buffer_streamed_bodies:
+            # First, before any hook of the app's can read the body.
+            app.before_request_funcs.setdefault(None, []).insert(0, bodylimit.buffer_streamed_body)
         got_request_exception.connect(_on_exception, app, weak=False)
         app.logger.addFilter(correlation.ExceptionLogTagger())
         app.logger.addFilter(correlation.CorrelationIdFilter())

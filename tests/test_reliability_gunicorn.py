@@ -149,11 +149,6 @@ def test_chunked_body_within_the_limit_is_read_whole(server: GunicornServer, siz
     assert json.loads(response.body) == {"bytes": size}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Werkzeug stops reading a chunked body at MAX_CONTENT_LENGTH without raising,"
-    " so the view gets the first MAX_CONTENT_LENGTH bytes and answers 200",
-)
 @pytest.mark.parametrize("size", [LIMIT + 1, 100_000])
 def test_streamed_oversized_body_gets_json_413(server: GunicornServer, size: int) -> None:
     head = _post_head(
@@ -163,11 +158,6 @@ def test_streamed_oversized_body_gets_json_413(server: GunicornServer, size: int
     check_413(response.status, response.headers, response.body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gunicorn raises its own InvalidChunkSize (not an OSError) from wsgi.input,"
-    " which reaches the app as an unhandled exception: a 500 for a client's mistake",
-)
 def test_malformed_chunked_body_is_a_client_error(server: GunicornServer) -> None:
     head = _post_head(
         "/echo", {"Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"}
