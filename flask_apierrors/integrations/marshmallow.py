@@ -1,24 +1,10 @@
 """marshmallow ``ValidationError`` -> a ``validation_error`` :class:`Problem`.
 
-marshmallow reports errors as a nested ``messages`` mapping. This module
-flattens it into :class:`~flask_apierrors.FieldError` entries:
-
-- paths use dots between names and brackets around list indexes
-  (``messages[0].content``); a name that is not a plain identifier-like
-  word is written as a quoted JSON string in brackets (``meta["a.b"]``);
-- entries follow the order of the fields in the schema; errors about a
-  whole object come first, unknown fields last;
-- ``_schema`` errors of the top-level object are reported under the
-  ``schema_error_field`` setting, those of a nested object under its path;
-- marshmallow's "Missing data for required field." reads "Field required"
-  with ``invalid_value: null``;
-- submitted values are echoed, except where their name looks like a
-  credential (``redact_fields``) or the field is ``load_only``; long values
-  are cut and end with :data:`TRUNCATION_MARKER`;
-- at most ``max_validation_errors`` entries are listed, and when some are
-  left out, ``details.total_errors`` gives the full count.
-
-This module is imported only when marshmallow is installed.
+marshmallow's nested ``messages`` are flattened into ordered
+:class:`~flask_apierrors.FieldError` entries (``messages[0].content``), with
+the submitted values echoed unless secret (by name or ``load_only``), cut
+when long, and at most ``max_validation_errors`` of them. The rules are
+documented in the validation chapter. Imported only when marshmallow is.
 """
 
 from __future__ import annotations
@@ -73,9 +59,8 @@ class RequestValidationError(ValidationError):
 
     :param messages: marshmallow's error messages.
     :param schema: The schema that failed.
-    :param location: ``json``, ``query``, ``form``, ``files`` ...
-    :param data: The data given to the schema.
-    :param valid_data: What did load.
+    :param location: ``json``, ``query``, ``form`` or ``files``.
+    :param data: The data given to the schema; ``valid_data``: what loaded.
     """
 
     def __init__(
@@ -94,26 +79,51 @@ class RequestValidationError(ValidationError):
 
 # -- schema walking --------------------------------------------------------
 
+# A string: marshmallow 3 fields are not generic.
+Field: t.TypeAlias = "ma_fields.Field[t.Any]"
+
+
+def _field_child(field: Field | None) -> tuple[_Node | None, bool]:
+    if field is None:
+        return None, False
+    return node_for_field(field), bool(field.load_only)
+
 
 class _Node:
-    """What the schema says about one level of the messages tree."""
+    """What the schema says about one level of the messages tree: the
+    fields of a schema, the items of a List, Tuple or Mapping."""
 
-    __slots__ = ()
+    __slots__ = ("item", "items", "mapping")
+
+    def __init__(
+        self, item: _Node | None = None, items: t.Sequence[Field] = (), mapping: bool = False
+    ) -> None:
+        self.item = item
+        self.items = items
+        #: ``Dict``/``Mapping``: errors are ``{key: {"key": ..., "value": ...}}``.
+        self.mapping = mapping
 
     def child(self, key: Segment) -> tuple[_Node | None, bool]:
         """The node below ``key`` and whether it is ``load_only``."""
-        return None, False
+        if self.items:
+            # A Tuple's items, or a Mapping's value field (items of one).
+            if self.mapping:
+                return _field_child(self.items[0])
+            ok = isinstance(key, int) and 0 <= key < len(self.items)
+            return _field_child(self.items[t.cast(int, key)] if ok else None)
+        return self.item, False
 
 
 class _SchemaNode(_Node):
     __slots__ = ("_fields", "schema")
 
     def __init__(self, schema: Schema) -> None:
+        super().__init__()
         self.schema = schema
-        self._fields: dict[str, ma_fields.Field[t.Any]] | None = None
+        self._fields: dict[str, Field] | None = None
 
     @property
-    def fields(self) -> dict[str, ma_fields.Field[t.Any]]:
+    def fields(self) -> dict[str, Field]:
         if self._fields is None:
             # Errors are keyed by data_key, as the client spelled them.
             self._fields = {
@@ -124,50 +134,10 @@ class _SchemaNode(_Node):
         return self._fields
 
     def child(self, key: Segment) -> tuple[_Node | None, bool]:
-        field = self.fields.get(key) if isinstance(key, str) else None
-        if field is None:
-            return None, False
-        return node_for_field(field), bool(field.load_only)
+        return _field_child(self.fields.get(key) if isinstance(key, str) else None)
 
     def rank(self) -> dict[str, int]:
-        return {key: i for i, key in enumerate(self.fields)}
-
-
-class _ListNode(_Node):
-    __slots__ = ("item",)
-
-    def __init__(self, item: _Node | None) -> None:
-        self.item = item
-
-    def child(self, key: Segment) -> tuple[_Node | None, bool]:
-        return self.item, False
-
-
-class _TupleNode(_Node):
-    __slots__ = ("items",)
-
-    def __init__(self, items: t.Sequence[ma_fields.Field[t.Any]]) -> None:
-        self.items = items
-
-    def child(self, key: Segment) -> tuple[_Node | None, bool]:
-        if isinstance(key, int) and 0 <= key < len(self.items):
-            field = self.items[key]
-            return node_for_field(field), bool(field.load_only)
-        return None, False
-
-
-class _MappingNode(_Node):
-    """``Dict``/``Mapping``: errors are ``{key: {"key": ..., "value": ...}}``."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: ma_fields.Field[t.Any] | None) -> None:
-        self.value = value
-
-    def child(self, key: Segment) -> tuple[_Node | None, bool]:
-        if self.value is None:
-            return None, False
-        return node_for_field(self.value), bool(self.value.load_only)
+        return dict(zip(self.fields, range(len(self.fields)), strict=True))
 
 
 class _PluckNode(_Node):
@@ -180,13 +150,13 @@ class _PluckNode(_Node):
 def node_for_schema(schema: Schema) -> _Node:
     """The node of a schema (a list of objects when ``many``)."""
     node = _SchemaNode(schema)
-    return _ListNode(node) if schema.many else node
+    return _Node(item=node) if schema.many else node
 
 
-def node_for_field(field: ma_fields.Field[t.Any]) -> _Node | None:
+def node_for_field(field: Field) -> _Node | None:
     """The node below a field, or ``None`` for a leaf."""
     if isinstance(field, ma_fields.Pluck):
-        return _ListNode(_PluckNode()) if field.many else _PluckNode()
+        return _Node(item=_PluckNode()) if field.many else _PluckNode()
     if isinstance(field, ma_fields.Nested):
         try:
             return node_for_schema(field.schema)
@@ -195,11 +165,12 @@ def node_for_field(field: ma_fields.Field[t.Any]) -> _Node | None:
             # and load_only information below it.
             return None
     if isinstance(field, ma_fields.List):
-        return _ListNode(node_for_field(field.inner))
+        return _Node(item=node_for_field(field.inner))
     if isinstance(field, ma_fields.Tuple):
-        return _TupleNode(tuple(field.tuple_fields))
+        return _Node(items=tuple(field.tuple_fields))
     if isinstance(field, ma_fields.Mapping):
-        return _MappingNode(field.value_field)
+        value = field.value_field
+        return _Node(items=() if value is None else (value,), mapping=True)
     return None
 
 
@@ -242,24 +213,25 @@ def _fragments(redact_fields: tuple[str, ...] | str) -> tuple[str, ...]:
     return tuple(f for f in map(_normalize, redact_fields) if f)
 
 
-def _ordered_keys(messages: t.Mapping[t.Any, t.Any], node: _Node | None) -> list[t.Any]:
+def _ordered_keys(
+    messages: t.Mapping[t.Any, t.Any], node: _Node | None, data: t.Any
+) -> list[t.Any]:
     keys = list(messages)
     first = [k for k in keys if k == SCHEMA_KEY]
     others = [k for k in keys if k != SCHEMA_KEY]
     if isinstance(node, _SchemaNode):
         rank = node.rank()
         known = sorted((k for k in others if k in rank), key=rank.__getitem__)
-        return first + known + [k for k in others if k not in rank]
-    if isinstance(node, (_ListNode, _TupleNode)):
+        unknown = [k for k in others if k not in rank]
+        if isinstance(data, t.Mapping) and len(unknown) > 1:
+            # marshmallow finds unknown fields with a set: use the payload's order.
+            sent = {k: i for i, k in enumerate(data)}
+            unknown.sort(key=lambda k: sent.get(k, len(sent)))
+        return first + known + unknown
+    if node is not None and not node.mapping:
         ints = sorted(k for k in others if isinstance(k, int) and not isinstance(k, bool))
         return first + ints + [k for k in others if not isinstance(k, int) or isinstance(k, bool)]
     return first + others
-
-
-def _segment(key: t.Any) -> Segment:
-    if isinstance(key, int) and not isinstance(key, bool):
-        return key
-    return key if isinstance(key, str) else str(key)
 
 
 def _walk(
@@ -268,29 +240,33 @@ def _walk(
     node: _Node | None,
     redact: bool,
     rules: _Rules,
+    data: t.Any,
 ) -> t.Iterator[_Entry]:
-    """Every message below ``path``, in schema order."""
+    """Every message below ``path`` (where ``data`` was sent), in schema
+    order."""
     if isinstance(messages, t.Mapping):
         if isinstance(node, _PluckNode):
             for sub in messages.values():
-                yield from _walk(sub, path, None, redact, rules)
+                yield from _walk(sub, path, None, redact, rules, data)
             return
-        for key in _ordered_keys(messages, node):
+        for key in _ordered_keys(messages, node, data):
             sub = messages[key]
             if key == SCHEMA_KEY:
-                yield from _walk(sub, path, node, redact, rules)
+                yield from _walk(sub, path, node, redact, rules, data)
                 continue
-            seg = _segment(key)
+            ok = isinstance(key, (str, int)) and not isinstance(key, bool)
+            seg: Segment = key if ok else str(key)
             child, load_only = node.child(seg) if node is not None else (None, False)
             child_redact = redact or load_only or (isinstance(seg, str) and rules.secret(seg))
-            if isinstance(node, _MappingNode) and isinstance(sub, t.Mapping):
-                yield from _walk_mapping_item(sub, path + (seg,), child, child_redact, rules)
+            args = (path + (seg,), child, child_redact, rules, lookup(data, (seg,)))
+            if node is not None and node.mapping and isinstance(sub, t.Mapping):
+                yield from _walk_mapping_item(sub, *args)
             else:
-                yield from _walk(sub, path + (seg,), child, child_redact, rules)
+                yield from _walk(sub, *args)
     elif isinstance(messages, (list, tuple)):
         for item in messages:
             if isinstance(item, (t.Mapping, list, tuple)):
-                yield from _walk(item, path, node, redact, rules)
+                yield from _walk(item, path, node, redact, rules, data)
             else:
                 yield _Entry(path, item, redact, node)
     else:
@@ -303,15 +279,16 @@ def _walk_mapping_item(
     child: _Node | None,
     redact: bool,
     rules: _Rules,
+    data: t.Any,
 ) -> t.Iterator[_Entry]:
     if not set(sub) <= {"key", "value"}:
-        yield from _walk(sub, path, None, redact, rules)
+        yield from _walk(sub, path, None, redact, rules, data)
         return
     if "key" in sub:
-        for entry in _walk(sub["key"], path, None, False, rules):
+        for entry in _walk(sub["key"], path, None, False, rules, MISSING):
             yield entry._replace(key_error=True)
     if "value" in sub:
-        yield from _walk(sub["value"], path, child, redact, rules)
+        yield from _walk(sub["value"], path, child, redact, rules, data)
 
 
 # -- values ----------------------------------------------------------------
@@ -395,9 +372,7 @@ def echo(value: t.Any, node: _Node | None, rules: _Rules) -> t.Any:
     budget = _Budget(limit + 1)
     scrubbed = _scrub(value, node, rules, budget)
     if isinstance(scrubbed, str):
-        if len(scrubbed) > limit:
-            return scrubbed[:limit] + TRUNCATION_MARKER
-        return scrubbed
+        return _cut(scrubbed, limit)
     text = json.dumps(scrubbed, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     if budget.overflow or len(text) > limit:
         return text[:limit] + TRUNCATION_MARKER
@@ -405,15 +380,12 @@ def echo(value: t.Any, node: _Node | None, rules: _Rules) -> t.Any:
 
 
 def _message(raw: t.Any) -> str:
-    if isinstance(raw, str):
-        text = raw
-    elif isinstance(raw, bytes):
-        text = raw.decode("utf-8", "replace")
-    elif isinstance(raw, BaseException) or raw is None:
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if isinstance(raw, BaseException) or raw is None:
         text = GENERIC_MESSAGE
     else:
-        # Lazy translation strings and the like.
-        text = str(raw)
+        text = str(raw)  # str, or a lazy translation string and the like
     if text == _DEFAULT_REQUIRED:
         return REQUIRED_MESSAGE
     return _cut(text, MAX_MESSAGE_LENGTH)
@@ -448,12 +420,13 @@ def _field_error(
     # The top-level object is the whole request: not echoed back.
     if path and data is not MISSING:
         raw = path[-1] if entry.key_error else lookup(data, path)
-        if raw is MISSING:
-            value = MISSING
-        elif entry.redact and not entry.key_error:
+        if raw is not MISSING and entry.redact and not entry.key_error:
             value = rules.redacted
-        else:
-            value = echo(raw, None if entry.key_error else entry.node, rules)
+        elif raw is not MISSING:
+            try:
+                value = echo(raw, None if entry.key_error else entry.node, rules)
+            except Exception:  # an odd value costs its echo, never the answer
+                value = MISSING
     return FieldError(
         field=field, message=_message(entry.message), invalid_value=value, location=location
     )
@@ -475,7 +448,8 @@ def field_errors(
     :param settings: Redaction, truncation and naming settings.
     :param data: The data that failed (to echo values), or :data:`MISSING`.
     :param schema: The schema that failed (for order and ``load_only``).
-    :param location: Set on every entry (``query``, ``form`` ...).
+    :param location: Set on every entry (``query``, ``form`` ...), when
+        errors of several locations are reported together.
     :param limit: Most entries returned.
     :returns: The entries and the total number of errors.
     """
@@ -486,7 +460,7 @@ def field_errors(
     node = node_for_schema(schema) if schema is not None else None
     if data is None or data is ma_missing:
         data = MISSING
-    entries = _walk(messages, (), node, False, rules)
+    entries = _walk(messages, (), node, False, rules, data)
     errors: list[FieldError] = []
     for entry in entries:
         if len(errors) >= limit:
@@ -510,31 +484,14 @@ def validation_problem(
     )
 
 
-def public_location(location: t.Any) -> str | None:
-    """The ``location`` of entries: none for the JSON body (the common
-    case, as documented), the name for anything else."""
-    if location in ("json", "json_or_form") or not isinstance(location, str):
-        return None
-    return location
-
-
 def convert_validation_error(e: BaseException, ctx: Context) -> Problem | None:
     """Any marshmallow ``ValidationError`` raised while handling a request."""
     if not isinstance(e, ValidationError):
         return None
-    schema: Schema | None = None
-    location: str | None = None
-    if isinstance(e, RequestValidationError):
-        schema = e.schema
-        location = public_location(e.location)
+    # One request location is involved: entries carry no ``location``.
+    schema = e.schema if isinstance(e, RequestValidationError) else None
     messages = e.messages
     if e.field_name != SCHEMA_KEY or not isinstance(messages, dict):
         messages = {e.field_name: messages}
-    errors, total = field_errors(
-        messages,
-        ctx.settings,
-        data=e.data,
-        schema=schema,
-        location=location,
-    )
+    errors, total = field_errors(messages, ctx.settings, data=e.data, schema=schema)
     return validation_problem(ctx, errors, total)

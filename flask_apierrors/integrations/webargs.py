@@ -27,7 +27,6 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from .marshmallow import field_errors
-from .marshmallow import public_location
 from .marshmallow import validation_problem
 from .werkzeug import convert_http_exception
 from .werkzeug import exception_headers
@@ -75,8 +74,9 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
                 # webargs stops at the first location that fails, so the
                 # exception's data belongs to it alone.
                 data=source if len(messages) == 1 else None,
-                schema=schema if isinstance(schema, Schema) else None,
-                location=public_location(location),
+                schema=schema if isinstance(schema, Schema) and len(messages) == 1 else None,
+                # Entries say where they come from only when it is ambiguous.
+                location=str(location) if len(messages) > 1 else None,
                 limit=ctx.settings.max_validation_errors - len(errors),
             )
             errors.extend(found)
