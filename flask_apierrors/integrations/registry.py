@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typing as t
 
+from ..upstream import convert_upstream_exception
 from . import werkzeug as wz
 from .base import Converter
 
@@ -33,6 +34,7 @@ _OPTIONAL_CONVERTERS, _OPTIONAL_TYPES = _optional()
 CONVERTERS: t.Final[tuple[Converter, ...]] = (
     wz.convert_api_error,
     *_OPTIONAL_CONVERTERS,
+    convert_upstream_exception,
     wz.convert_internal_error,
     wz.convert_http_exception,
 )

@@ -1,0 +1,641 @@
+"""Tests of flask_apierrors.upstream against a real misbehaving HTTP upstream
+on loopback (refuses, hangs, resets, answers 500/503/429), through requests,
+httpx, httpx's async client and urllib."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import socket
+import time
+import typing as t
+import urllib.request
+from pathlib import Path
+
+import httpx
+import pytest
+import requests
+from flask import Flask
+
+from flask_apierrors.sse import event_stream
+from flask_apierrors.sse import sse_event
+from flask_apierrors.upstream import Retry
+from flask_apierrors.upstream import UpstreamCall
+from flask_apierrors.upstream import UpstreamConnectionError
+from flask_apierrors.upstream import UpstreamStatusError
+from flask_apierrors.upstream import UpstreamTimeoutError
+from flask_apierrors.upstream import UpstreamUnavailableError
+from flask_apierrors.upstream import classify
+from flask_apierrors.upstream import forward_headers
+from flask_apierrors.upstream import httpx_async_event_hooks
+from flask_apierrors.upstream import httpx_event_hooks
+from flask_apierrors.upstream import parse_retry_after
+from flask_apierrors.upstream import upstream_call
+from tests.conftest import MakeApp
+from tests.support.upstream import UpstreamServer
+from tests.support.upstream import refused_url
+from tests.test_sse import parse_events
+
+SPEC = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
+EXAMPLES: list[dict[str, t.Any]] = json.loads(SPEC.read_text())
+
+CLIENTS = ("requests", "httpx", "httpx_async", "urllib")
+TIMEOUT = 0.3
+
+
+def example(seed: str, section_end: str, name: str | None = None) -> dict[str, t.Any]:
+    """The documented example whose section ends with ``section_end``."""
+    for ex in EXAMPLES:
+        if ex["seed"].startswith(seed) and ex["section"].endswith(section_end):
+            if name is None or ex["example"] == name:
+                return ex
+    raise LookupError(section_end)
+
+
+def assert_same_shape(body: t.Any, documented: t.Any, path: str = "body") -> None:
+    """Same keys everywhere and same JSON types; codes and messages equal.
+    Other values (times, ids, numbers the test server chose) may differ."""
+    if isinstance(documented, dict):
+        assert isinstance(body, dict), path
+        assert set(body) == set(documented), f"{path}: {sorted(body)} != {sorted(documented)}"
+        for key, value in documented.items():
+            exact = key in ("error", "error_code", "code", "message") and "details" not in path
+            if exact and isinstance(value, str):
+                assert body[key] == value, f"{path}.{key}"
+            else:
+                assert_same_shape(body[key], value, f"{path}.{key}")
+    else:
+        assert type(body) is type(documented) or (
+            isinstance(body, (int, float)) and isinstance(documented, (int, float))
+        ), f"{path}: {body!r} vs {documented!r}"
+
+
+def without_correlation_id(body: dict[str, t.Any]) -> dict[str, t.Any]:
+    inner = body["detail"] if "detail" in body else body
+    inner.pop("correlation_id", None)
+    return body
+
+
+@pytest.fixture(scope="module")
+def upstream() -> t.Iterator[UpstreamServer]:
+    with UpstreamServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def unreachable_url() -> t.Iterator[str]:
+    """A listener whose accept queue is full: connecting times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{port}/ok"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def fetch(client: str, call: UpstreamCall, url: str) -> t.Any:
+    """Call ``url`` with ``client``, the way an app would, under ``call``."""
+    if client == "requests":
+        with call, requests.Session() as session:
+            response = session.get(url, timeout=TIMEOUT, headers=forward_headers())
+            response.raise_for_status()
+            return response.json()
+    if client == "httpx":
+
+        @call
+        def get() -> httpx.Response:
+            timeout = httpx.Timeout(5, connect=TIMEOUT, read=TIMEOUT)
+            with httpx.Client(event_hooks=httpx_event_hooks(), timeout=timeout) as http:
+                return http.get(url)  # checked by the decorator
+
+        return get().json()
+    if client == "httpx_async":
+
+        @call
+        async def aget() -> t.Any:
+            timeout = httpx.Timeout(5, connect=TIMEOUT, read=TIMEOUT)
+            async with httpx.AsyncClient(
+                event_hooks=httpx_async_event_hooks(), timeout=timeout
+            ) as http:
+                response = await http.get(url)
+                response.raise_for_status()
+                return response.json()
+
+        return asyncio.run(aget())
+    with call:
+        request = urllib.request.Request(url, headers=forward_headers())
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return json.loads(response.read())
+
+
+def proxy_app(make_app: MakeApp, call: UpstreamCall, fmt: str = "error") -> Flask:
+    app, errors = make_app(format=fmt)
+    errors.catalog.add("FAL_API_ERROR", 502, "External service error", format="detail")
+    errors.catalog.add("FAL_RATE_LIMIT", 503, "External service rate limit", format="detail")
+
+    @app.get("/proxy/<client>")
+    def proxy(client: str) -> t.Any:
+        from flask import request
+
+        return fetch(client, call, request.args["url"])
+
+    return app
+
+
+def get(app: Flask, client: str, url: str) -> t.Any:
+    return app.test_client().get(f"/proxy/{client}", query_string={"url": url})
+
+
+# -- the failure modes, per client ----------------------------------------------
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize(
+    ("path", "status", "code", "details"),
+    [
+        (
+            "/status/500",
+            502,
+            "bad_gateway",
+            {"service": "svc", "upstream_status": 500, "upstream_message": "Internal server error"},
+        ),
+        (
+            "/status/404",
+            502,
+            "bad_gateway",
+            {"service": "svc", "upstream_status": 404, "upstream_message": "Not found"},
+        ),
+        ("/status/503", 503, "service_unavailable", {"service": "svc", "retry_after": 7}),
+        (
+            "/status/429?retry_after=12",
+            503,
+            "service_unavailable",
+            {"service": "svc", "retry_after": 12},
+        ),
+        ("/hang", 504, "gateway_timeout", {"service": "svc", "timeout_duration": TIMEOUT}),
+        (
+            "/reset",
+            502,
+            "bad_gateway",
+            {"service": "svc", "upstream_error": "Connection reset", "retry_suggested": True},
+        ),
+        (
+            "/reset-mid",
+            502,
+            "bad_gateway",
+            {"service": "svc", "upstream_error": "Connection reset", "retry_suggested": True},
+        ),
+        (
+            "/reset-mid?framing=chunked",
+            502,
+            "bad_gateway",
+            {"service": "svc", "upstream_error": "Connection reset", "retry_suggested": True},
+        ),
+    ],
+)
+def test_upstream_failures(
+    make_app: MakeApp,
+    upstream: UpstreamServer,
+    client: str,
+    path: str,
+    status: int,
+    code: str,
+    details: dict[str, t.Any],
+) -> None:
+    call = upstream_call("svc", timeout=TIMEOUT if client in ("requests", "urllib") else None)
+    response = get(proxy_app(make_app, call), client, upstream.url + path)
+    body = response.get_json()
+    assert response.status_code == status
+    assert (body["error"], body["details"]) == (code, details)
+    if status == 503:
+        assert response.headers["Retry-After"] == str(details["retry_after"])
+    else:
+        assert "Retry-After" not in response.headers
+    # Nothing of the upstream reaches the client.
+    text = response.get_data(as_text=True)
+    assert "127.0.0.1" not in text and str(upstream.port) not in text
+    assert "upstream answered" not in text and "flaky" not in text
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_refused(make_app: MakeApp, client: str) -> None:
+    response = get(proxy_app(make_app, upstream_call("svc")), client, refused_url("/ok"))
+    assert response.status_code == 502
+    assert response.get_json()["details"] == {
+        "service": "svc",
+        "upstream_error": "Connection refused",
+        "retry_suggested": True,
+    }
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx", "httpx_async"])
+def test_connect_timeout(make_app: MakeApp, unreachable_url: str, client: str) -> None:
+    response = get(proxy_app(make_app, upstream_call("svc")), client, unreachable_url)
+    assert response.status_code == 502
+    assert response.get_json()["details"]["upstream_error"] == "Connection timeout"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_success_forwards_the_correlation_id(
+    make_app: MakeApp, upstream: UpstreamServer, client: str
+) -> None:
+    response = get(proxy_app(make_app, upstream_call("svc")), client, upstream.url + "/ok")
+    assert response.status_code == 200
+    cid = response.headers["X-Request-ID"]
+    assert response.get_json() == {"ok": True, "request_id": cid}
+
+
+def test_requests_session_forwards_the_correlation_id(
+    make_app: MakeApp, upstream: UpstreamServer
+) -> None:
+    from flask_apierrors.upstream import forward_correlation_id
+
+    app, _ = make_app()
+
+    @app.get("/")
+    def view() -> t.Any:
+        with forward_correlation_id(requests.Session()) as session:
+            return session.get(upstream.url + "/ok", timeout=5).json()
+
+    response = app.test_client().get("/", headers={"X-Request-ID": "abc-123"})
+    assert response.get_json()["request_id"] == "abc-123"
+
+
+def test_forward_headers_outside_a_request() -> None:
+    assert forward_headers({"Accept": "application/json"}) == {"Accept": "application/json"}
+
+
+# -- the documented examples -------------------------------------------------------
+
+
+def test_documented_ai_model_error(make_app: MakeApp, unreachable_url: str) -> None:
+    documented = example("003", "502 Bad Gateway", "AI Model Error")
+    call = upstream_call(
+        "ai_model",
+        messages={"connection": "AI model service unavailable"},
+        details={"model": "Melanie-3"},
+        rename={"service": None},
+    )
+    response = get(proxy_app(make_app, call), "requests", unreachable_url)
+    body = without_correlation_id(response.get_json())
+    assert response.status_code == documented["status"]
+    assert_same_shape(body, documented["body"])
+    assert body["details"] == documented["body"]["details"]  # even the values
+
+
+def test_documented_external_api_error(make_app: MakeApp, upstream: UpstreamServer) -> None:
+    documented = example("003", "502 Bad Gateway", "External API Error")
+    # Here an upstream 503 is a 502 for the client, as documented.
+    call = upstream_call("perplexity_search", unavailable_statuses=(429,))
+    response = get(proxy_app(make_app, call), "httpx", upstream.url + "/status/503")
+    body = without_correlation_id(response.get_json())
+    assert response.status_code == documented["status"]
+    body["timestamp"] = documented["body"]["timestamp"]
+    assert body == documented["body"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "details"),
+    [
+        (
+            "Model Timeout",
+            "AI model response timeout",
+            {"model": "Melanie-3", "suggestion": "Try reducing request complexity"},
+        ),
+        (
+            "Research Timeout",
+            "Research operation timeout",
+            {"operation": "deep_research", "partial_results_available": True},
+        ),
+    ],
+)
+def test_documented_gateway_timeouts(
+    make_app: MakeApp,
+    upstream: UpstreamServer,
+    name: str,
+    message: str,
+    details: dict[str, t.Any],
+) -> None:
+    documented = example("003", "504 Gateway Timeout", name)
+    call = upstream_call(
+        "model", messages={"timeout": message}, details=details, rename={"service": None}
+    )
+    response = get(proxy_app(make_app, call), "httpx_async", upstream.url + "/hang")
+    assert response.status_code == documented["status"]
+    assert_same_shape(without_correlation_id(response.get_json()), documented["body"])
+
+
+@pytest.mark.parametrize(
+    ("section", "path"),
+    [("FAL_API_ERROR", "/status/500"), ("FAL_RATE_LIMIT", "/status/429?retry_after=60")],
+)
+def test_documented_fal_errors(
+    make_app: MakeApp, upstream: UpstreamServer, section: str, path: str
+) -> None:
+    documented = example("000", section)
+    call = upstream_call(
+        "fal.ai",
+        codes={
+            "status": "FAL_API_ERROR",
+            "connection": "FAL_API_ERROR",
+            "rate_limited": "FAL_RATE_LIMIT",
+            "unavailable": "FAL_RATE_LIMIT",
+        },
+        rename={
+            "upstream_message": "error",
+            "upstream_error": "error",
+            "upstream_status": None,
+            "retry_suggested": None,
+        },
+    )
+    response = get(proxy_app(make_app, call, fmt="error_code"), "requests", upstream.url + path)
+    body = without_correlation_id(response.get_json())
+    assert response.status_code == documented["status"]
+    assert_same_shape(body, documented["body"])
+    if section == "FAL_RATE_LIMIT":
+        assert body == documented["body"]
+        assert response.headers["Retry-After"] == "60"
+
+
+# -- retries -----------------------------------------------------------------------
+
+FAST = Retry(attempts=3, base_delay=0.01, max_delay=0.05)
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx", "httpx_async"])
+@pytest.mark.parametrize(("fail", "status", "attempts"), [(2, 200, 3), (5, 503, 3)])
+def test_retry_until_success_or_attempts_run_out(
+    make_app: MakeApp,
+    upstream: UpstreamServer,
+    client: str,
+    fail: int,
+    status: int,
+    attempts: int,
+) -> None:
+    key = f"{client}-{fail}-{random.random()}"
+    url = f"{upstream.url}/flaky?fail={fail}&key={key}&retry_after="
+    call = upstream_call("svc", retry=FAST)
+    app, _ = make_app()
+
+    @app.get("/")
+    def view() -> t.Any:
+        if client == "requests":
+            return call.call(lambda: requests.get(url, timeout=5, headers=forward_headers())).json()
+        if client == "httpx":
+            with httpx.Client(event_hooks=httpx_event_hooks()) as http:
+                return call.call(http.get, url).json()
+
+        async def aget() -> t.Any:
+            async with httpx.AsyncClient(event_hooks=httpx_async_event_hooks()) as http:
+                return (await call.acall(http.get, url)).json()
+
+        return asyncio.run(aget())
+
+    response = app.test_client().get("/")
+    assert response.status_code == status
+    received = [r for r in upstream.requests if r.query.get("key") == key]
+    assert len(received) == attempts
+    # Every attempt carries the request's correlation id.
+    assert {r.header("X-Request-ID") for r in received} == {response.headers["X-Request-ID"]}
+    if status == 503:
+        # No Retry-After upstream: the default, and no wait for it.
+        assert response.get_json()["details"]["retry_after"] == 30
+
+
+def test_retry_waits_for_retry_after(make_app: MakeApp, upstream: UpstreamServer) -> None:
+    key = f"wait-{random.random()}"
+    call = upstream_call("svc", retry=FAST)
+
+    @call
+    def fetch_flaky() -> requests.Response:
+        return requests.get(f"{upstream.url}/flaky?fail=1&key={key}&retry_after=1", timeout=5)
+
+    assert fetch_flaky().json()["attempt"] == 2
+    first, second = [r for r in upstream.requests if r.query.get("key") == key]
+    assert second.received_at - first.received_at >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("path", "attempts"),
+    [
+        ("/status/503?retry_after=60", 1),  # later than max_time allows: fail at once
+        ("/status/404", 1),  # a client error of ours: never retried
+        ("/status/500", 3),
+    ],
+)
+def test_what_is_retried(upstream: UpstreamServer, path: str, attempts: int) -> None:
+    call = upstream_call("svc", retry=Retry(attempts=3, base_delay=0.01, max_time=5))
+    marker = f"{random.random()}"
+    url = f"{upstream.url}{path}{'&' if '?' in path else '?'}m={marker}"
+    with pytest.raises((UpstreamStatusError, UpstreamUnavailableError)) as info:
+        call.call(requests.get, url, timeout=5)
+    assert info.value.attempts == attempts
+    assert len([r for r in upstream.requests if r.query.get("m") == marker]) == attempts
+
+
+def test_retries_are_bounded_in_total_time(upstream: UpstreamServer) -> None:
+    call = upstream_call(
+        "svc", retry=Retry(attempts=50, base_delay=0.05, max_delay=0.05, max_time=0.8)
+    )
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeoutError) as info:
+        call.call(requests.get, upstream.url + "/hang", timeout=0.2)
+    elapsed = time.monotonic() - started
+    assert 0.6 < elapsed < 1.6
+    assert 2 <= info.value.attempts < 50
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3, 4, 5, 6])
+def test_backoff_is_exponential_with_bounded_jitter(attempt: int) -> None:
+    retry = Retry(attempts=10, base_delay=0.5, backoff=2.0, max_delay=8.0, jitter=0.1)
+    error = UpstreamConnectionError("svc")
+    base = min(8.0, 0.5 * 2 ** (attempt - 1))
+    delays = [retry.delay(attempt, error, elapsed=0.0) for _ in range(200)]
+    assert all(d is not None and base <= d <= base * 1.1 for d in delays)
+    assert len(set(delays)) > 1  # jittered
+
+
+def test_retry_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Retry(attempts=0)
+    with pytest.raises(ValueError, match="kinds"):
+        Retry(kinds=frozenset({"everything"}))
+    with pytest.raises(ValueError, match="unknown kinds"):
+        upstream_call("svc", codes={"oops": "X"})
+
+
+# -- logging -------------------------------------------------------------------------
+
+
+def test_full_error_logged_with_correlation_id_without_credentials(
+    make_app: MakeApp, upstream: UpstreamServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = upstream.url.replace("http://", "http://user:hunter2@") + "/status/500"
+    with caplog.at_level(logging.WARNING, logger="flask_apierrors.upstream"):
+        response = get(proxy_app(make_app, upstream_call("svc")), "requests", url + "?key=abc")
+    cid = response.headers["X-Request-ID"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "flask_apierrors.upstream"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert cid in line and "status=500" in line
+    assert "upstream answered 500" in line  # the upstream's own body, for the logs only
+    assert "hunter2" not in line and "key=abc" not in line
+    assert "hunter2" not in response.get_data(as_text=True)
+
+
+def test_hostile_upstream_text_is_escaped_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    call = upstream_call("svc")
+    with caplog.at_level(logging.ERROR, logger="flask_apierrors.upstream"):
+        with pytest.raises(UpstreamConnectionError):
+            with call:
+                raise ConnectionResetError("reset\n[CRITICAL] forged line\x1b[31m")
+    line = caplog.records[-1].getMessage()
+    assert "\n" not in line and "\x1b" not in line
+    assert "forged line" in line
+
+
+# -- without upstream_call ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client", "path", "status", "code"),
+    [
+        ("requests", "refused", 502, "bad_gateway"),
+        ("httpx", "/reset", 502, "bad_gateway"),
+        ("httpx", "/hang", 504, "gateway_timeout"),
+    ],
+)
+def test_unwrapped_upstream_exceptions_are_gateway_errors(
+    make_app: MakeApp, upstream: UpstreamServer, client: str, path: str, status: int, code: str
+) -> None:
+    app, _ = make_app(config={"TESTING": False})
+    url = refused_url() if path == "refused" else upstream.url + path
+
+    @app.get("/")
+    def view() -> t.Any:
+        if client == "requests":
+            return requests.get(url, timeout=TIMEOUT).json()
+        return httpx.get(url, timeout=TIMEOUT).json()
+
+    app.logger.disabled = True  # Flask logs the traceback of the unhandled exception
+    response = app.test_client().get("/")
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["error"] == code
+    assert body["details"]["service"] == "upstream"
+    assert "127.0.0.1" not in response.get_data(as_text=True)
+
+
+def test_upstream_error_mid_stream(make_app: MakeApp, upstream: UpstreamServer) -> None:
+    app, _ = make_app(format="detail")
+    call = upstream_call("fal.ai")
+
+    @app.get("/stream")
+    @event_stream
+    def stream() -> t.Iterator[str]:
+        yield sse_event({"file_id": "file_001"}, event="progress")
+        with call:
+            httpx.get(upstream.url + "/status/500").raise_for_status()
+
+    events = parse_events(app.test_client().get("/stream").get_data(as_text=True))
+    assert events[1][1]["code"] == "BAD_GATEWAY"
+    assert events[1][1]["details"]["upstream_status"] == 500
+    assert events[2] == ("close", {"reason": "error"})
+
+
+# -- units -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7", 7),
+        (" 120 ", 120),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 30),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: int | None) -> None:
+    now = 1445412450.0  # 2015-10-21T07:27:30Z
+    assert parse_retry_after(value, now=now) == expected
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ConnectionRefusedError(), ("connection", "Connection refused")),
+        (BrokenPipeError(), ("connection", "Connection reset")),
+        (TimeoutError(), ("timeout", None)),
+        (socket.gaierror(), ("connection", "Name resolution failed")),
+        (requests.exceptions.InvalidURL("x"), None),
+        (httpx.UnsupportedProtocol("x"), None),
+        (httpx.RemoteProtocolError("x"), ("connection", "Invalid response")),
+        (requests.exceptions.TooManyRedirects("x"), ("connection", "Too many redirects")),
+        (ValueError("x"), None),
+    ],
+)
+def test_classify(exc: BaseException, expected: tuple[str, str | None] | None) -> None:
+    assert classify(exc) == expected
+
+
+def test_exceptions_raised_directly(make_app: MakeApp) -> None:
+    app, _ = make_app(format="error")
+
+    @app.get("/")
+    def view() -> t.Any:
+        raise UpstreamStatusError("billing", 401, details={"account": "a1"})
+
+    body = app.test_client().get("/").get_json()
+    assert body["details"] == {
+        "service": "billing",
+        "account": "a1",
+        "upstream_status": 401,
+        "upstream_message": "Authentication failed",
+    }
+
+
+def test_check_standalone_logs_once_and_closes(
+    upstream: UpstreamServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    call = upstream_call("svc")
+    with httpx.Client() as http:
+        ok = http.get(upstream.url + "/ok")
+        assert call.check(ok) is ok
+        failed = http.get(upstream.url + "/status/502")
+        with caplog.at_level(logging.ERROR, logger="flask_apierrors.upstream"):
+            with pytest.raises(UpstreamStatusError) as info:
+                call.check(failed)
+    assert failed.is_closed
+    assert info.value.upstream_message == "Bad gateway"
+    assert len([r for r in caplog.records if r.name == "flask_apierrors.upstream"]) == 1
+
+
+def test_check_an_async_response(upstream: UpstreamServer) -> None:
+    call = upstream_call("svc")
+
+    async def main() -> None:
+        async with httpx.AsyncClient() as http:
+            response = await http.get(upstream.url + "/status/429?retry_after=3")
+            with pytest.raises(UpstreamUnavailableError) as info:
+                call.check(response)
+            assert (info.value.retry_after, info.value.kind) == (3, "rate_limited")
+
+    asyncio.run(main())
