@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing as t
+from collections import abc
 
 from flask import request
 
@@ -85,7 +86,7 @@ def use_schema(
         instance = schema()
     elif isinstance(schema, marshmallow.Schema):
         instance = schema
-    elif isinstance(schema, t.Mapping):
+    elif isinstance(schema, abc.Mapping):
         instance = marshmallow.Schema.from_dict(dict(schema))()
     else:
         raise TypeError(

@@ -14,6 +14,7 @@ import json
 import math
 import re
 import typing as t
+from collections import abc
 
 from marshmallow import Schema
 from marshmallow import ValidationError
@@ -141,8 +142,7 @@ class _SchemaNode(_Node):
 
 
 class _PluckNode(_Node):
-    """``Pluck``: marshmallow nests the errors under the plucked field's
-    name, which the client never sent; they belong to the field itself."""
+    """``Pluck``: errors nested under a name the client never sent."""
 
     __slots__ = ()
 
@@ -189,8 +189,6 @@ class _Entry(t.NamedTuple):
 class _Rules:
     """The settings that flattening needs, prepared once per error."""
 
-    __slots__ = ("fragments", "max_length", "redacted")
-
     def __init__(self, settings: Settings) -> None:
         self.fragments = _fragments(settings.redact_fields)
         self.max_length = settings.max_value_length
@@ -223,7 +221,7 @@ def _ordered_keys(
         rank = node.rank()
         known = sorted((k for k in others if k in rank), key=rank.__getitem__)
         unknown = [k for k in others if k not in rank]
-        if isinstance(data, t.Mapping) and len(unknown) > 1:
+        if isinstance(data, abc.Mapping) and len(unknown) > 1:
             # marshmallow finds unknown fields with a set: use the payload's order.
             sent = {k: i for i, k in enumerate(data)}
             unknown.sort(key=lambda k: sent.get(k, len(sent)))
@@ -244,7 +242,7 @@ def _walk(
 ) -> t.Iterator[_Entry]:
     """Every message below ``path`` (where ``data`` was sent), in schema
     order."""
-    if isinstance(messages, t.Mapping):
+    if isinstance(messages, abc.Mapping):
         if isinstance(node, _PluckNode):
             for sub in messages.values():
                 yield from _walk(sub, path, None, redact, rules, data)
@@ -259,13 +257,13 @@ def _walk(
             child, load_only = node.child(seg) if node is not None else (None, False)
             child_redact = redact or load_only or (isinstance(seg, str) and rules.secret(seg))
             args = (path + (seg,), child, child_redact, rules, lookup(data, (seg,)))
-            if node is not None and node.mapping and isinstance(sub, t.Mapping):
+            if node is not None and node.mapping and isinstance(sub, abc.Mapping):
                 yield from _walk_mapping_item(sub, *args)
             else:
                 yield from _walk(sub, *args)
     elif isinstance(messages, (list, tuple)):
         for item in messages:
-            if isinstance(item, (t.Mapping, list, tuple)):
+            if isinstance(item, (abc.Mapping, list, tuple)):
                 yield from _walk(item, path, node, redact, rules, data)
             else:
                 yield _Entry(path, item, redact, node)
@@ -302,7 +300,7 @@ def lookup(data: t.Any, path: t.Sequence[Segment]) -> t.Any:
             if not 0 <= seg < len(cur):
                 return MISSING
             cur = cur[seg]
-        elif isinstance(cur, t.Mapping):
+        elif isinstance(cur, abc.Mapping):
             try:
                 cur = cur[seg]
             except (KeyError, IndexError, TypeError):
@@ -315,11 +313,8 @@ def lookup(data: t.Any, path: t.Sequence[Segment]) -> t.Any:
 
 
 class _Budget:
-    __slots__ = ("left", "overflow")
-
     def __init__(self, n: int) -> None:
-        self.left = n
-        self.overflow = False
+        self.left, self.overflow = n, False
 
 
 def _scrub(value: t.Any, node: _Node | None, rules: _Rules, budget: _Budget) -> t.Any:
@@ -336,7 +331,7 @@ def _scrub(value: t.Any, node: _Node | None, rules: _Rules, budget: _Budget) -> 
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, FileStorage):
         return value.filename
-    if isinstance(value, t.Mapping):
+    if isinstance(value, abc.Mapping):
         out: dict[str, t.Any] = {}
         for key, item in value.items():
             if budget.left <= 0:
@@ -454,20 +449,28 @@ def field_errors(
     :returns: The entries and the total number of errors.
     """
     rules = _Rules(settings)
-    if limit is None:
-        limit = settings.max_validation_errors
-    limit = max(0, limit)
+    limit = settings.max_validation_errors if limit is None else limit
     node = node_for_schema(schema) if schema is not None else None
-    if data is None or data is ma_missing:
-        data = MISSING
-    entries = _walk(messages, (), node, False, rules, data)
+    data = MISSING if data is None or data is ma_missing else data
     errors: list[FieldError] = []
-    for entry in entries:
-        if len(errors) >= limit:
-            # Counted, not built: a huge invalid list costs little more.
-            return errors, len(errors) + 1 + sum(1 for _ in entries)
-        errors.append(_field_error(entry, data, rules, settings, location))
-    return errors, len(errors)
+    if limit > 0:
+        for entry in _walk(messages, (), node, False, rules, data):
+            errors.append(_field_error(entry, data, rules, settings, location))
+            if len(errors) >= limit:
+                break
+    # Counted, not built: a huge invalid list costs little more.
+    return errors, _count(messages)
+
+
+def _count(messages: t.Any) -> int:
+    """How many entries :func:`_walk` yields (text first: common, fast)."""
+    if isinstance(messages, str):
+        return 1
+    if isinstance(messages, (list, tuple)):
+        return sum(map(_count, messages))
+    if isinstance(messages, abc.Mapping):
+        return sum(map(_count, messages.values()))
+    return 1
 
 
 def validation_problem(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import typing as t
+from collections import abc
 
 from marshmallow import Schema
 from marshmallow import ValidationError
@@ -43,7 +44,7 @@ WEBARGS_STATUS: t.Final = 422
 def _headers(e: HTTPException, data: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
     headers = exception_headers(e)
     extra = data.get("headers")
-    if isinstance(extra, t.Mapping):
+    if isinstance(extra, abc.Mapping):
         headers.extend((str(k), str(v)) for k, v in extra.items())
     return headers
 
@@ -53,7 +54,7 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
     if not isinstance(e, HTTPException):
         return None
     data = getattr(e, "data", None)
-    if not isinstance(data, t.Mapping):
+    if not isinstance(data, abc.Mapping):
         return None
     exc = getattr(e, "exc", None)
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
@@ -62,7 +63,7 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
             "invalid_json", details={"json_error": str(exc)}, headers=_headers(e, data)
         )
     messages = data.get("messages", data.get("errors"))
-    if isinstance(messages, t.Mapping) and messages:
+    if isinstance(messages, abc.Mapping) and messages:
         schema = data.get("schema")
         source = exc.data if isinstance(exc, ValidationError) else None
         errors: list[FieldError] = []
