@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .catalog import Catalog
 from .catalog import ErrorSpec
+from .concurrency import ConcurrencyLimiter
 from .correlation import get_correlation_id
 from .errors import ApiError
 from .errors import abort
@@ -17,6 +18,7 @@ __all__ = [
     "ApiError",
     "ApiErrors",
     "Catalog",
+    "ConcurrencyLimiter",
     "ErrorSpec",
     "FieldError",
     "Format",

@@ -1,0 +1,226 @@
+"""StorageGuard (the outage policy) and the concurrency storages, without a
+server: Redis clients are only constructed here, never connected."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import typing as t
+
+import pytest
+
+from flask_apierrors.limits_storage import MemoryConcurrencyStorage
+from flask_apierrors.limits_storage import RedisConcurrencyStorage
+from flask_apierrors.limits_storage import StorageGuard
+from flask_apierrors.limits_storage import StorageUnavailable
+from flask_apierrors.limits_storage import concurrency_storage_from_uri
+from flask_apierrors.limits_storage import guard_for
+from flask_apierrors.limits_storage import redis_location
+
+ERRORS = (ConnectionError, TimeoutError)
+
+
+class Backend:
+    """An operation that fails while ``down`` and counts its calls."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.calls = 0
+
+    def op(self) -> str:
+        self.calls += 1
+        if self.down:
+            raise ConnectionError("refused")
+        return "stored"
+
+
+def _call(guard: StorageGuard, backend: Backend, **kwargs: t.Any) -> str:
+    options: dict[str, t.Any] = {"fail_open": True, "errors": ERRORS, **kwargs}
+    return guard.call(backend.op, lambda: "fallback", **options)
+
+
+# -- StorageGuard -----------------------------------------------------------------------------
+
+
+def test_passes_results_through() -> None:
+    guard, backend = StorageGuard("s", retry_interval=0.05), Backend()
+    assert [_call(guard, backend) for _ in range(3)] == ["stored"] * 3
+    assert not guard.down
+
+
+def test_one_warning_skips_and_one_info_per_outage(caplog: pytest.LogCaptureFixture) -> None:
+    guard, backend = StorageGuard("s", retry_interval=0.05), Backend()
+    with caplog.at_level(logging.INFO, logger="flask_apierrors.limits"):
+        backend.down = True
+        assert [_call(guard, backend) for _ in range(50)] == ["fallback"] * 50
+        assert backend.calls == 1  # the others skipped the storage
+        assert guard.down
+        time.sleep(0.06)
+        assert _call(guard, backend) == "fallback"  # one probe, still down
+        assert backend.calls == 2
+        backend.down = False
+        assert _call(guard, backend) == "fallback"  # not yet time to probe
+        time.sleep(0.06)
+        assert _call(guard, backend) == "stored"
+    assert not guard.down
+    levels = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in levels] == [logging.WARNING, logging.INFO]
+    assert "(ConnectionError)" in levels[0][1]
+    assert "answers again" in levels[1][1]
+    assert "skipped it meanwhile" in levels[1][1]
+
+
+@pytest.mark.parametrize(
+    ("retry_interval", "retry_after"),
+    [(0.05, 1), (1.0, 1), (2.5, 3), (30.0, 30)],
+)
+def test_fail_closed_raises_with_the_wait(retry_interval: float, retry_after: int) -> None:
+    guard, backend = StorageGuard("s", retry_interval=retry_interval), Backend()
+    backend.down = True
+    for _ in range(2):  # the failing call, then a skipped one
+        with pytest.raises(StorageUnavailable) as info:
+            _call(guard, backend, fail_open=False)
+        assert info.value.retry_after == retry_after
+        assert info.value.status == 503
+        assert info.value.details == {"retry_after": retry_after}
+        assert info.value.headers == {"Retry-After": str(retry_after)}
+        assert info.value.__cause__ is None
+    assert backend.calls == 1
+
+
+def test_calls_that_may_not_refuse_fall_back_in_fail_closed_mode() -> None:
+    guard, backend = StorageGuard("s", retry_interval=10), Backend()
+    backend.down = True
+    assert _call(guard, backend, fail_open=False, refuse=False) == "fallback"
+    assert _call(guard, backend, fail_open=False, refuse=False) == "fallback"
+
+
+def test_other_exceptions_are_bugs_not_outages() -> None:
+    guard = StorageGuard("s")
+
+    def broken() -> str:
+        raise TypeError("bad argument")
+
+    with pytest.raises(TypeError):
+        guard.call(broken, lambda: "fallback", fail_open=True, errors=ERRORS)
+    assert not guard.down
+
+
+def test_one_probe_at_a_time_across_threads() -> None:
+    guard = StorageGuard("s", retry_interval=0.2)
+    calls = []
+    gate = threading.Event()
+    gate.set()
+
+    def slow_failure() -> str:
+        calls.append(1)
+        gate.wait(1)
+        raise TimeoutError("no answer")
+
+    assert guard.call(slow_failure, lambda: "down", fail_open=True, errors=ERRORS) == "down"
+    assert guard.down
+    gate.clear()
+    time.sleep(0.21)  # the probe is due
+    results: list[str] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                guard.call(slow_failure, lambda: "skipped", fail_open=True, errors=ERRORS)
+            )
+        )
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    gate.set()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 2  # the first failure, then exactly one probe
+    assert results == ["skipped"] * 8
+
+
+def test_guards_are_shared_per_location() -> None:
+    first = guard_for("Redis shared-location:1/0", retry_interval=0.5)
+    assert guard_for("Redis shared-location:1/0", retry_interval=9) is first
+    assert first.retry_interval == 0.5
+    assert guard_for("Redis shared-location:2/0") is not first
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [(0, 1), (-5, 1), (1, 1), (45, 45)],
+)
+def test_storage_unavailable_waits_at_least_a_second(retry_after: int, expected: int) -> None:
+    error = StorageUnavailable(retry_after)
+    assert (error.error_code, error.status, error.retry_after) == (
+        "service_unavailable",
+        503,
+        expected,
+    )
+
+
+# -- memory storage -------------------------------------------------------------------------
+
+
+def test_memory_storage_counts_releases_and_expires() -> None:
+    storage = MemoryConcurrencyStorage()
+    assert [storage.acquire("k", f"s{i}", 2, 10) for i in range(3)] == [
+        (True, 1),
+        (True, 2),
+        (False, 2),
+    ]
+    assert storage.count("k") == 2
+    storage.release("k", "s0")
+    storage.release("k", "s0")  # twice is harmless
+    assert storage.acquire("k", "s3", 2, 0.05) == (True, 2)
+    storage.refresh("k", "s1", 0.05)
+    storage.refresh("k", "gone", 10)  # refreshing a released slot does not add it
+    time.sleep(0.06)
+    assert storage.count("k") == 0
+    assert storage.count("other") == 0
+    assert storage._slots == {}
+
+
+def test_memory_storage_keys_are_independent() -> None:
+    storage = MemoryConcurrencyStorage()
+    assert storage.acquire("a", "x", 1, 10) == (True, 1)
+    assert storage.acquire("b", "x", 1, 10) == (True, 1)
+    assert storage.acquire("a", "y", 1, 10) == (False, 1)
+
+
+# -- storage from a URI ---------------------------------------------------------------------
+
+
+def test_memory_uri() -> None:
+    assert isinstance(concurrency_storage_from_uri("memory://"), MemoryConcurrencyStorage)
+
+
+@pytest.mark.parametrize(
+    ("uri", "location"),
+    [
+        ("redis://127.0.0.1:6390/2", "Redis 127.0.0.1:6390/2"),
+        ("rediss://cache.internal:6380", "Redis cache.internal:6380/0"),
+        ("redis+unix:///run/redis.sock?db=3", "Redis /run/redis.sock/3"),
+    ],
+)
+def test_redis_uris_get_bounded_clients(uri: str, location: str) -> None:
+    storage = concurrency_storage_from_uri(uri, socket_timeout=0.25)
+    assert isinstance(storage, RedisConcurrencyStorage)
+    assert storage.location == location
+    kwargs = storage.client.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 0.25
+    assert kwargs["retry"] is None
+    storage.client.close()
+
+
+@pytest.mark.parametrize("uri", ["memcached://127.0.0.1:11211", "redis+sentinel://h:1/m", "x"])
+def test_unsupported_uris(uri: str) -> None:
+    with pytest.raises(ValueError, match="memory://"):
+        concurrency_storage_from_uri(uri)
+
+
+def test_location_of_other_clients() -> None:
+    client = object()
+    assert redis_location(client) == f"object {id(client):#x}"
