@@ -256,6 +256,8 @@ class ApiErrors:
         app.logger.addFilter(correlation.ExceptionLogTagger())
         app.logger.addFilter(correlation.CorrelationIdFilter())
         app.cli.add_command(cli.apierrors_cli)
+        for hook in registry.INIT_HOOKS:
+            hook(app)
 
     def _check_setup(self, what: str) -> None:
         for app in self._apps:

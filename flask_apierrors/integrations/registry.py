@@ -10,6 +10,9 @@ from ..upstream import convert_upstream_exception
 from . import werkzeug as wz
 from .base import Converter
 
+if t.TYPE_CHECKING:
+    from flask import Flask
+
 
 def _optional() -> tuple[list[Converter], list[type[Exception]]]:
     converters: list[Converter] = []
@@ -24,7 +27,25 @@ def _optional() -> tuple[list[Converter], list[type[Exception]]]:
 
         converters += [wa.convert_webargs_error, ma.convert_validation_error]
         types.append(marshmallow.ValidationError)
+    try:
+        import flask_limiter  # noqa: F401
+    except ImportError:  # pragma: no cover - flask-limiter is an extra
+        pass
+    else:
+        from . import limiter as fl
+
+        converters.append(fl.convert_rate_limit)
     return converters, types
+
+
+def _init_hooks() -> tuple[t.Callable[[Flask], None], ...]:
+    try:
+        import flask_limiter  # noqa: F401
+    except ImportError:  # pragma: no cover - flask-limiter is an extra
+        return ()
+    from . import limiter as fl
+
+    return (fl.init_app,)
 
 
 _OPTIONAL_CONVERTERS, _OPTIONAL_TYPES = _optional()
@@ -38,6 +59,10 @@ CONVERTERS: t.Final[tuple[Converter, ...]] = (
     wz.convert_internal_error,
     wz.convert_http_exception,
 )
+
+#: Called with the app at the end of ``ApiErrors.init_app`` (integrations
+#: that need hooks or signals on the app).
+INIT_HOOKS: t.Final[tuple[t.Callable[[Flask], None], ...]] = _init_hooks()
 
 #: Exception classes (besides HTTPException) the extension handles.
 EXCEPTION_TYPES: t.Final[tuple[type[Exception], ...]] = tuple(_OPTIONAL_TYPES)
