@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
 import re
 import typing as t
@@ -38,13 +39,20 @@ class RequestState:
         self.unhandled = False
 
 
+_ids: t.Final = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ids.seed)
+
+
 def new_id(prefix: str) -> str:
     """A fresh random id such as ``req_3f2a9c61d0b7e845``.
 
-    Ids only need to be unique, not secret: 64 random bits from
-    :mod:`random`, which Python reseeds in every forked worker.
+    Ids only need to be unique, not secret: 64 random bits from a private
+    :class:`random.Random`, seeded from the OS and reseeded in every forked
+    worker, so an app (or a test framework) that seeds the global
+    :mod:`random` cannot make ids repeat.
     """
-    return f"{prefix}{random.getrandbits(64):016x}"
+    return f"{prefix}{_ids.getrandbits(64):016x}"
 
 
 @functools.lru_cache(maxsize=32)

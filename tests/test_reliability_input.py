@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 import re
 import typing as t
 
@@ -212,6 +213,34 @@ def test_valid_id_is_reused(
     response = _send(client, method, path, _id_headers("X-Request-ID", value))
     assert response.status_code == status
     assert response.headers["X-Request-ID"] == value
+
+
+@pytest.mark.parametrize(("method", "path", "status"), ID_ROUTES)
+def test_ids_do_not_follow_the_global_random_state(
+    client: FlaskClient, method: str, path: str, status: int
+) -> None:
+    # Apps seed the global random for their own reasons (a reproducible
+    # sampler, a test framework): ids must stay unique regardless.
+    ids = set()
+    for _ in range(3):
+        random.seed(1234)
+        response = _send(client, method, path, {})
+        assert response.status_code == status
+        ids.add(response.headers["X-Request-ID"])
+    assert len(ids) == 3
+
+
+_SEEN_IDS: set[str] = set()
+
+
+@given(st.data())
+def test_ids_are_unique_across_examples(data: st.DataObject) -> None:
+    # Hypothesis reseeds the global random for every example.
+    data.draw(st.integers())
+    response = create_input_app().test_client().get("/missing")
+    cid = response.headers["X-Request-ID"]
+    assert cid not in _SEEN_IDS
+    _SEEN_IDS.add(cid)
 
 
 @given(value=st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=300))
