@@ -27,26 +27,15 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import dataclasses
-import email.utils
-import errno
 import functools
 import inspect
 import logging
-import math
-import random
-import re
-import socket
-import sys
 import time
 import typing as t
-from datetime import datetime
-from datetime import timezone
 from types import MappingProxyType
 
 from flask import current_app
 from flask import has_app_context
-from flask import has_request_context
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
@@ -55,11 +44,25 @@ from .catalog import ErrorSpec
 from .catalog import reason_phrase
 from .correlation import get_correlation_id
 from .errors import ApiError
+from .integrations.http_clients import body_snippet
+from .integrations.http_clients import classify
+from .integrations.http_clients import close_quietly
+from .integrations.http_clients import error_response
+from .integrations.http_clients import forward_correlation_id
+from .integrations.http_clients import forward_headers
+from .integrations.http_clients import httpx_async_event_hooks
+from .integrations.http_clients import httpx_event_hooks
+from .integrations.http_clients import safe_url
+from .integrations.http_clients import scrub
+from .integrations.http_clients import status_of
+from .integrations.http_clients import timeout_of
+from .retry import KINDS
+from .retry import Retry
+from .retry import as_retry
+from .retry import parse_retry_after
 
 if t.TYPE_CHECKING:
     from types import TracebackType
-
-    import requests
 
     from .integrations import Context
     from .problem import Problem
@@ -73,17 +76,16 @@ __all__ = [
     "UpstreamStatusError",
     "UpstreamTimeoutError",
     "UpstreamUnavailableError",
+    "classify",
     "forward_correlation_id",
     "forward_headers",
     "httpx_async_event_hooks",
     "httpx_event_hooks",
+    "parse_retry_after",
     "upstream_call",
 ]
 
 logger = logging.getLogger("flask_apierrors.upstream")
-
-#: The kinds of upstream failure, keys of ``codes=`` and ``messages=``.
-KINDS: t.Final = ("connection", "status", "rate_limited", "unavailable", "timeout")
 
 # Short, fixed phrases for an upstream's status: clients never see the
 # upstream's own text, which may hold anything.
@@ -331,318 +333,6 @@ class UpstreamTimeoutError(UpstreamError):
         return {"timeout_duration": self.timeout_duration}
 
 
-# -- classifying library exceptions ------------------------------------------
-
-
-def _causes(exc: BaseException) -> t.Iterator[BaseException]:
-    """``exc`` and what it wraps (``__cause__``, ``__context__``, urllib3's
-    ``reason``, exceptions in ``args``), breadth first, bounded."""
-    queue = [exc]
-    seen: set[int] = set()
-    while queue and len(seen) < 32:
-        cur = queue.pop(0)
-        if id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        yield cur
-        for sub in (cur.__cause__, cur.__context__, getattr(cur, "reason", None), *cur.args):
-            if isinstance(sub, BaseException):
-                queue.append(sub)
-
-
-def _socket_reason(exc: BaseException, default: str) -> str:
-    """A fixed phrase for the socket error behind ``exc``."""
-    for cur in _causes(exc):
-        code = getattr(cur, "errno", None)
-        if isinstance(cur, ConnectionRefusedError) or code == errno.ECONNREFUSED:
-            return "Connection refused"
-        if isinstance(cur, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)) or (
-            code in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED)
-        ):
-            return "Connection reset"
-        if isinstance(cur, socket.gaierror):
-            return "Name resolution failed"
-        if isinstance(cur, TimeoutError):
-            return "Connection timeout"
-    return default
-
-
-_Found = tuple[str, str | None]
-
-
-def _classify_requests(exc: BaseException) -> _Found | t.Literal[False] | None:
-    mod = sys.modules.get("requests.exceptions")
-    if mod is None or not isinstance(exc, mod.RequestException):
-        return None
-    if isinstance(exc, mod.ConnectTimeout):
-        return "connection", "Connection timeout"
-    if isinstance(exc, mod.Timeout):
-        return "timeout", None
-    if isinstance(exc, mod.ChunkedEncodingError):
-        return "connection", _socket_reason(exc, "Incomplete response")
-    if isinstance(exc, mod.ContentDecodingError):
-        return "connection", "Invalid response"
-    if isinstance(exc, mod.ConnectionError):
-        return "connection", _socket_reason(exc, "Connection failed")
-    if isinstance(exc, mod.TooManyRedirects):
-        return "connection", "Too many redirects"
-    # Invalid URL, missing schema ...: our own mistake, not the upstream's.
-    return False
-
-
-def _classify_httpx(exc: BaseException) -> _Found | t.Literal[False] | None:
-    mod = sys.modules.get("httpx")
-    if mod is None or not isinstance(exc, (mod.HTTPError, mod.InvalidURL)):
-        return None
-    if isinstance(exc, mod.ConnectTimeout):
-        return "connection", "Connection timeout"
-    if isinstance(exc, mod.TimeoutException):
-        return "timeout", None
-    if isinstance(exc, mod.ConnectError):
-        return "connection", _socket_reason(exc, "Connection failed")
-    if isinstance(exc, (mod.NetworkError, mod.RemoteProtocolError, mod.ProxyError)):
-        return "connection", _socket_reason(exc, "Invalid response")
-    if isinstance(exc, mod.DecodingError):
-        return "connection", "Invalid response"
-    if isinstance(exc, mod.TooManyRedirects):
-        return "connection", "Too many redirects"
-    return False
-
-
-def _classify_stdlib(exc: BaseException) -> _Found | None:
-    import http.client
-    import urllib.error
-
-    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
-        reason = exc.reason
-        if isinstance(reason, BaseException):
-            return _classify_stdlib(reason) or ("connection", "Connection failed")
-        return "connection", "Connection failed"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "timeout", None
-    if isinstance(exc, (ConnectionError, socket.gaierror)):
-        return "connection", _socket_reason(exc, "Connection failed")
-    if isinstance(exc, http.client.IncompleteRead):
-        return "connection", "Incomplete response"
-    if isinstance(exc, http.client.HTTPException):
-        return "connection", "Invalid response"
-    return None
-
-
-def classify(exc: BaseException) -> tuple[str, str | None] | None:
-    """``(kind, phrase)`` for a transport failure of requests, httpx or the
-    standard library, or ``None`` if ``exc`` is not one. Error *responses*
-    (``raise_for_status``) are handled by :meth:`UpstreamCall.check`."""
-    for classifier in (_classify_requests, _classify_httpx):
-        found = classifier(exc)
-        if found is False:
-            return None
-        if found is not None:
-            return found
-    return _classify_stdlib(exc)
-
-
-def _error_response(exc: BaseException) -> t.Any:
-    """The response of a ``raise_for_status`` error (requests, httpx, urllib)."""
-    requests_exc = sys.modules.get("requests.exceptions")
-    if requests_exc is not None and isinstance(exc, requests_exc.HTTPError):
-        return exc.response
-    httpx = sys.modules.get("httpx")
-    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
-        return exc.response
-    import urllib.error
-
-    if isinstance(exc, urllib.error.HTTPError):
-        return exc
-    return None
-
-
-def _status_of(response: t.Any) -> int | None:
-    status = getattr(response, "status_code", None)
-    if status is None:
-        status = getattr(response, "code", None)
-    return status if isinstance(status, int) else None
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> int | None:
-    """Seconds from a ``Retry-After`` value (seconds or an HTTP date), rounded
-    up; ``None`` when missing or invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = datetime.now(timezone.utc).timestamp() if now is None else now
-    return max(0, math.ceil(when.timestamp() - current))
-
-
-def _timeout_of(exc: BaseException) -> float | None:
-    """The timeout httpx applied to the request that timed out."""
-    httpx = sys.modules.get("httpx")
-    if httpx is None or not isinstance(exc, httpx.TimeoutException):
-        return None
-    try:
-        timeouts = exc.request.extensions.get("timeout") or {}
-    except RuntimeError:  # no request attached
-        return None
-    name = {
-        httpx.ReadTimeout: "read",
-        httpx.WriteTimeout: "write",
-        httpx.PoolTimeout: "pool",
-        httpx.ConnectTimeout: "connect",
-    }.get(type(exc), "read")
-    value = timeouts.get(name)
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-# -- correlation id forwarding ----------------------------------------------
-
-
-def _id_header() -> str:
-    if has_app_context():
-        state = current_app.extensions.get("apierrors")
-        if state is not None:
-            name: str = state.settings.response_id_header
-            return name
-    return "X-Request-ID"
-
-
-def forward_headers(headers: t.Mapping[str, str] | None = None) -> dict[str, str]:
-    """``headers`` plus the current correlation id (``X-Request-ID`` by
-    default, the ``response_id_header`` setting), for a call to an upstream::
-
-        requests.get(url, headers=forward_headers({"Accept": "application/json"}))
-
-    Outside a request the id is left out.
-    """
-    rv = dict(headers or {})
-    cid = get_correlation_id() if has_request_context() else None
-    if cid is not None:
-        rv.setdefault(_id_header(), cid)
-    return rv
-
-
-def _add_id(headers: t.MutableMapping[str, str]) -> None:
-    for name, value in forward_headers().items():
-        if name not in headers:
-            headers[name] = value
-
-
-def _httpx_hook(request: t.Any) -> None:
-    _add_id(request.headers)
-
-
-async def _httpx_async_hook(request: t.Any) -> None:
-    _add_id(request.headers)
-
-
-def httpx_event_hooks() -> dict[str, list[t.Callable[..., t.Any]]]:
-    """Event hooks for an ``httpx.Client`` that forward the correlation id::
-
-    client = httpx.Client(event_hooks=httpx_event_hooks())
-    """
-    return {"request": [_httpx_hook]}
-
-
-def httpx_async_event_hooks() -> dict[str, list[t.Callable[..., t.Any]]]:
-    """The same for an ``httpx.AsyncClient``."""
-    return {"request": [_httpx_async_hook]}
-
-
-def forward_correlation_id(session: requests.Session) -> requests.Session:
-    """Make a requests ``Session`` send the correlation id with every request
-    (its ``http://`` and ``https://`` adapters are replaced by ones that add
-    the header, keeping their pool sizes and retries); returns ``session``."""
-    from requests.adapters import HTTPAdapter
-
-    class CorrelationIdAdapter(HTTPAdapter):
-        def add_headers(self, request: t.Any, **kwargs: t.Any) -> None:
-            super().add_headers(request, **kwargs)
-            _add_id(request.headers)
-
-    for prefix in ("http://", "https://"):
-        old = session.get_adapter(prefix)
-        options: dict[str, t.Any] = {}
-        if isinstance(old, HTTPAdapter):
-            options = {
-                "pool_connections": getattr(old, "_pool_connections", 10),
-                "pool_maxsize": getattr(old, "_pool_maxsize", 10),
-                "max_retries": old.max_retries,
-                "pool_block": getattr(old, "_pool_block", False),
-            }
-        old.close()
-        session.mount(prefix, CorrelationIdAdapter(**options))
-    return session
-
-
-# -- retry ------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Retry:
-    """Retries of an idempotent upstream call: exponential backoff with
-    jitter, at least the upstream's ``Retry-After``, bounded in attempts and
-    in total time.
-
-    :param attempts: Most calls in all (the first and the retries).
-    :param base_delay: Wait before the first retry, in seconds.
-    :param backoff: Factor of each further wait.
-    :param max_delay: Longest wait between attempts.
-    :param jitter: Up to this fraction of the wait is added at random, so
-        workers that failed together do not retry together.
-    :param max_time: Seconds all attempts and waits may take together; a
-        wait that would end later is not made, and the last error is raised
-        (with its ``retry_after`` for the client).
-    :param kinds: The :data:`KINDS` retried; ``status`` only for upstream
-        5xx statuses.
-    """
-
-    attempts: int = 3
-    base_delay: float = 0.5
-    backoff: float = 2.0
-    max_delay: float = 8.0
-    jitter: float = 0.1
-    max_time: float = 30.0
-    kinds: frozenset[str] = frozenset(KINDS)
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("Retry(attempts=...) must be at least 1.")
-        unknown = set(self.kinds) - set(KINDS)
-        if unknown:
-            raise ValueError(f"Unknown upstream failure kinds {sorted(unknown)}; use {KINDS}.")
-
-    def delay(self, attempt: int, error: UpstreamError, elapsed: float) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1``, or ``None`` to give up."""
-        if attempt >= self.attempts or error.kind not in self.kinds:
-            return None
-        if isinstance(error, UpstreamStatusError) and error.upstream_status < 500:
-            return None
-        wait = min(self.max_delay, self.base_delay * self.backoff ** (attempt - 1))
-        wait += random.uniform(0, wait * self.jitter)
-        if isinstance(error, UpstreamUnavailableError) and error.from_upstream:
-            wait = max(wait, float(error.retry_after))
-        if elapsed + wait > self.max_time:
-            return None
-        return wait
-
-
-def _as_retry(retry: Retry | int | bool | None) -> Retry:
-    if retry is None or retry is False:
-        return Retry(attempts=1)
-    if retry is True:
-        return Retry()
-    if isinstance(retry, int):
-        return Retry(attempts=retry)
-    return retry
-
-
 # -- the call wrapper --------------------------------------------------------
 
 _F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
@@ -657,60 +347,6 @@ _STARTED: contextvars.ContextVar[tuple[float, ...]] = contextvars.ContextVar(
 _ACTIVE: contextvars.ContextVar[int] = contextvars.ContextVar(
     "apierrors_upstream_active", default=0
 )
-
-
-# ``//user:password@`` in URLs quoted by exception messages.
-_USERINFO: t.Final = re.compile(r"//[^/@\s'\"]*@")
-# Query strings of quoted URLs (they may carry API keys).
-_QUERY: t.Final = re.compile(r"\?[^\s'\"]+")
-
-
-def _safe_url(response_or_request: t.Any) -> str:
-    """Scheme, host and path of a URL, without credentials or query (log only)."""
-    import urllib.parse
-
-    url = getattr(response_or_request, "url", None)
-    if url is None:
-        return "-"
-    parts = urllib.parse.urlsplit(str(url))
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
-
-
-def _body_snippet(response: t.Any, limit: int = 300) -> str | None:
-    """The start of an already-read upstream body, for the log only."""
-    import urllib.error
-
-    content = None
-    try:
-        httpx = sys.modules.get("httpx")
-        if httpx is not None and isinstance(response, httpx.Response):
-            content = response.content  # raises ResponseNotRead if streamed
-        elif isinstance(response, urllib.error.HTTPError):
-            try:
-                content = response.read(limit)
-            finally:
-                response.close()
-        elif getattr(response, "_content_consumed", False):
-            content = response.content
-    except Exception:
-        return None
-    if not isinstance(content, bytes):
-        return None
-    return content[:limit].decode("utf-8", "replace")
-
-
-def _close_quietly(response: t.Any) -> None:
-    """Release an error response's connection. An httpx async response
-    refuses a sync close; once read, it has released its connection."""
-    close = getattr(response, "close", None)
-    if close is not None:
-        try:
-            close()
-        except RuntimeError:
-            pass
 
 
 class UpstreamCall:
@@ -745,7 +381,7 @@ class UpstreamCall:
         #: The timeout the app uses for this upstream; shown as
         #: ``timeout_duration`` (pass it to your client too).
         self.timeout = timeout
-        self.retry = _as_retry(retry)
+        self.retry = as_retry(retry)
         self.unavailable_statuses = frozenset(unavailable_statuses)
         self.default_retry_after = default_retry_after
 
@@ -770,7 +406,7 @@ class UpstreamCall:
     def error_for_response(self, response: t.Any, *, attempts: int = 1) -> UpstreamError | None:
         """The error for an upstream response (requests, httpx or urllib), or
         ``None`` if its status is below 400."""
-        status = _status_of(response)
+        status = status_of(response)
         if status is None or status < 400:
             return None
         error: UpstreamError
@@ -787,8 +423,8 @@ class UpstreamCall:
         else:
             error = UpstreamStatusError(self.service, status, **self._options("status", attempts))
         # For the log line only: never rendered.
-        info = [f"url={_safe_url(response)!r}"]
-        snippet = _body_snippet(response)
+        info = [f"url={safe_url(response)!r}"]
+        snippet = body_snippet(response)
         if snippet is not None:
             info.append(f"body={snippet!r}")
         error.log_info = tuple(info)
@@ -805,7 +441,7 @@ class UpstreamCall:
         """
         if isinstance(exc, UpstreamError):
             return exc
-        response = _error_response(exc)
+        response = error_response(exc)
         if response is not None:
             return self.error_for_response(response, attempts=attempts)
         found = classify(exc)
@@ -813,7 +449,7 @@ class UpstreamCall:
             return None
         kind, phrase = found
         if kind == "timeout":
-            duration = self.timeout if self.timeout is not None else _timeout_of(exc)
+            duration = self.timeout if self.timeout is not None else timeout_of(exc)
             if duration is None and elapsed is not None:
                 duration = round(elapsed, 1)
             return UpstreamTimeoutError(
@@ -833,7 +469,7 @@ class UpstreamCall:
             if not _ACTIVE.get():
                 # Inside ``with`` or a decorated function, they log it.
                 self._log(error, None)
-            _close_quietly(response)
+            close_quietly(response)
             raise error
         return response
 
@@ -857,7 +493,7 @@ class UpstreamCall:
         parts.extend(error.log_info)
         if exc is not None and exc is not error:
             # repr() escapes control characters: upstream text is untrusted.
-            text = _QUERY.sub("?[query]", _USERINFO.sub("//", str(exc)[:500]))
+            text = scrub(str(exc)[:500])
             parts.append(f"error={type(exc).__name__}: {text!r}")
         parts.append(f"attempt={error.attempts}/{self.retry.attempts}")
         if retry_in is not None:
@@ -867,6 +503,19 @@ class UpstreamCall:
             "%s [correlation_id=%s]",
             ", ".join(parts),
             get_correlation_id() or "-",
+        )
+
+    def _delay(self, error: UpstreamError, attempt: int, elapsed: float) -> float | None:
+        return self.retry.delay(
+            attempt,
+            kind=error.kind,
+            elapsed=elapsed,
+            status=error.upstream_status if isinstance(error, UpstreamStatusError) else None,
+            retry_after=(
+                error.retry_after
+                if isinstance(error, UpstreamUnavailableError) and error.from_upstream
+                else None
+            ),
         )
 
     def _fail(
@@ -903,7 +552,7 @@ class UpstreamCall:
                 error = self._fail(exc, attempt, now - started)
                 if error is None:
                     raise
-                wait = self.retry.delay(attempt, error, now - begin)
+                wait = self._delay(error, attempt, now - begin)
                 self._log(error, exc, retry_in=wait)
                 if wait is None:
                     if error is exc:
@@ -939,7 +588,7 @@ class UpstreamCall:
                 error = self._fail(exc, attempt, now - started)
                 if error is None:
                     raise
-                wait = self.retry.delay(attempt, error, now - begin)
+                wait = self._delay(error, attempt, now - begin)
                 self._log(error, exc, retry_in=wait)
                 if wait is None:
                     if error is exc:
@@ -950,14 +599,14 @@ class UpstreamCall:
     def _error_of(self, rv: t.Any, attempt: int) -> UpstreamError | None:
         # A returned response is checked, so ``return session.get(url)`` is
         # enough in a decorated function.
-        if _status_of(rv) is None or not hasattr(rv, "headers"):
+        if status_of(rv) is None or not hasattr(rv, "headers"):
             return None
         return self.error_for_response(rv, attempts=attempt)
 
     def _checked(self, rv: _T, attempt: int) -> _T:
         error = self._error_of(rv, attempt)
         if error is not None:
-            _close_quietly(rv)
+            close_quietly(rv)
             raise error
         return rv
 
