@@ -1,8 +1,9 @@
 """An API that answers each kind of error in each body format, for the client
 tests, served through gunicorn (``tests.apps.client_app:app``).
 
-The same routes live under ``/error``, ``/error_code``, ``/detail`` and
-``/problem``, each prefix a blueprint rendering in that format:
+The same routes live at the root (the app's ``error`` format) and under
+``/error``, ``/error_code``, ``/detail`` and ``/problem``, each prefix a
+blueprint rendering in that format:
 
 ``GET <prefix>/ok``
     200 ``{"ok": true}``.
@@ -51,8 +52,8 @@ class ChatSchema(Schema):
     )
 
 
-def _blueprint(name: str) -> Blueprint:
-    bp = Blueprint(name, __name__, url_prefix=f"/{name}")
+def _blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
+    bp = Blueprint(name, __name__, url_prefix=f"/{name}" if url_prefix is None else url_prefix)
 
     @bp.get("/ok")
     def ok() -> dict[str, t.Any]:
@@ -133,6 +134,7 @@ def create_app() -> Flask:
         bp = _blueprint(name)
         app.register_blueprint(bp)
         errors.override(bp, format=name)
+    app.register_blueprint(_blueprint("root", url_prefix=""))
 
     @app.get("/proxy-error")
     def proxy_error() -> Response:

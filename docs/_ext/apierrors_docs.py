@@ -1,0 +1,134 @@
+"""Sphinx directives that write parts of the docs from the code, so they
+cannot drift from it.
+
+``.. apierrors-reference:: [module:factory]``
+    The error reference of the built-in catalog (or of the app the factory
+    returns), by :mod:`flask_apierrors.docgen`.
+``.. apierrors-config::``
+    A ``.. data::`` entry per ``APIERRORS_*`` key: its description (the
+    ``#:`` comment in ``config.py``), default and keyword twin.
+``.. apierrors-example:: CODE``
+    The body of a catalog code's example in a format (``:format:``).
+
+The ``issue`` and ``pr`` roles render ``#N`` for the changelog.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import typing as t
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.pycode import ModuleAnalyzer
+from sphinx.util.docutils import SphinxDirective
+
+from flask_apierrors import Catalog
+from flask_apierrors import docgen
+from flask_apierrors.config import Settings
+from flask_apierrors.config import config_key
+
+if t.TYPE_CHECKING:
+    from docutils.parsers.rst.states import Inliner
+    from sphinx.application import Sphinx
+
+
+def _reference(target: str | None) -> docgen.Reference:
+    if not target:
+        return docgen.Reference.from_settings(api_name="An app with the built-in catalog")
+    module_name, _, attr = target.partition(":")
+    factory = getattr(importlib.import_module(module_name), attr or "create_app")
+    return docgen.reference_for_app(factory())
+
+
+class ReferenceDirective(SphinxDirective):
+    """The generated error reference."""
+
+    optional_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        reference = _reference(self.arguments[0] if self.arguments else None)
+        text = docgen.to_rest(reference, title=False)
+        return self.parse_text_to_nodes(text, allow_section_headings=True)
+
+
+def _default(field: dataclasses.Field[t.Any]) -> t.Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None  # pragma: no cover - every setting has a default
+
+
+def config_rest() -> str:
+    """The ``.. data::`` entries of every setting, in declaration order."""
+    docs = ModuleAnalyzer.for_module("flask_apierrors.config").find_attr_docs()
+    lines: list[str] = []
+    for field in dataclasses.fields(Settings):
+        about = docs.get(("Settings", field.name), [])
+        lines.append(f".. data:: {config_key(field.name)}")
+        lines.append("")
+        lines.extend(f"   {line}".rstrip() for line in about if line.strip() or lines[-1])
+        if lines[-1]:
+            lines.append("")
+        lines.append(f"   :Default: ``{_default(field)!r}``")
+        lines.append(
+            f"   :Keyword: ``{field.name}=`` of :class:`~flask_apierrors.ApiErrors`"
+            " and :meth:`~flask_apierrors.ApiErrors.override`"
+        )
+        lines.append("")
+    return "\n".join(lines)
+
+
+class ConfigDirective(SphinxDirective):
+    """A ``.. data::`` entry per ``APIERRORS_*`` key."""
+
+    def run(self) -> list[nodes.Node]:
+        return self.parse_text_to_nodes(config_rest())
+
+
+class ExampleDirective(SphinxDirective):
+    """A catalog code's example body, rendered by a format."""
+
+    required_arguments = 1
+    option_spec: t.ClassVar[dict[str, t.Callable[[str], t.Any]]] = {
+        "format": directives.unchanged,
+        "uppercase": directives.flag,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        catalog = Catalog.default()
+        spec = catalog[self.arguments[0]]
+        options: dict[str, t.Any] = {}
+        if "format" in self.options:
+            options["format"] = self.options["format"]
+        if "uppercase" in self.options:
+            options["uppercase_codes"] = True
+        scope = docgen.Scope(Settings().merged(options))
+        body = json.dumps(docgen.example_body(spec, scope), indent=2, ensure_ascii=False)
+        block = nodes.literal_block(body, body, language="json")
+        self.set_source_info(block)
+        return [block]
+
+
+def _number_role(
+    name: str,
+    rawtext: str,
+    text: str,
+    lineno: int,
+    inliner: Inliner,
+    options: dict[str, t.Any] | None = None,
+    content: t.Sequence[str] = (),
+) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+    return [nodes.Text(f"#{text}")], []
+
+
+def setup(app: Sphinx) -> dict[str, t.Any]:
+    app.add_directive("apierrors-reference", ReferenceDirective)
+    app.add_directive("apierrors-config", ConfigDirective)
+    app.add_directive("apierrors-example", ExampleDirective)
+    app.add_role("issue", _number_role)
+    app.add_role("pr", _number_role)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
