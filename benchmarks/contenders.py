@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.util
 import json
 import logging
 import threading
@@ -416,19 +415,18 @@ def make_smorest() -> Flask:
 # -- flask-apierrors -----------------------------------------------------------
 
 
-def _has(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def make_apierrors(install: bool = True, storage_uri: str = "memory://") -> Flask:
-    """flask-apierrors, using its validation and limit integrations when they
-    are installed.
+def make_apierrors(
+    install: bool = True, *, features: bool = True, storage_uri: str = "memory://"
+) -> Flask:
+    """flask-apierrors with its own validation decorator and concurrency
+    limiter (flask-limiter's 429s are picked up by ``ApiErrors`` itself).
 
     :param install: ``False`` builds the same app without ``ApiErrors`` (the
         success-path comparison).
+    :param features: ``False`` leaves out ``use_schema`` and the
+        ``ConcurrencyLimiter`` (validation and the concurrency limit are then
+        hand-rolled as in the other contenders), so that ``install`` is the
+        only difference.
     :param storage_uri: flask-limiter storage.
     """
     from flask_apierrors import ApiError
@@ -438,19 +436,12 @@ def make_apierrors(install: bool = True, storage_uri: str = "memory://") -> Flas
     limiter = _limiter(app, storage_uri)
     if install:
         ApiErrors(app)
-    concurrent_limit = _concurrency_decorator(app) if install else None
-    fallback = InFlight(1, held=1)
 
     @app.get("/items/<int:item_id>")
     def get_item(item_id: int) -> ResponseReturnValue:
         if item_id == 404:
             raise ApiError("not_found", "Item not found", details={"item_id": item_id})
         return item(item_id)
-
-    @app.post("/chat")
-    def chat() -> ResponseReturnValue:
-        data = ChatSchema().load(request.get_json())
-        return chat_reply(data)
 
     @app.get("/boom")
     def boom() -> ResponseReturnValue:
@@ -461,26 +452,57 @@ def make_apierrors(install: bool = True, storage_uri: str = "memory://") -> Flas
     def limited() -> ResponseReturnValue:
         return {"ok": True}
 
-    def reject() -> t.NoReturn:
-        raise ApiError("concurrent_limit_exceeded", status=429)
+    if not (install and features):
 
+        @app.post("/chat")
+        def chat_bare() -> ResponseReturnValue:
+            try:
+                data = ChatSchema().load(request.get_json())
+            except ma.ValidationError as err:
+                abort(400, description=str(err.messages))
+            return chat_reply(data)
+
+        @app.get("/concurrent")
+        @InFlight(1, held=1)(lambda: abort(429))
+        def concurrent_bare() -> ResponseReturnValue:
+            return {"ok": True}
+
+        return app
+
+    from flask_apierrors.concurrency import ConcurrencyLimiter
+    from flask_apierrors.validation import use_schema
+
+    @app.post("/chat")
+    @use_schema(ChatSchema)
+    def chat(data: dict[str, t.Any]) -> ResponseReturnValue:
+        return chat_reply(data)
+
+    concurrency = ConcurrencyLimiter(app, key_func=lambda: "bench", concurrency_slot_ttl=3600)
+    entered = threading.Event()
+    release = threading.Event()
+
+    @app.get("/concurrent")
+    @concurrency.limit(1)
     def concurrent() -> ResponseReturnValue:
+        if request.args.get("hold"):
+            entered.set()
+            release.wait()
         return {"ok": True}
 
-    if concurrent_limit is not None:
-        app.get("/concurrent")(concurrent_limit(concurrent))
-    else:
-        app.get("/concurrent")(fallback(reject)(concurrent))
-
+    _hold_slot(app, entered)
     return app
 
 
-def _concurrency_decorator(app: Flask) -> t.Callable[[F], F] | None:
-    """The package's own concurrent-request limit (1 slot, already held),
-    or ``None`` while it is not available."""
-    if not _has("flask_apierrors.concurrency"):
-        return None
-    return None
+def _hold_slot(app: Flask, entered: threading.Event) -> None:
+    """Take the one slot of ``/concurrent`` with a request that never ends
+    (a daemon thread), so every benchmarked request is over the limit."""
+
+    def hold() -> None:
+        app.test_client().get("/concurrent?hold=1").close()
+
+    threading.Thread(target=hold, daemon=True, name="hold-concurrency-slot").start()
+    if not entered.wait(10):
+        raise RuntimeError("the slot-holding request did not start")
 
 
 #: name -> (label, factory)

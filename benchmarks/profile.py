@@ -5,6 +5,7 @@
     python -m benchmarks.profile apierror             # flask-apierrors
     python -m benchmarks.profile 404 --contender jsonify
     python -m benchmarks.profile success --bare       # the app without ApiErrors
+    python -m benchmarks.profile success --success-pair  # the same with ApiErrors
 
 Prints the functions by cumulative time, then by own time.
 """
@@ -24,13 +25,21 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", choices=[s.name for s in c.SCENARIOS])
     parser.add_argument("--contender", default="apierrors", choices=list(c.CONTENDERS))
-    parser.add_argument("--bare", action="store_true", help="flask-apierrors app, not installed")
+    parser.add_argument("--bare", action="store_true", help="the success-path app, no ApiErrors")
+    parser.add_argument(
+        "--success-pair", action="store_true", help="the success-path app with ApiErrors"
+    )
     parser.add_argument("-n", type=int, default=5000, help="requests")
     parser.add_argument("--limit", type=int, default=40, help="rows per listing")
     parser.add_argument("--filter", default="", help="only rows whose path matches this")
     args = parser.parse_args(argv)
     scenario = next(s for s in c.SCENARIOS if s.name == args.scenario)
-    app = c.make_apierrors(install=False) if args.bare else c.CONTENDERS[args.contender][1]()
+    if args.bare:
+        app = c.make_apierrors(install=False, features=False)
+    elif args.success_pair:
+        app = c.make_apierrors(install=True, features=False)
+    else:
+        app = c.CONTENDERS[args.contender][1]()
     prepared = run.prepare(scenario)
     for _ in range(500):
         run.call(app, prepared)

@@ -247,8 +247,8 @@ class Overhead:
 
 def run_success_overhead(rounds: int, batch_seconds: float) -> Overhead:
     """The same app with and without ``ApiErrors`` on its success route."""
-    bare = c.make_apierrors(install=False)
-    installed = c.make_apierrors(install=True)
+    bare = c.make_apierrors(install=False, features=False)
+    installed = c.make_apierrors(install=True, features=False)
     prepared = prepare(next(s for s in c.SCENARIOS if s.name == "success"))
     for app in (bare, installed):
         if probe(app, prepared)[0] != 200:
