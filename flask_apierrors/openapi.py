@@ -207,7 +207,10 @@ def body_schema(
 def json_schema(format_name: str, *, include_correlation_id: bool = True) -> dict[str, t.Any]:
     """A self-contained JSON Schema (2020-12) of a built-in format's body::
 
-    jsonschema.validate(response.get_json(), json_schema("error"))
+        jsonschema.validate(response.get_json(), json_schema("error"))
+
+    :param format_name: One of :data:`~flask_apierrors.formats.BUILTIN`.
+    :param include_correlation_id: Require ``correlation_id``.
     """
     schema = body_schema(format_name, include_correlation_id=include_correlation_id, ref=_defs_ref)
     return {
