@@ -425,6 +425,23 @@ def test_limits_as_context_manager_and_default_limits() -> None:
     assert len(response.headers.getlist("Retry-After")) == 1
 
 
+def test_the_reported_limit_when_several_are_breached() -> None:
+    app, _ = _make(
+        "1/minute;1/hour",
+        config={"RATELIMIT_FAIL_ON_FIRST_BREACH": False, "RATELIMIT_HEADERS_ENABLED": True},
+        format="error",
+        ratelimit_details=DETAILS_ALL,
+    )
+    response = _exhaust(app.test_client(), 1)
+    details = _details(response.get_json())
+    # The reported limit is the exception's; the wait is the longest.
+    assert details["window"] == "1 minute"
+    assert details["reset"] - time.time() <= 61
+    assert 3599 <= details["retry_after"] <= 3601
+    assert response.headers.getlist("Retry-After") == [str(details["retry_after"])]
+    assert response.headers.getlist("X-RateLimit-Reset") == [str(details["reset"])]
+
+
 @pytest.mark.parametrize(
     ("multiples", "granularity", "window", "period"),
     [

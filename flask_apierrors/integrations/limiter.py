@@ -13,7 +13,8 @@ The body of a rate-limit 429 follows the format it is rendered in, unless
 
 Every 429 of a breached limit carries ``X-RateLimit-Limit``,
 ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` (epoch seconds) and
-``Retry-After`` (seconds, at least 1, never before the reset) exactly once,
+``Retry-After`` (seconds, at least 1, never before the reset of any limit
+the request breached) exactly once,
 with the values of the body, whatever ``RATELIMIT_HEADERS_ENABLED`` says:
 flask-limiter adds its own headers in an ``after_request`` hook, so they are
 set once more when the request is finished (``request_finished``), after
@@ -87,7 +88,8 @@ class RateLimitInfo:
     remaining: int
     #: When the window resets, epoch seconds (``X-RateLimit-Reset``).
     reset: int
-    #: Seconds to wait, ``>= 1`` and ``>= reset - now`` (``Retry-After``).
+    #: Seconds to wait (``Retry-After``): at least 1, and not before this
+    #: limit (or any other limit breached by the request) resets.
     retry_after: int
     #: Window length: ``multiples`` x ``granularity`` (``1`` x ``"minute"``).
     multiples: int
@@ -159,11 +161,21 @@ def _limiters(app: Flask) -> list[Limiter]:
     return [limiter for limiter in found if isinstance(limiter, Limiter)]
 
 
-def _breached(item: RateLimitItem | None) -> RequestLimit | None:
+def _all_breached() -> list[RequestLimit]:
+    found: list[RequestLimit] = []
     for limiter in _limiters(current_app):
         current = limiter.current_limit
-        if current is not None and current.breached and (item is None or current.limit == item):
-            return current
+        if current is not None:
+            found += [r for r in (current, *limiter.current_limits) if r.breached]
+    return found
+
+
+def _breached(item: RateLimitItem | None, breached: list[RequestLimit]) -> RequestLimit | None:
+    # The limit the exception reports; with RATELIMIT_FAIL_ON_FIRST_BREACH
+    # off, flask-limiter's "current" limit may be another breached one.
+    for candidate in breached:
+        if item is None or candidate.limit == item:
+            return candidate
     return None
 
 
@@ -181,7 +193,8 @@ def breach_info(e: RateLimitExceeded | None = None) -> RateLimitInfo | None:
     if cached is not None:
         return cached
     item = e.limit.limit if e is not None else None
-    current = _breached(item)
+    breached = _all_breached()
+    current = _breached(item, breached)
     if current is None and item is None:
         return None
     now = time.time()
@@ -193,12 +206,14 @@ def breach_info(e: RateLimitExceeded | None = None) -> RateLimitInfo | None:
         assert item is not None
         reset = math.ceil(now + item.get_expiry())
         remaining = 0
+    # Not before every breached limit has reset: retrying earlier fails.
+    last_reset = max([reset, *(int(other.reset_at) for other in breached)])
     floor = max(1, int(_settings().ratelimit_min_retry_after))
     info = RateLimitInfo(
         limit=item.amount,
         remaining=remaining,
         reset=reset,
-        retry_after=max(floor, math.ceil(reset - now)),
+        retry_after=max(floor, math.ceil(last_reset - now)),
         multiples=item.multiples,
         granularity=item.GRANULARITY.name,
         window_seconds=item.get_expiry(),
