@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 from types import MappingProxyType
 
@@ -25,6 +26,9 @@ def _lookup(code: str) -> ErrorSpec | None:
         state = current_app.extensions.get("apierrors")
         if state is not None:
             spec: ErrorSpec | None = state.catalog.get(code)
+            if spec is not None and spec.code == "validation_error":
+                # Validation errors answer with the app's configured status.
+                spec = dataclasses.replace(spec, status=state.settings.validation_status)
             return spec
     return _DEFAULT_CATALOG.get(code)
 

@@ -600,3 +600,26 @@ def test_success_responses_carry_the_id(app: Flask) -> None:
 
     response = app.test_client().get("/ok", headers={"X-Request-ID": "id-7"})
     assert response.headers["X-Request-ID"] == "id-7"
+
+
+def test_huge_integer_is_invalid_json(app: Flask) -> None:
+    @app.post("/j")
+    def j() -> t.Any:
+        return request.get_json()
+
+    response = app.test_client().post(
+        "/j", data='{"n": ' + "9" * 5000 + "}", content_type="application/json"
+    )
+    body = response.get_json()
+    assert (response.status_code, body["error"]) == (400, "invalid_json")
+    assert body["details"] == {"json_error": "Invalid JSON value"}
+
+
+def test_validation_error_code_follows_the_configured_status(make_app: MakeApp) -> None:
+    app, _ = make_app(validation_status=422)
+
+    @app.get("/v")
+    def v() -> str:
+        raise ApiError("validation_error")
+
+    assert app.test_client().get("/v").status_code == 422

@@ -46,13 +46,18 @@ def human_size(n: int) -> str:
     return f"{n}B"
 
 
-def _json_error(e: BaseException) -> ValueError | None:
-    """The JSON or UTF-8 decoding error behind a Werkzeug/Flask BadRequest."""
+def _json_error(e: BaseException) -> str | None:
+    """The parser's message for the JSON (or UTF-8) decoding error behind a
+    Werkzeug/Flask BadRequest, or ``None`` if there is none."""
     seen = 0
     cur: BaseException | None = e
     while cur is not None and seen < 8:
         if isinstance(cur, (json.JSONDecodeError, UnicodeDecodeError)):
-            return cur
+            return str(cur)
+        if isinstance(cur, ValueError):
+            # Other parser limits (such as integers of more than 4,300
+            # digits): say what is wrong without the interpreter's advice.
+            return "Invalid JSON value"
         cur = cur.__cause__ or cur.__context__
         seen += 1
     return None
@@ -129,7 +134,7 @@ def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
         if decode_error is not None:
             return ctx.problem(
                 "invalid_json",
-                details={"json_error": str(decode_error)},
+                details={"json_error": decode_error},
                 headers=exception_headers(e),
             )
     return ctx.problem(
