@@ -184,6 +184,14 @@ _EXTRA_SPECS: t.Final = (
         },
     ),
     ErrorSpec(
+        "insufficient_storage",
+        507,
+        "Insufficient storage space",
+        "There is not enough storage space left to keep what the request sends.",
+        group="processing",
+        example_details={"required": 1048576, "available": 524288},
+    ),
+    ErrorSpec(
         "concurrent_limit_exceeded",
         429,
         "Too many concurrent requests",
@@ -212,6 +220,25 @@ _EXAMPLES: t.Final[dict[str, dict[str, t.Any]]] = {
             "error_id": "err_abc123",
             "support_message": "Please contact support with this error ID",
         },
+    },
+    "bad_gateway": {
+        "message": "External service error",
+        "details": {
+            "service": "perplexity_search",
+            "upstream_status": 503,
+            "upstream_message": "Service temporarily unavailable",
+        },
+    },
+    "service_unavailable": {
+        "message": "Service temporarily unavailable for maintenance",
+        "details": {
+            "maintenance_window": "2023-12-01T10:00:00Z to 2023-12-01T11:00:00Z",
+            "estimated_completion": "2023-12-01T11:00:00Z",
+        },
+    },
+    "gateway_timeout": {
+        "message": "AI model response timeout",
+        "details": {"model": "Melanie-3", "timeout_duration": 60},
     },
     "rate_limit_exceeded": {
         "details": {
@@ -255,9 +282,9 @@ class Catalog:
     """An ordered, case-insensitive collection of :class:`ErrorSpec`.
 
     ``Catalog()`` is empty; :meth:`Catalog.default` holds a code for every
-    Werkzeug error plus ``invalid_json``, ``validation_error`` and
-    ``concurrent_limit_exceeded``. Codes are looked up case-insensitively,
-    so ``NOT_FOUND`` finds ``not_found``.
+    Werkzeug error plus ``invalid_json``, ``validation_error``,
+    ``insufficient_storage`` (507) and ``concurrent_limit_exceeded``. Codes
+    are looked up case-insensitively, so ``NOT_FOUND`` finds ``not_found``.
     """
 
     def __init__(self, specs: t.Iterable[ErrorSpec] = ()) -> None:
