@@ -50,18 +50,18 @@ def test_passes_results_through() -> None:
 
 
 def test_one_warning_skips_and_one_info_per_outage(caplog: pytest.LogCaptureFixture) -> None:
-    guard, backend = StorageGuard("s", retry_interval=0.05), Backend()
+    guard, backend = StorageGuard("s", retry_interval=0.2), Backend()
     with caplog.at_level(logging.INFO, logger="flask_apierrors.limits"):
         backend.down = True
         assert [_call(guard, backend) for _ in range(50)] == ["fallback"] * 50
         assert backend.calls == 1  # the others skipped the storage
         assert guard.down
-        time.sleep(0.06)
+        time.sleep(0.21)
         assert _call(guard, backend) == "fallback"  # one probe, still down
         assert backend.calls == 2
         backend.down = False
         assert _call(guard, backend) == "fallback"  # not yet time to probe
-        time.sleep(0.06)
+        time.sleep(0.21)
         assert _call(guard, backend) == "stored"
     assert not guard.down
     levels = [(r.levelno, r.getMessage()) for r in caplog.records]
