@@ -337,6 +337,37 @@ def validation_body(scope: Scope, catalog: Catalog) -> dict[str, t.Any] | None:
     return render(scope.format_for(spec), problem)
 
 
+_SENTINEL: t.Final = "cid-8f14e45fceea167a"
+
+
+def _path_of(body: t.Any, value: str, prefix: str = "") -> str | None:
+    if isinstance(body, dict):
+        for key, item in body.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if item == value:
+                return path
+            found = _path_of(item, value, path)
+            if found is not None:
+                return found
+    return None
+
+
+def correlation_id_paths(scope: Scope, catalog: Catalog) -> list[str]:
+    """Where the bodies of ``scope`` put the correlation id
+    (``correlation_id``, ``detail.correlation_id`` ...), found by rendering
+    every code; several paths when the format's shape depends on the code,
+    none when bodies leave it out."""
+    if not scope.settings.include_correlation_id:
+        return []
+    paths: list[str] = []
+    for spec in (TEMPLATE_SPEC, *catalog):
+        problem = example_problem(spec, scope.settings).replace(correlation_id=_SENTINEL)
+        path = _path_of(render(scope.format_for(spec), problem), _SENTINEL)
+        if path is not None and path not in paths:
+            paths.append(path)
+    return paths
+
+
 def correlation_id_path(format_name: str | None) -> str | None:
     """Where a built-in format puts the correlation id (``detail.correlation_id``
     in the ``detail`` format), or ``None`` for other formats."""
@@ -375,7 +406,7 @@ def to_json(reference: Reference) -> dict[str, t.Any]:
     app = reference.app_scope
     return {
         "title": reference.title,
-        "formats": [_scope_json(scope) for scope in reference.scopes],
+        "formats": [_scope_json(scope, reference.catalog) for scope in reference.scopes],
         "correlation_id": {
             "request_headers": list(app.settings.request_id_headers),
             "response_header": app.settings.response_id_header,
@@ -393,7 +424,7 @@ def to_json(reference: Reference) -> dict[str, t.Any]:
     }
 
 
-def _scope_json(scope: Scope) -> dict[str, t.Any]:
+def _scope_json(scope: Scope, catalog: Catalog) -> dict[str, t.Any]:
     fmt = scope.format_for()
     name = scope.format_name()
     return {
@@ -402,9 +433,7 @@ def _scope_json(scope: Scope) -> dict[str, t.Any]:
         "format": name,
         "media_type": fmt.media_type,
         "problem_on_accept": scope.settings.problem_on_accept,
-        "correlation_id_path": correlation_id_path(name)
-        if scope.settings.include_correlation_id
-        else None,
+        "correlation_id_paths": correlation_id_paths(scope, catalog),
         "example": template_body(scope),
     }
 
@@ -501,7 +530,7 @@ class _Markdown(_Writer):
 
     def code(self, text: str, language: str) -> None:
         self.blank()
-        self.lines.extend([f"```{language}", *text.splitlines(), "```", ""])
+        self.lines.extend([f"```{language}", *text.rstrip("\n").splitlines(), "```", ""])
 
     def bullet(self, text: str, indent: int = 0) -> None:
         self.lines.append("  " * indent + "- " + text)
@@ -523,7 +552,8 @@ class _Rest(_Writer):
     def code(self, text: str, language: str) -> None:
         self.blank()
         self.lines.extend([f".. code-block:: {language}", ""])
-        self.lines.extend(("   " + line) if line else "" for line in text.splitlines())
+        lines = text.rstrip("\n").splitlines()
+        self.lines.extend(("   " + line) if line else "" for line in lines)
         self.lines.append("")
 
     def bullet(self, text: str, indent: int = 0) -> None:
@@ -675,21 +705,23 @@ def _write_correlation(w: _Writer, reference: Reference, level: int) -> None:
         f" `.`, `_` or `-`); otherwise the server generates one like"
         f" `{example_correlation_id(settings)}`."
     )
-    if not settings.include_correlation_id:
+    paths_of = [
+        (scope, correlation_id_paths(scope, reference.catalog)) for scope in reference.scopes
+    ]
+    app_paths = paths_of[0][1]
+    others = [(scope, paths) for scope, paths in paths_of[1:] if paths != app_paths]
+    if not any(paths for _, paths in paths_of):
         w.para("Error bodies do not repeat it: read the header.")
     else:
-        w.para("Error bodies repeat it:")
-        seen: set[str] = set()
-        for scope in reference.scopes:
-            name = scope.format_name()
-            path = correlation_id_path(name) if scope.settings.include_correlation_id else None
-            key = f"{name}:{path}"
-            if path is None or key in seen:
-                continue
-            seen.add(key)
-            where = "" if scope is app else f" (in errors of {scope.label})"
-            w.bullet(_md_to_rest_if(w, f"in the `{name}` format: `{path}`{where}"))
-        w.blank()
+        if not others:
+            w.para(f"Error bodies repeat it, in {_spell_paths(app_paths)}:")
+        else:
+            w.para("Error bodies repeat it:")
+            if app_paths:
+                w.bullet(_md_to_rest_if(w, f"by default, in {_spell_paths(app_paths)}"))
+            for scope, paths in others:
+                w.bullet(_md_to_rest_if(w, f"in errors of {scope.label}: {_spell_paths(paths)}"))
+            w.blank()
         spec = reference.catalog.get("internal_server_error")
         if spec is not None:
             w.code(_dumps(example_body(spec, app), indent=2), "json")
@@ -698,6 +730,13 @@ def _write_correlation(w: _Writer, reference: Reference, level: int) -> None:
         " A 500 body also carries an `error_id` that the server's log line shows next to"
         " the traceback."
     )
+
+
+def _spell_paths(paths: t.Sequence[str]) -> str:
+    if not paths:
+        return "none (read the header)"
+    spelled = " or ".join(f"`{path}`" for path in paths)
+    return spelled + (", depending on the code" if len(paths) > 1 else "")
 
 
 def _write_sse(w: _Writer, reference: Reference, app: Scope, level: int) -> None:
@@ -711,6 +750,15 @@ def _write_sse(w: _Writer, reference: Reference, app: Scope, level: int) -> None
     spec = reference.catalog.get("internal_server_error")
     if spec is None:
         spec = next(iter(reference.specs()), None)
-    if spec is not None:
-        spec = dataclasses.replace(spec, example_details={})
-        w.code(sse_frames(spec, app), "text")
+    if spec is None:
+        return
+    spec = dataclasses.replace(spec, example_details={})
+    shown: list[str] = []
+    for scope in reference.scopes:
+        frames = sse_frames(spec, scope)
+        if frames in shown:
+            continue
+        if scope is not app:
+            w.para(f"In streams of {scope.label}:")
+        shown.append(frames)
+        w.code(frames, "text")

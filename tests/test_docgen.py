@@ -19,6 +19,7 @@ from flask_apierrors import Catalog
 from flask_apierrors import docgen
 from flask_apierrors.catalog import GROUPS
 from flask_apierrors.config import Settings
+from flask_apierrors.problem import Problem
 
 EXAMPLE_ID = "req_abc123"
 
@@ -214,9 +215,48 @@ def test_markdown_reads_like_the_documented_references() -> None:
     assert '"code": "JOB_NOT_FOUND"' in text
     assert "- **Example** (blueprint `images`, under `/api/v1`):" in text
     assert "Errors of blueprint `problems`, under `/p` use this format:" in text
-    assert "in the `detail` format" not in text
-    assert "in the `error_code` format: `correlation_id`" in text
+    # job_not_found renders in ``detail``: the id is found in two places.
+    assert (
+        "Error bodies repeat it, in `correlation_id` or `detail.correlation_id`,"
+        " depending on the code:" in text
+    )
     assert "event: error\ndata: " in text and 'event: close\ndata: {"reason": "error"}' in text
+    # Streams of the images blueprint spell codes upper case.
+    sse = text.split("## SSE Error Events", 1)[1]
+    assert '"code": "internal_server_error"' in sse
+    assert "In streams of blueprint `images`, under `/api/v1`:" in sse
+    assert '"code": "INTERNAL_SERVER_ERROR"' in sse
+
+
+def envelope(problem: Problem) -> dict[str, t.Any]:
+    return {"ok": False, "meta": {"request": problem.correlation_id}, "code": problem.code}
+
+
+@pytest.mark.parametrize(
+    ("options", "paths"),
+    [
+        ({"format": "error"}, ["correlation_id"]),
+        ({"format": "detail"}, ["detail.correlation_id"]),
+        ({"format": envelope}, ["meta.request"]),
+        ({"format": "problem", "include_correlation_id": False}, []),
+    ],
+)
+def test_correlation_id_paths_are_found_in_any_format(
+    options: dict[str, t.Any], paths: list[str]
+) -> None:
+    scope = docgen.Scope(Settings().merged(options))
+    assert docgen.correlation_id_paths(scope, Catalog.default()) == paths
+
+
+def test_correlation_section_names_blueprints_that_differ() -> None:
+    catalog = Catalog.default()
+    app_scope = docgen.Scope(Settings())
+    quiet = docgen.Scope(Settings(include_correlation_id=False), "quiet", "/q")
+    nested = docgen.Scope(Settings(format="detail"), "nested", "/n")
+    text = docgen.to_markdown(docgen.Reference(catalog, (app_scope, quiet, nested)))
+    assert "- by default, in `correlation_id`\n" in text
+    assert "- in errors of blueprint `quiet`, under `/q`: none (read the header)\n" in text
+    assert "- in errors of blueprint `nested`, under `/n`: `detail.correlation_id`\n" in text
 
 
 @pytest.mark.parametrize("include", [True, False])
