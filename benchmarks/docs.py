@@ -98,11 +98,13 @@ def render(report: Report) -> str:
     if isinstance(report.scaling, list):
         parts += [
             "A 10,000-item invalid list\n--------------------------\n",
-            "An order whose ``entries`` list has *n* invalid items. marshmallow's own"
-            " ``load`` is linear in the payload whatever renders the error; what"
-            " flask-apierrors adds (turning the ``ValidationError`` into a body and a"
-            " response) depends on the number of errors *reported*, capped by"
-            " ``APIERRORS_MAX_VALIDATION_ERRORS`` (100), not on the payload.\n",
+            "An order whose ``entries`` list has *n* invalid items (two errors each)."
+            " marshmallow's own ``load`` is linear in the payload whatever renders the"
+            " error. What flask-apierrors adds (the ``ValidationError`` turned into a body"
+            " and a response) builds at most *cap* entries"
+            " (``APIERRORS_MAX_VALIDATION_ERRORS``, 100 by default) and only counts the"
+            " others, for ``total_errors``; the body stays the same size whatever the"
+            " payload.\n",
             report.scaling_table() + "\n",
         ]
     if report.memory is not None:
