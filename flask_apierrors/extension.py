@@ -436,14 +436,16 @@ def _on_exception(sender: Flask, exception: BaseException, **extra: t.Any) -> No
 
 
 def _log(problem: Problem, e: BaseException, settings: Settings) -> None:
-    """5xx at ERROR (once: Flask already logged unhandled tracebacks), 4xx at
-    INFO when ``log_client_errors`` is on."""
+    """5xx at ERROR (once: Flask already logged unhandled tracebacks), except
+    503s, which maintenance, overload and limiter outages answer on purpose,
+    at WARNING; 4xx at INFO when ``log_client_errors`` is on."""
     state = correlation.request_state()
     if problem.status >= 500:
         if state.unhandled:
             return
         cause = e.__cause__ if isinstance(e, HTTPException) else e
-        current_app.logger.error(
+        current_app.logger.log(
+            logging.WARNING if problem.status == 503 else logging.ERROR,
             "%s %s: %s [error_id=%s correlation_id=%s]",
             problem.status,
             correlation.escape_log(problem.code),

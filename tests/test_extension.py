@@ -623,3 +623,28 @@ def test_validation_error_code_follows_the_configured_status(make_app: MakeApp) 
         raise ApiError("validation_error")
 
     assert app.test_client().get("/v").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("code", "level"), [("service_unavailable", "WARNING"), ("bad_gateway", "ERROR")]
+)
+def test_server_errors_are_logged_at_their_level(
+    app: Flask, caplog: pytest.LogCaptureFixture, code: str, level: str
+) -> None:
+    @app.get("/e")
+    def e() -> str:
+        raise ApiError(code)
+
+    with caplog.at_level(logging.INFO):
+        app.test_client().get("/e")
+    assert [r.levelname for r in caplog.records] == [level]
+
+
+def test_client_errors_logged_when_asked(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _ = make_app(log_client_errors=True)
+    with caplog.at_level(logging.INFO):
+        app.test_client().get("/missing\x1b")
+    (record,) = caplog.records
+    assert record.levelname == "INFO" and "404 not_found" in record.getMessage()
