@@ -28,9 +28,9 @@ from http import HTTPStatus
 from .catalog import ErrorSpec
 from .catalog import reason_phrase
 from .docgen import HEADER_DESCRIPTIONS
+from .docgen import TEMPLATE_SPEC
 from .docgen import Reference
 from .docgen import Scope
-from .docgen import display_code
 from .docgen import effective_status
 from .docgen import example_body
 from .docgen import example_problem
@@ -38,6 +38,8 @@ from .docgen import reference_for_app
 from .docgen import render
 from .formats import BUILTIN
 from .formats import PROBLEM_JSON
+from .formats import Format
+from .formats import build_format
 
 if t.TYPE_CHECKING:
     from apispec import APISpec
@@ -269,13 +271,34 @@ class _Builder:
             ERROR_DETAILS: details_schema(),
         }
         self.responses: dict[str, t.Any] = {}
-        self.include_cid = any(s.settings.include_correlation_id for s in reference.scopes)
+        self._shapes: dict[tuple[int, str | None], str | None] = {}
+
+    def shape(self, scope: Scope, spec: ErrorSpec | None) -> str | None:
+        """The built-in format whose shape the bodies of ``spec`` have in
+        ``scope``: the configured one, or for a format of your own the
+        built-in one that renders the same example body (``None`` if none)."""
+        name = scope.format_name(spec)
+        if name in BUILTIN:
+            return name
+        key = (id(scope), spec.code if spec is not None else None)
+        if key not in self._shapes:
+            problem = example_problem(spec or TEMPLATE_SPEC, scope.settings)
+            body = render(scope.format_for(spec), problem)
+            self._shapes[key] = next(
+                (
+                    candidate
+                    for candidate in BUILTIN
+                    for upper in (scope.settings.uppercase_codes, True, False)
+                    if render(_builtin(candidate, scope, upper), problem) == body
+                ),
+                None,
+            )
+        return self._shapes[key]
 
     def _schema_ref(self, scope: Scope, spec: ErrorSpec | None) -> dict[str, t.Any] | None:
-        name = scope.format_name(spec)
-        if name not in BUILTIN:
+        name = self.shape(scope, spec)
+        if name is None:
             return None
-        assert name is not None
         key = SCHEMA_NAMES[name]
         if not scope.settings.include_correlation_id:
             key += "NoCorrelationId"
@@ -314,12 +337,13 @@ class _Builder:
         status = effective_status(spec, scope.settings)
         description = spec.description or spec.message
         content: dict[str, t.Any] = {}
-        media: dict[str, t.Any] = {"example": example_body(spec, scope)}
+        body = example_body(spec, scope)
+        media: dict[str, t.Any] = {"example": body}
         ref = self._schema_ref(scope, spec)
-        name = scope.format_name(spec)
+        name = self.shape(scope, spec)
         path = _code_path(name)
         if ref is not None and path is not None:
-            pins = [_pin(path, display_code(spec, scope))]
+            pins = [_pin(path, _at(body, path))]
             if name == "problem":
                 pins.append(_pin(("status",), status))
             media["schema"] = {"allOf": [ref, *pins]}
@@ -327,17 +351,16 @@ class _Builder:
             media["schema"] = {"type": "object"}
         content[fmt.media_type] = media
         if scope.settings.problem_on_accept and fmt.media_type != PROBLEM_JSON:
-            problem = example_problem(spec, scope.settings)
-            code = display_code(spec, scope) if scope.settings.uppercase_codes else spec.code
+            problem_body = render(scope.problem_format(), example_problem(spec, scope.settings))
             content[PROBLEM_JSON] = {
                 "schema": {
                     "allOf": [
                         self._problem_ref(scope),
-                        _pin(("code",), code),
+                        _pin(("code",), problem_body["code"]),
                         _pin(("status",), status),
                     ]
                 },
-                "example": render(scope.problem_format(), problem),
+                "example": problem_body,
             }
         return {
             "description": f"{status} {reason_phrase(status)}: {_one_line(description)}",
@@ -346,15 +369,16 @@ class _Builder:
         }
 
     def generic_response(self, scope: Scope) -> dict[str, t.Any]:
-        other = False
         media_types: dict[str, list[dict[str, t.Any]]] = {}
+        # Media types with a body of no known shape: any object.
+        free: set[str] = set()
         specs: list[ErrorSpec | None] = [None, *self.reference.catalog]
         for spec in specs:
             ref = self._schema_ref(scope, spec)
             media_type = scope.format_for(spec).media_type
             bucket = media_types.setdefault(media_type, [])
             if ref is None:
-                other = True
+                free.add(media_type)
             elif ref not in bucket:
                 bucket.append(ref)
         if scope.settings.problem_on_accept:
@@ -364,7 +388,7 @@ class _Builder:
                 bucket.append(problem)
         content: dict[str, t.Any] = {}
         for media_type, bucket in media_types.items():
-            if other or not bucket:
+            if media_type in free or not bucket:
                 schema: dict[str, t.Any] = {"type": "object"}
             elif len(bucket) == 1:
                 schema = bucket[0]
@@ -398,6 +422,18 @@ class _Builder:
             name = f"{base}{n}"
             n += 1
         self.responses[name] = response
+
+
+def _builtin(name: str, scope: Scope, upper: bool | None) -> Format:
+    return build_format(
+        name, uppercase_codes=upper, problem_type_base=scope.settings.problem_type_base
+    )
+
+
+def _at(body: t.Any, path: tuple[str, ...]) -> t.Any:
+    for key in path:
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
 
 
 def _header_description(name: str) -> str:

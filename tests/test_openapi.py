@@ -18,6 +18,9 @@ from flask_apierrors import Catalog
 from flask_apierrors import docgen
 from flask_apierrors import openapi
 from flask_apierrors.formats import BUILTIN
+from flask_apierrors.formats import DetailFormat
+from flask_apierrors.formats import ErrorCodeFormat
+from flask_apierrors.problem import Problem
 
 EXAMPLE_ID = "req_abc123"
 
@@ -311,3 +314,58 @@ def test_flask_smorest_spec_uses_our_responses(openapi_version: str) -> None:
     pointer = media_pointer("ValidationError", "application/json")
     validator_for(doc, pointer).validate(body)
     assert body["details"]["validation_errors"][0]["field"] == "limit"
+
+
+class PerCodeFormat:
+    """A format of one's own: the ``detail`` shape for resource errors, the
+    ``error_code`` shape for the rest."""
+
+    media_type = "application/json"
+
+    def __init__(self) -> None:
+        self.detail = DetailFormat()
+        self.error_code = ErrorCodeFormat()
+
+    def render(self, problem: Problem) -> t.Mapping[str, t.Any]:
+        fmt = self.detail if problem.status == 404 else self.error_code
+        return fmt.render(problem)
+
+
+def envelope(problem: Problem) -> dict[str, t.Any]:
+    return {"ok": False, "problem": problem.code}
+
+
+def test_own_formats_get_the_builtin_shape_they_render() -> None:
+    app = Flask("own_format_app")
+    app.config["TESTING"] = True
+    errors = ApiErrors(app, format="per_code")
+    errors.register_format("per_code", PerCodeFormat())
+    doc = openapi.document(app)
+    validate_spec(copy.deepcopy(doc))
+    responses = doc["components"]["responses"]
+    assert responses["Error"]["content"]["application/json"]["schema"] == {
+        "anyOf": [
+            {"$ref": "#/components/schemas/ErrorCodeBody"},
+            {"$ref": "#/components/schemas/DetailBody"},
+        ]
+    }
+    client = app.test_client()
+    for code, path in (("not_found", "/nope"), ("method_not_allowed", "/static/x")):
+        response = client.open(path, method="POST" if code != "not_found" else "GET")
+        name = openapi.component_name(code)
+        validator = validator_for(doc, media_pointer(name, "application/json"))
+        validator.validate(response.get_json())
+        assert not validator.is_valid({"error": "not_found", "message": "x"})
+
+
+def test_formats_of_no_known_shape_are_objects() -> None:
+    app = Flask("envelope_app")
+    ApiErrors(app, format=envelope)
+    doc = openapi.document(app)
+    validate_spec(copy.deepcopy(doc))
+    content = doc["components"]["responses"]["Error"]["content"]
+    assert content["application/json"]["schema"] == {"type": "object"}
+    # Clients asking for problem details still get the documented shape.
+    assert content["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/ProblemBody"
+    }
