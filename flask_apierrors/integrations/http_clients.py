@@ -295,10 +295,8 @@ async def _httpx_async_hook(request: t.Any) -> None:
 
 
 def httpx_event_hooks() -> dict[str, list[t.Callable[..., t.Any]]]:
-    """Event hooks for an ``httpx.Client`` that forward the correlation id::
-
-    client = httpx.Client(event_hooks=httpx_event_hooks())
-    """
+    """Event hooks for an ``httpx.Client`` that forward the correlation id:
+    ``httpx.Client(event_hooks=httpx_event_hooks())``."""
     return {"request": [_httpx_hook]}
 
 
