@@ -19,6 +19,9 @@ from flask_apierrors import ApiError
 from flask_apierrors import ApiErrors
 from flask_apierrors.client import NotFoundError
 from flask_apierrors.client import ValidationError
+from flask_apierrors.formats import DetailFormat
+from flask_apierrors.formats import ErrorCodeFormat
+from flask_apierrors.problem import Problem
 from flask_apierrors.testing import assert_api_error
 
 from .support.servers import GunicornServer
@@ -236,3 +239,31 @@ def test_pytest_plugin_fixture(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+class PerCodeFormat:
+    """The ``detail`` shape for 404s, the ``error_code`` shape otherwise."""
+
+    media_type = "application/json"
+
+    def render(self, problem: Problem) -> t.Mapping[str, t.Any]:
+        fmt = DetailFormat() if problem.status == 404 else ErrorCodeFormat()
+        return fmt.render(problem)
+
+
+def test_formats_of_ones_own_are_checked_by_rendering() -> None:
+    app = Flask("own_format")
+    app.config["TESTING"] = True
+    errors = ApiErrors(app, format="per_code")
+    errors.register_format("per_code", PerCodeFormat())
+
+    @app.get("/wrong-shape")
+    def wrong_shape() -> tuple[dict[str, t.Any], int]:
+        return {"error": True, "error_code": "NOT_FOUND", "message": "Nope"}, 404
+
+    client = app.test_client()
+    error = assert_api_error(client.get("/nope"), "not_found", app=app)
+    assert "detail" in error.body
+    assert_api_error(client.post("/wrong-shape"), "method_not_allowed", app=app)
+    with pytest.raises(AssertionError, match="not the app's 'per_code' format: 'detail' is"):
+        assert_api_error(client.get("/wrong-shape"), "not_found", app=app)
