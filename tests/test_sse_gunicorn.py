@@ -172,3 +172,24 @@ def test_client_disconnect_mid_stream_holds_nothing(server: GunicornServer) -> N
     assert state["finished_streams"] == before["finished_streams"] + 2
     assert state["slots_released"] == before["slots_released"] + 2
     assert raw_get(server, "/health").status == 200
+
+
+def test_client_disconnect_frees_the_concurrency_slot(server: GunicornServer) -> None:
+    assert wait_for_state(server, {"in_flight": 0})["in_flight"] == 0
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        sock.sendall(b"GET /limited/forever HTTP/1.1\r\nHost: test\r\n\r\n")
+        received = b""
+        while b"event: progress" not in received:
+            received += sock.recv(4096)
+        if server.worker_class == "gthread":
+            # While the stream runs, its slot is taken: a second one is refused.
+            refused = raw_get(server, "/limited/ok")
+            assert refused.status == 429
+            assert json.loads(refused.body)["error_code"] == "CONCURRENT_LIMIT_EXCEEDED"
+    finally:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    assert wait_for_state(server, {"in_flight": 0})["in_flight"] == 0
+    again = raw_get(server, "/limited/ok?n=1")
+    assert again.status == 200 and again.complete

@@ -18,8 +18,10 @@ tests that serve it through gunicorn (``tests.apps.stream_app:app``).
 ``style`` picks how the view builds the stream: a bare generator, one
 wrapped in ``stream_with_context``, or a ``Response`` object. Every stream
 holds a "slot" (as a concurrency limit would) released when the response
-closes. ``GET /state`` reports open streams, slots held and teardowns, so a
-test can check that a client that went away left nothing behind.
+closes. ``GET /limited/<mode>`` streams under a real concurrency limit of one.
+``GET /state`` reports open streams, slots held, teardowns and the limited
+streams in flight, so a test can check that a client that went away left
+nothing behind.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from flask import stream_with_context
 
 from flask_apierrors import ApiError
 from flask_apierrors import ApiErrors
+from flask_apierrors.concurrency import ConcurrencyLimiter
 from flask_apierrors.sse import event_context
 from flask_apierrors.sse import event_stream
 from flask_apierrors.sse import sse_event
@@ -124,10 +127,21 @@ def create_app() -> Flask:
     def health() -> dict[str, t.Any]:
         return {"status": "ok"}
 
+    concurrency = ConcurrencyLimiter(app, key_func=lambda: "client")
+
     @app.get("/state")
     def state() -> dict[str, t.Any]:
         with _lock:
-            return dict(_stats)
+            stats: dict[str, t.Any] = dict(_stats)
+        stats["in_flight"] = concurrency.in_flight("client", scope="streams")
+        return stats
+
+    @app.get("/limited/<mode>")
+    @concurrency.limit(1, scope="streams")
+    @event_stream
+    def limited(mode: str) -> t.Any:
+        """One stream at a time: a slot left behind would refuse the next."""
+        return _events(mode, request.args.get("n", 2, type=int), 0.02)
 
     @app.get("/events/<mode>")
     @holds_slot
