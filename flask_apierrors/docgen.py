@@ -524,16 +524,33 @@ class _Writer:
 
 
 class _Markdown(_Writer):
+    def __init__(self) -> None:
+        super().__init__()
+        self._tight = False
+
     def heading(self, text: str, level: int) -> None:
         self.blank()
-        self.lines.extend(["#" * level + " " + text, ""])
+        self.lines.append("#" * level + " " + text)
+        self._tight = level >= 4
+        if not self._tight:
+            self.lines.append("")
 
     def code(self, text: str, language: str) -> None:
-        self.blank()
+        # As the documented references lay it out: "- **Example**:" then the
+        # fence, with no blank line between.
+        if not (self.lines and self.lines[-1].startswith("- ")):
+            self.blank()
         self.lines.extend([f"```{language}", *text.rstrip("\n").splitlines(), "```", ""])
 
     def bullet(self, text: str, indent: int = 0) -> None:
         self.lines.append("  " * indent + "- " + text)
+
+    def para(self, text: str) -> None:
+        # A code's heading is followed directly by its list.
+        if self._tight:
+            self.lines.append("")
+        self._tight = False
+        super().para(text)
 
     def literal(self, text: str) -> str:
         return f"`{text}`"
