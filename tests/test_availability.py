@@ -371,10 +371,26 @@ def test_switched_at_run_time_under_gunicorn(tmp_path: Path) -> None:
             return codes, pids
 
         assert statuses()[0] == {200}
+        for path, section, name in [
+            ("/overloaded", "503 Service Unavailable", "System Overload"),
+            ("/models", "503 Service Unavailable", "AI Models Unavailable"),
+            ("/storage", "STORAGE_ERROR", None),
+        ]:
+            ex = example(section, name)
+            response = client.get(path)
+            assert response.status_code == ex["status"]
+            assert documented(response.json(), ex["body"]) == ex["body"]
         assert client.put("/admin/maintenance", params={"minutes": 10}).status_code == 200
         codes, pids = statuses()
         assert codes == {503}
         assert pids <= {str(pid) for pid in workers}
+        ex = example("503 Service Unavailable", "Maintenance Mode")
+        response = client.get("/work")
+        assert 590 <= int(response.headers["Retry-After"]) <= 600
+        body = documented(response.json(), ex["body"])
+        assert set(body["details"]) == set(ex["body"]["details"])
+        body["details"] = ex["body"]["details"]
+        assert body == ex["body"]
         assert client.get("/health").status_code == 200
         assert client.delete("/admin/maintenance").json() == {"enabled": False}
         assert statuses()[0] == {200}
