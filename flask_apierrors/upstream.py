@@ -741,14 +741,19 @@ def upstream_call(
 
 
 _DEFAULT_CALL: t.Final = UpstreamCall("upstream")
+_CLIENT_MODULES: t.Final = frozenset({"requests", "httpx", "urllib", "urllib3"})
 
 
 def convert_upstream_exception(e: BaseException, ctx: Context) -> Problem | None:
-    """Converter for requests, httpx and socket errors that escaped a view
+    """Converter for requests, httpx and urllib errors that escaped a view
     without :func:`upstream_call`: a 502/504 for service ``"upstream"``
     instead of a 500 (Flask hands them over as ``InternalServerError``)."""
     original = e.original_exception if isinstance(e, InternalServerError) else e
     if original is None or isinstance(original, HTTPException):
+        return None
+    # Only HTTP client libraries' own exceptions say "an upstream failed"; a
+    # bare TimeoutError or ConnectionError may come from anywhere.
+    if type(original).__module__.partition(".")[0] not in _CLIENT_MODULES:
         return None
     error = _DEFAULT_CALL.error_for(original)
     if error is None:

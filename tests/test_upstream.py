@@ -520,6 +520,20 @@ def test_unwrapped_upstream_exceptions_are_gateway_errors(
     assert "127.0.0.1" not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("exc", [TimeoutError("pool"), ConnectionResetError("db")])
+def test_bare_socket_errors_escaping_a_view_stay_500(make_app: MakeApp, exc: Exception) -> None:
+    app, _ = make_app(config={"TESTING": False})
+
+    @app.get("/")
+    def view() -> str:
+        raise exc
+
+    app.logger.disabled = True
+    response = app.test_client().get("/")
+    assert response.status_code == 500
+    assert response.get_json()["error"] == "internal_server_error"
+
+
 def test_upstream_error_mid_stream(make_app: MakeApp, upstream: UpstreamServer) -> None:
     app, _ = make_app(format="detail")
     call = upstream_call("fal.ai")
