@@ -48,19 +48,27 @@ def human_size(n: int) -> str:
 
 def _json_error(e: BaseException) -> str | None:
     """The parser's message for the JSON (or UTF-8) decoding error behind a
-    Werkzeug/Flask BadRequest, or ``None`` if there is none."""
-    seen = 0
+    Werkzeug/Flask BadRequest from ``get_json``, or ``None``."""
+    chain: list[BaseException] = []
     cur: BaseException | None = e
-    while cur is not None and seen < 8:
-        if isinstance(cur, (json.JSONDecodeError, UnicodeDecodeError)):
-            return str(cur)
-        if isinstance(cur, ValueError):
+    while cur is not None and len(chain) < 8:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    from_json = any(
+        isinstance(c, BadRequest) and str(c.description).startswith(_JSON_FAILURE) for c in chain
+    )
+    for c in chain:
+        if isinstance(c, (json.JSONDecodeError, UnicodeDecodeError)):
+            return str(c)
+        if from_json and isinstance(c, ValueError):
             # Other parser limits (such as integers of more than 4,300
             # digits): say what is wrong without the interpreter's advice.
             return "Invalid JSON value"
-        cur = cur.__cause__ or cur.__context__
-        seen += 1
     return None
+
+
+#: How Werkzeug's ``Request.on_json_loading_failed`` describes a bad body.
+_JSON_FAILURE: t.Final = "Failed to decode JSON object"
 
 
 def _has_default_description(e: HTTPException) -> bool:
