@@ -1,0 +1,75 @@
+"""gunicorn settings of the example app::
+
+    gunicorn -c example_app/gunicorn.conf.py example_app.wsgi:app
+
+- binds 127.0.0.1:8000 (``GUNICORN_BIND``; ``--bind`` on the command line wins);
+- ``WEB_CONCURRENCY`` workers of ``GUNICORN_THREADS`` threads (default 8):
+  threads, so that event streams and slow upstream calls do not hold a whole
+  worker. The default is 1 worker with in-memory limits (they are per
+  process) and 2 with ``EXAMPLE_APP_RATELIMIT_STORAGE_URI`` set to Redis;
+- when ``EXAMPLE_APP_GENERATION_SERVICE_URL`` is not set, starts the local
+  stand-in service (:mod:`example_app.standin`) on a free loopback port for
+  the workers, and stops it with gunicorn.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import typing as t
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# In-memory limits are per process: one worker keeps them exact, unless a
+# shared (Redis) storage is configured.
+_shared_limits = os.environ.get("EXAMPLE_APP_RATELIMIT_STORAGE_URI", "memory://")
+workers = int(os.environ.get("WEB_CONCURRENCY", "1" if _shared_limits == "memory://" else "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = "gthread"
+timeout = 60
+graceful_timeout = 10
+accesslog = "-"
+errorlog = "-"
+
+_SERVICE_URL = "EXAMPLE_APP_GENERATION_SERVICE_URL"
+_standin: subprocess.Popen[str] | None = None
+
+
+def on_starting(server: t.Any) -> None:
+    """Start the stand-in generation service unless a URL is configured."""
+    global _standin
+    if _SERVICE_URL in os.environ:
+        return
+    _standin = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "example_app.standin",
+            "--port",
+            "0",
+            "--parent-pid",
+            str(os.getpid()),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert _standin.stdout is not None
+    line = _standin.stdout.readline()  # "stand-in service on http://127.0.0.1:PORT"
+    url = line.rpartition(" ")[2].strip()
+    if not url.startswith("http://"):
+        _standin.kill()
+        raise RuntimeError(f"The stand-in service did not start: {line!r}")
+    # Workers are forked after this hook: they inherit the URL.
+    os.environ[_SERVICE_URL] = url
+    server.log.info("Stand-in generation service on %s (pid %s)", url, _standin.pid)
+
+
+def on_exit(server: t.Any) -> None:
+    """Stop the stand-in service with gunicorn."""
+    if _standin is not None and _standin.poll() is None:
+        _standin.terminate()
+        try:
+            _standin.wait(5)
+        except subprocess.TimeoutExpired:
+            _standin.kill()
+            _standin.wait()

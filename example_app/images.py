@@ -1,0 +1,297 @@
+"""The image-to-model API (the first documented API), under ``/api/v1``.
+
+Clients upload a batch of images; each becomes a 3D model in the background
+(:mod:`example_app.generation`). Errors come in that API's own mix of
+``{"detail": {...}}`` and ``{"error": true, "error_code": ...}`` bodies
+(:class:`~example_app.errors.ImageApiFormat`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import time
+import typing as t
+from datetime import datetime
+from datetime import timezone
+
+from flask import Blueprint
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+from flask import send_file
+
+from flask_apierrors import ApiError
+from flask_apierrors.correlation import get_correlation_id
+from flask_apierrors.sse import close_event
+from flask_apierrors.sse import event_context
+from flask_apierrors.sse import sse_event
+from flask_apierrors.sse import stream_events
+
+from . import db
+from . import generation
+from .auth import image_key_required
+from .errors import ConfigurationException
+from .errors import ModelException
+from .settings import service_url
+
+bp = Blueprint("images", __name__, url_prefix="/api/v1")
+
+ID_PATTERN: t.Final = "^[a-zA-Z0-9_-]+$"
+_ID: t.Final = re.compile(ID_PATTERN)
+ALLOWED_FORMATS: t.Final = ("jpg", "jpeg", "png")
+#: The longest an event stream stays open, in seconds.
+STREAM_SECONDS: t.Final = 600.0
+_DONE: t.Final = ("completed", "failed")
+
+
+def _app() -> Flask:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
+
+
+def _not_configured() -> ConfigurationException:
+    # The client learns that the server is misconfigured; the log, how.
+    current_app.logger.error("EXAMPLE_APP_GENERATION_SERVICE_URL is not set")
+    return ConfigurationException()
+
+
+def new_job_id() -> str:
+    """``batch_20240315_123456_abc123``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
+    return f"batch_{stamp}_{secrets.token_hex(3)}"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):g}MB"
+
+
+def _job(job_id: str) -> dict[str, t.Any]:
+    """The caller's job, or ``INVALID_JOB_ID`` / ``JOB_NOT_FOUND``."""
+    if not _ID.fullmatch(job_id):
+        raise ApiError("INVALID_JOB_ID", details={"job_id": job_id, "pattern": ID_PATTERN})
+    job = db.get_job(db.get_db(), job_id)
+    # Someone else's job is "not found": its existence is not revealed.
+    if job is None or (job["owner"] != g.identity.key_id and not g.identity.is_admin):
+        raise ApiError("JOB_NOT_FOUND", details={"job_id": job_id})
+    return job
+
+
+def _file(job_id: str, file_id: str) -> dict[str, t.Any]:
+    _job(job_id)
+    record = db.job_file(db.get_db(), job_id, file_id) if _ID.fullmatch(file_id) else None
+    if record is None:
+        raise ApiError("FILE_NOT_FOUND", details={"job_id": job_id, "file_id": file_id})
+    return record
+
+
+def _file_view(record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    error = record["error"]
+    return {
+        "file_id": record["file_id"],
+        "filename": record["filename"],
+        "status": record["status"],
+        "progress": record["progress"],
+        "error": {"code": error["code"], "message": error["message"]} if error else None,
+    }
+
+
+def _job_status(files: t.Sequence[t.Mapping[str, t.Any]]) -> str:
+    statuses = {f["status"] for f in files}
+    if statuses <= {"completed"}:
+        return "completed"
+    if statuses <= {"failed"}:
+        return "failed"
+    if statuses <= set(_DONE):
+        return "completed_with_errors"
+    return "processing"
+
+
+@bp.post("/batch/upload")
+@image_key_required()
+def upload() -> tuple[dict[str, t.Any], int]:
+    """Upload up to 25 images (multipart field ``files``); 202 with the job."""
+    config = current_app.config
+    limit, max_size = int(config["MAX_BATCH_FILES"]), int(config["MAX_IMAGE_BYTES"])
+    # Room for one file too many, so the precise errors below can be given.
+    request.max_content_length = (limit + 1) * max_size + 1024 * 1024
+    uploads = request.files.getlist("files")
+    if not uploads:
+        missing = {"field": "files", "message": "Field required", "invalid_value": None}
+        raise ApiError("validation_error", details={"validation_errors": [missing]})
+    if len(uploads) > limit:
+        raise ApiError(
+            "TOO_MANY_FILES",
+            f"Maximum {limit} files allowed per batch",
+            details={"provided": len(uploads), "limit": limit},
+        )
+    sizes = []
+    for upload in uploads:
+        name = upload.filename or ""
+        if name.rpartition(".")[2].lower() not in ALLOWED_FORMATS or "." not in name:
+            raise ApiError(
+                "validation_error",
+                "Invalid file format",
+                details={"file": name, "allowed_formats": list(ALLOWED_FORMATS)},
+            )
+        size = upload.stream.seek(0, os.SEEK_END)
+        upload.stream.seek(0)
+        if size > max_size:
+            raise ApiError(
+                "FILE_TOO_LARGE",
+                f"File size exceeds {_megabytes(max_size)} limit",
+                details={"file_size": size, "max_size": max_size},
+            )
+        sizes.append(size)
+    conn = db.get_db()
+    db.check_quota(conn, sum(sizes), "STORAGE_ERROR")
+    if service_url(config, "GENERATION_SERVICE_URL") is None:
+        raise _not_configured()
+
+    job_id = new_job_id()
+    files: list[dict[str, t.Any]] = [
+        {"file_id": f"file_{i:03d}", "filename": os.path.basename(u.filename or ""), "size": n}
+        for i, (u, n) in enumerate(zip(uploads, sizes, strict=True), start=1)
+    ]
+    app = _app()
+    try:
+        for upload, record in zip(uploads, files, strict=True):
+            path = generation.image_path(app, job_id, record["file_id"], record["filename"])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            upload.save(path)
+    except OSError as e:
+        shutil.rmtree(os.path.join(app.instance_path, "uploads", job_id), ignore_errors=True)
+        raise ApiError(
+            "PROCESSING_ERROR",
+            details={"error": "Internal processing error", "correlation_id": get_correlation_id()},
+        ) from e
+    db.insert_job(conn, job_id, g.identity.key_id, files)
+    for record in files:
+        generation.start(app, job_id, record["file_id"], record["filename"])
+    return {
+        "job_id": job_id,
+        "status": "queued",
+        "files": [
+            {"file_id": f["file_id"], "filename": f["filename"], "status": "queued"} for f in files
+        ],
+    }, 202
+
+
+@bp.get("/jobs/<job_id>")
+@image_key_required()
+def get_job(job_id: str) -> dict[str, t.Any]:
+    """A job and the status of each of its files."""
+    job = _job(job_id)
+    files = db.job_files(db.get_db(), job_id)
+    return {
+        "job_id": job_id,
+        "status": _job_status(files),
+        "created_at": job["created_at"],
+        "total_files": len(files),
+        "completed_files": sum(f["status"] == "completed" for f in files),
+        "failed_files": sum(f["status"] == "failed" for f in files),
+        "files": [_file_view(f) for f in files],
+    }
+
+
+@bp.get("/jobs/<job_id>/files/<file_id>/model")
+@image_key_required()
+def get_model(job_id: str, file_id: str) -> Response:
+    """The generated model (glTF binary), or why there is none."""
+    record = _file(job_id, file_id)
+    if record["status"] == "failed":
+        error = record["error"]
+        raise ApiError(
+            error["code"],
+            error["message"],
+            status=error["status"],
+            details=error.get("details"),
+            headers=error.get("headers"),
+        )
+    if record["status"] != "completed":
+        raise ApiError(
+            "MODEL_NOT_READY", details={"status": record["status"], "progress": record["progress"]}
+        )
+    path = generation.model_path(_app(), job_id, file_id)
+    try:
+        return send_file(
+            open(path, "rb"),  # send_file closes it
+            mimetype="model/gltf-binary",
+            download_name=f"{file_id}.glb",
+        )
+    except OSError as e:
+        raise ModelException() from e
+
+
+@bp.post("/jobs/<job_id>/files/<file_id>/retry")
+@image_key_required()
+def retry_file(job_id: str, file_id: str) -> tuple[dict[str, t.Any], int]:
+    """Generate a failed file's model again; 202."""
+    record = _file(job_id, file_id)
+    if record["status"] != "failed":
+        raise ApiError(
+            "validation_error",
+            "Only failed files can be retried",
+            details={"file_id": file_id, "status": record["status"]},
+        )
+    if service_url(current_app.config, "GENERATION_SERVICE_URL") is None:
+        raise _not_configured()
+    db.update_job_file(
+        db.get_db(), job_id, file_id, status="queued", progress=0, attempts=0, error=None
+    )
+    generation.start(_app(), job_id, file_id, record["filename"])
+    return {"job_id": job_id, "file_id": file_id, "status": "queued"}, 202
+
+
+@bp.get("/jobs/<job_id>/stream")
+@image_key_required()
+def stream_job(job_id: str) -> Response:
+    """Server-Sent Events: ``progress`` per file change, ``complete`` at the
+    end, or the documented ``error`` + ``close`` pair when a file fails."""
+    _job(job_id)
+    app = _app()
+
+    def events() -> t.Iterator[str]:
+        yield sse_event({"job_id": job_id}, event="start")
+        seen: dict[str, tuple[str, int]] = {}
+        deadline = time.monotonic() + STREAM_SECONDS
+        conn = db.connect(app)
+        try:
+            while time.monotonic() < deadline:
+                files = db.job_files(conn, job_id)
+                for f in files:
+                    state = (f["status"], f["progress"])
+                    if seen.get(f["file_id"]) != state:
+                        seen[f["file_id"]] = state
+                        yield sse_event(_file_view(f), event="progress")
+                    if f["status"] == "failed":
+                        with event_context(file_id=f["file_id"]):
+                            raise ApiError("PROCESSING_ERROR", "Failed to generate model")
+                if all(f["status"] == "completed" for f in files):
+                    yield sse_event({"job_id": job_id, "status": "completed"}, event="complete")
+                    yield close_event("complete")
+                    return
+                time.sleep(0.2)
+            yield close_event("timeout")
+        finally:
+            conn.close()
+
+    return stream_events(events())
+
+
+@bp.get("/admin/stats")
+@image_key_required(admin=True)
+def stats() -> dict[str, t.Any]:
+    """Storage use and file counts (admin key only)."""
+    conn = db.get_db()
+    with db.statement("select", "job_files"):
+        rows = conn.execute("SELECT status, COUNT(*) FROM job_files GROUP BY status").fetchall()
+    return {
+        "storage_used": db.stored_bytes(conn),
+        "storage_quota": current_app.config["STORAGE_QUOTA"],
+        "files": {status: count for status, count in rows},
+    }
