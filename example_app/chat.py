@@ -102,6 +102,10 @@ class MaintenanceSchema(Schema):
     message = fields.String(validate=validate.Length(min=1, max=500))
 
 
+def _concurrent_limit() -> int:
+    return int(current_app.config["CONCURRENT_LIMIT"])
+
+
 # -- health -------------------------------------------------------------------
 
 
@@ -187,7 +191,7 @@ def _check_conflicts(body: t.Mapping[str, t.Any]) -> None:
 
 @bp.post("/chat/completions")
 @chat_key_required()
-@concurrency.limit(lambda: int(current_app.config["CONCURRENT_LIMIT"]), scope="chat")
+@concurrency.limit(_concurrent_limit, scope="chat")
 @use_schema(ChatCompletionSchema)
 def chat_completions(body: dict[str, t.Any]) -> t.Any:
     """A ``chat.completion`` (or, with ``stream: true``, SSE chunks ending
@@ -254,6 +258,7 @@ def _upload_limit(view: V) -> V:
 
 @bp.post("/files")
 @chat_key_required()
+@concurrency.limit(_concurrent_limit, scope="chat")
 @_upload_limit
 @use_schema(FileUploadSchema, "files", unknown="exclude")
 def upload_file(form: dict[str, t.Any]) -> tuple[dict[str, t.Any], int]:
@@ -332,7 +337,7 @@ def delete_file(file_id: str) -> dict[str, t.Any]:
 
 @bp.post("/research")
 @chat_key_required()
-@concurrency.limit(lambda: int(current_app.config["CONCURRENT_LIMIT"]), scope="chat")
+@concurrency.limit(_concurrent_limit, scope="chat")
 @use_schema(ResearchSchema)
 def research(body: dict[str, t.Any]) -> dict[str, t.Any]:
     """Deep research: ``depth`` searches, all within ``RESEARCH_TIMEOUT``
