@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import typing as t
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -369,3 +370,44 @@ def test_formats_of_no_known_shape_are_objects() -> None:
     assert content["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/ProblemBody"
     }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "template", "headers", "status"),
+    [
+        ("GET", "/no/such/route", None, {}, 404),
+        ("GET", "/api-keys/mel_nobody", "/api-keys/{key_id}", {}, 401),
+        ("DELETE", "/health", None, {}, 405),
+        ("GET", "/api/v1/jobs/bad@id", "/api/v1/jobs/{job_id}", {"X-API-Key": "k"}, 403),
+        ("GET", "/api/v1/no/such/route", None, {}, 404),
+        ("GET", "/health", "/health", {"Accept": "application/problem+json"}, 200),
+        ("GET", "/api-keys/x", "/api-keys/{key_id}", {"Accept": "application/problem+json"}, 401),
+    ],
+)
+def test_example_app_document_describes_its_errors(
+    tmp_path: Path,
+    method: str,
+    path: str,
+    template: str | None,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    from example_app import create_app
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "ADMIN_KEY": "mel_" + "a" * 32})
+    client = app.test_client()
+    doc = client.get("/openapi.json").get_json()
+    validate_spec(copy.deepcopy(doc))
+    response = client.open(path, method=method, headers=headers)
+    assert response.status_code == status
+    if status < 400:
+        return
+    if template is None:
+        # No route: the error response of the scope the prefix picks.
+        prefix = "images." if path.startswith("/api/v1/") else ""
+        ref = f"#/components/responses/{prefix}Error"
+    else:
+        ref = doc["paths"][template][method.lower()]["responses"]["4XX"]["$ref"]
+    name = ref.rpartition("/")[2]
+    pointer = media_pointer(name, str(response.mimetype))
+    validator_for(doc, pointer).validate(response.get_json())
