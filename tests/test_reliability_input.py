@@ -409,3 +409,72 @@ def test_oversized_body_is_the_json_413(
     response = client.open(path, method=method, data=body, content_type=content_type)
     assert response.status_code == status
     check_write_response(response)
+
+
+# -- the example app's write routes ----------------------------------------------------
+
+EXAMPLE_ADMIN_KEY: t.Final = "mel_" + "Zx9Yw8Vu" * 4
+WRITE_METHODS: t.Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Example(t.NamedTuple):
+    app: Flask
+    #: Header sets a client may send: none, a user's key, a malformed key.
+    auth: list[dict[str, str]]
+    #: (method, rule, has path variables) of every write route.
+    routes: list[tuple[str, str, bool]]
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Example:
+    from example_app import create_app
+
+    instance = tmp_path_factory.mktemp("example-instance")
+    app = create_app({"INSTANCE_PATH": str(instance), "ADMIN_KEY": EXAMPLE_ADMIN_KEY})
+    created = app.test_client().post(
+        "/api-keys", headers={"Authorization": f"Bearer {EXAMPLE_ADMIN_KEY}"}, json={}
+    )
+    assert created.status_code == 201
+    user_key = created.get_json()["api_key"]
+    auth = [
+        {},
+        {"Authorization": f"Bearer {user_key}", "X-API-Key": user_key},
+        {"Authorization": "Bearer mel_\x85\x00", "X-API-Key": "' OR 1=1 --"},
+    ]
+    routes = sorted(
+        (method, rule.rule, bool(rule.arguments))
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or set()) & WRITE_METHODS
+    )
+    return Example(app, auth, routes)
+
+
+path_values = st.sampled_from(
+    ["x", "mel_abcdefgh", "batch_20240315_123456_abc123", "-", "0"]
+) | st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="/?#%"),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(data=st.data(), content_type=st.sampled_from(CONTENT_TYPES), body=bodies)
+def test_random_bodies_on_every_example_write_route(
+    example: Example, data: st.DataObject, content_type: str | None, body: bytes
+) -> None:
+    method, rule, has_variables = data.draw(st.sampled_from(example.routes))
+    path = re.sub(r"<(?:[^:<>]+:)?[^<>]+>", lambda _: data.draw(path_values), rule)
+    headers = dict(data.draw(st.sampled_from(example.auth)))
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    response = example.app.test_client().open(path, method=method, data=body, headers=headers)
+    # A write route with a path variable addresses a resource: an unknown
+    # one is a 404 (documented), anything else must be in the write set.
+    allowed = WRITE_STATUSES | ({404} if has_variables else set())
+    status = response.status_code
+    assert 200 <= status < 300 or status in allowed, (method, path, response.get_data(as_text=True))
+    cid = response.headers["X-Request-ID"]
+    assert VALID_ID.fullmatch(cid)
+    if status >= 400:
+        assert response.mimetype in ("application/json", "application/problem+json")
+        assert cid in response.get_data(as_text=True)
