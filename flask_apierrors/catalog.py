@@ -95,7 +95,7 @@ class ErrorSpec:
         return reason_phrase(self.status)
 
 
-# Werkzeug classes whose code the second seed spells differently from the
+# Werkzeug classes whose code the chat API documentation spells differently from the
 # class name.
 _RENAMED: t.Final = {
     413: "payload_too_large",

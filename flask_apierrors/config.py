@@ -50,7 +50,7 @@ class Settings:
     #: Answer ``application/problem+json`` when the client prefers it.
     problem_on_accept: bool = True
     #: Spell codes upper case (``NOT_FOUND``). ``None``: upper case in the
-    #: ``error_code`` and ``detail`` formats, as the first seed does.
+    #: ``error_code`` and ``detail`` formats, as the image-to-model API documents.
     uppercase_codes: bool | None = None
     #: Put the correlation id in every error body.
     include_correlation_id: bool = True
@@ -69,7 +69,7 @@ class Settings:
     support_message: str = "Please contact support with this error ID"
     #: Content types listed as ``expected_types`` in a 415 body.
     expected_content_types: tuple[str, ...] = ("application/json",)
-    #: Status of validation errors (the seeds use 400; 422 is common too).
+    #: Status of validation errors (400 as documented; 422 is common too).
     validation_status: int = 400
     #: Most validation errors listed in one body; the total is reported.
     max_validation_errors: int = 100

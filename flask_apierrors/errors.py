@@ -132,8 +132,13 @@ class ApiError(HTTPException):
 
 
 def abort(error_code: str, /, **details: t.Any) -> t.NoReturn:
-    """Raise :class:`ApiError` for ``error_code`` with ``details``::
+    """Raise :class:`ApiError` for ``error_code`` with ``details``.
 
-    abort("job_not_found", job_id=job_id)
+    .. code-block:: python
+
+        abort("job_not_found", job_id=job_id)
+
+    :param error_code: A catalog code (or any string).
+    :param details: The ``details`` of the error body.
     """
     raise ApiError(error_code, details=details or None)

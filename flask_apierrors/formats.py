@@ -48,7 +48,7 @@ def _code(problem: Problem, upper: bool) -> str:
 
 
 class ErrorFormat:
-    """The second seed's ``{"error": code, ...}`` body."""
+    """The chat API's ``{"error": code, ...}`` body."""
 
     media_type = JSON
 
@@ -71,7 +71,7 @@ class ErrorFormat:
 
 
 class ErrorCodeFormat:
-    """The first seed's ``{"error": true, "error_code": CODE, ...}`` body."""
+    """The image-to-model API's ``{"error": true, "error_code": CODE, ...}`` body."""
 
     media_type = JSON
 
@@ -94,7 +94,7 @@ class ErrorCodeFormat:
 
 
 class DetailFormat:
-    """The first seed's ``{"detail": {"code": CODE, ...}}`` body."""
+    """The image-to-model API's ``{"detail": {"code": CODE, ...}}`` body."""
 
     media_type = JSON
 

@@ -48,7 +48,7 @@ class FieldError:
     location: str | None = None
 
     def to_dict(self) -> dict[str, t.Any]:
-        """The seed's ``{"field", "message", "invalid_value"}`` object (plus
+        """The documented ``{"field", "message", "invalid_value"}`` object (plus
         ``location`` when one is set)."""
         value = None if self.invalid_value is MISSING else self.invalid_value
         rv: dict[str, t.Any] = {

@@ -110,7 +110,7 @@ def convert_internal_error(e: BaseException, ctx: Context) -> Problem | None:
 
 
 def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
-    """Every other Werkzeug exception, with the details the seeds document."""
+    """Every other Werkzeug exception, with the documented details."""
     if not isinstance(e, HTTPException):
         return None
     status = e.code or 500
