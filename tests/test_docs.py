@@ -35,6 +35,9 @@ EXAMPLE_PAGES: t.Final = (
     "blueprints",
     "client",
     "testing",
+    "validation",
+    "streams",
+    "availability",
 )
 
 
