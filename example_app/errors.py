@@ -239,6 +239,8 @@ class ImageApiFormat:
     ``error_code`` bodies."""
 
     media_type = JSON
+    #: Both bodies spell codes upper case; stream error events follow this.
+    uppercase_codes = True
 
     def __init__(self) -> None:
         self._detail = DetailFormat()
