@@ -3,9 +3,11 @@ and the generated parts (settings, error reference) cover the code."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import importlib.util
+import io
 import json
 import re
 import subprocess
@@ -22,6 +24,8 @@ from flask_apierrors.config import Settings
 from flask_apierrors.config import config_key
 
 from .support.servers import GunicornServer
+from .support.servers import RedisServer
+from .support.upstream import UpstreamServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -38,6 +42,20 @@ EXAMPLE_PAGES: t.Final = (
     "validation",
     "streams",
     "availability",
+    "limits",
+)
+
+#: Live servers an example page may use, by the name its code uses: the
+#: page gets the fixture's value when the name occurs in it.
+LIVE_NAMES: t.Final = ("base_url", "redis_url", "upstream_url")
+
+#: JSON members and response headers whose values change from run to run
+#: (times, ids, waits): an output block shows an example value of the same shape.
+VOLATILE_MEMBERS: t.Final = frozenset(
+    {"timestamp", "correlation_id", "error_id", "reset", "reset_at", "retry_after"}
+)
+VOLATILE_HEADERS: t.Final = frozenset(
+    {"content-length", "date", "retry-after", "x-ratelimit-reset", "x-request-id", "ratelimit"}
 )
 
 
@@ -51,52 +69,150 @@ def load_extension() -> types.ModuleType:
     return module
 
 
-def python_blocks(text: str) -> list[tuple[int, str]]:
-    """``(line number, code)`` of every ``.. code-block:: python``."""
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """One ``.. code-block::`` of a page."""
+
+    #: Line number of the block's first line of code.
+    line: int
+    language: str
+    #: The directive's options (``{"class": "output"}``).
+    options: dict[str, str]
+    code: str
+
+    @property
+    def is_output(self) -> bool:
+        """Marked ``:class: output``: what the Python block before it prints."""
+        return "output" in self.options.get("class", "").split()
+
+
+def code_blocks(text: str) -> list[Block]:
+    """Every ``.. code-block::`` of a reST text, in order."""
     lines = text.splitlines()
     blocks = []
     i = 0
     while i < len(lines):
-        if lines[i].strip() == ".. code-block:: python":
+        match = re.fullmatch(r"\s*\.\. code-block:: *(\S+)\s*", lines[i])
+        if match is None:
             i += 1
-            while i < len(lines) and lines[i].strip().startswith(":"):
-                i += 1
-            start = i
-            body: list[str] = []
-            indent: int | None = None
-            while i < len(lines):
-                line = lines[i]
-                if line.strip():
-                    width = len(line) - len(line.lstrip())
-                    if indent is None:
-                        indent = width
-                    elif width < indent:
-                        break
-                body.append(line[indent:] if indent is not None and line.strip() else "")
-                i += 1
-            blocks.append((start + 1, "\n".join(body).strip("\n") + "\n"))
-        else:
+            continue
+        i += 1
+        options: dict[str, str] = {}
+        while i < len(lines) and lines[i].strip().startswith(":"):
+            name, _, value = lines[i].strip()[1:].partition(":")
+            options[name.strip()] = value.strip()
             i += 1
+        start = i
+        body: list[str] = []
+        indent: int | None = None
+        while i < len(lines):
+            line = lines[i]
+            if line.strip():
+                width = len(line) - len(line.lstrip())
+                if indent is None:
+                    indent = width
+                elif width < indent:
+                    break
+            body.append(line[indent:] if indent is not None and line.strip() else "")
+            i += 1
+        code = "\n".join(body).strip("\n") + "\n"
+        blocks.append(Block(start + 1, match.group(1), options, code))
     return blocks
+
+
+def python_blocks(text: str) -> list[tuple[int, str]]:
+    """``(line number, code)`` of every ``.. code-block:: python``."""
+    return [(b.line, b.code) for b in code_blocks(text) if b.language == "python"]
+
+
+def _shape(value: t.Any) -> str:
+    # "req_3f2a9c61d0b7e845" and "req_579016b4ea5bde35", 45 and 61, two
+    # timestamps: same shape. Type names keep 1 and "1" apart.
+    return type(value).__name__ + ":" + re.sub(r"[0-9a-f]", "x", str(value))
+
+
+def _comparable(value: t.Any, key: str | None = None) -> t.Any:
+    """``value`` with volatile members replaced by their shape; member order kept."""
+    if key in VOLATILE_MEMBERS and not isinstance(value, (dict, list)):
+        return _shape(value)
+    if isinstance(value, dict):
+        return [(k, _comparable(v, k)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+def _comparable_text(text: str) -> t.Any:
+    """An output (a JSON document, or an HTTP response whose body may be
+    JSON, or plain text) in a form where volatile values only keep their shape."""
+    text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").splitlines()).strip()
+    if text.startswith("HTTP/"):
+        head, _, body = text.partition("\n\n")
+        status, *fields = head.splitlines()
+        headers = []
+        for field in fields:
+            name, _, value = field.partition(":")
+            value = value.strip()
+            headers.append((name, _shape(value) if name.lower() in VOLATILE_HEADERS else value))
+        return status, headers, _comparable_text(body)
+    try:
+        return _comparable(json.loads(text))
+    except ValueError:
+        return text
+
+
+def assert_same_output(printed: str, shown: str, where: str) -> None:
+    """What an example printed is what its page shows, except for the
+    values that change from run to run."""
+    assert _comparable_text(printed) == _comparable_text(shown), (
+        f"{where}: the example printed\n{printed}\nbut the page shows\n{shown}"
+    )
 
 
 @pytest.fixture(scope="module")
 def base_url() -> t.Iterator[str]:
+    """An API answering every kind of error, under gunicorn (client examples)."""
     with GunicornServer("tests.apps.client_app:app", health_path="/ok") as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> t.Iterator[str]:
+    """A Redis shared by the limits examples' apps."""
+    with RedisServer() as server:
+        yield server.url + "/0"
+
+
+@pytest.fixture(scope="module")
+def upstream_url() -> t.Iterator[str]:
+    """A real upstream that fails on demand (``/status/<code>``, ``/hang`` ...)."""
+    with UpstreamServer() as server:
         yield server.url
 
 
 @pytest.mark.parametrize("page", EXAMPLE_PAGES)
 def test_code_examples_run(page: str, request: pytest.FixtureRequest) -> None:
     path = DOCS / f"{page}.rst"
-    blocks = python_blocks(path.read_text(encoding="utf-8"))
-    assert blocks, f"{page}.rst has no Python examples"
+    text = path.read_text(encoding="utf-8")
+    blocks = code_blocks(text)
+    assert any(b.language == "python" for b in blocks), f"{page}.rst has no Python examples"
     namespace: dict[str, t.Any] = {"__name__": f"docs_{page}"}
-    if "base_url" in path.read_text(encoding="utf-8"):
-        namespace["base_url"] = request.getfixturevalue("base_url")
-    for line, code in blocks:
-        # Line numbers in tracebacks point into the page.
-        exec(compile("\n" * (line - 1) + code, str(path), "exec"), namespace)
+    for name in LIVE_NAMES:
+        if re.search(rf"\b{name}\b", text):
+            namespace[name] = request.getfixturevalue(name)
+    for i, block in enumerate(blocks):
+        if block.language != "python":
+            after_python = i > 0 and blocks[i - 1].language == "python"
+            assert after_python or not block.is_output, f"{path}:{block.line}: output of nothing"
+            continue
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            # Line numbers in tracebacks point into the page.
+            code = compile("\n" * (block.line - 1) + block.code, str(path), "exec")
+            exec(code, namespace)
+        following = blocks[i + 1] if i + 1 < len(blocks) else None
+        if following is not None and following.is_output:
+            assert_same_output(printed.getvalue(), following.code, f"{path}:{following.line}")
 
 
 def test_block_extraction() -> None:
@@ -105,6 +221,59 @@ def test_block_extraction() -> None:
         "        b = 2\n\nAfter\n\n.. code-block:: console\n\n    $ ls\n"
     )
     assert python_blocks(text) == [(5, "a = 1\n\nif a:\n    b = 2\n")]
+    blocks = code_blocks(text + "\n.. code-block:: json\n   :class: output\n\n    {}\n")
+    assert [(b.language, b.is_output) for b in blocks] == [
+        ("python", False),
+        ("console", False),
+        ("json", True),
+    ]
+
+
+SHOWN_RESPONSE: t.Final = """\
+HTTP/1.1 429 TOO MANY REQUESTS
+Content-Type: application/json
+Retry-After: 45
+X-Request-ID: req_3f2a9c61d0b7e845
+
+{"error": "rate_limit_exceeded", "details": {"limit": 100, "retry_after": 45},
+ "timestamp": "2023-12-01T10:04:15Z", "correlation_id": "req_3f2a9c61d0b7e845"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("printed", "same"),
+    [
+        (SHOWN_RESPONSE, True),
+        # Other times, ids and waits of the same shape; other line ends and layout.
+        (
+            SHOWN_RESPONSE.replace("45", "61")
+            .replace("3f2a9c61d0b7e845", "579016b4ea5bde35")
+            .replace("10:04:15", "23:59:01")
+            .replace("\n", "\r\n")
+            .replace(', "details"', ',\n  "details"'),
+            True,
+        ),
+        (SHOWN_RESPONSE.replace("429 TOO MANY", "503 SERVICE"), False),
+        (SHOWN_RESPONSE.replace('"limit": 100', '"limit": 10'), False),
+        (SHOWN_RESPONSE.replace("rate_limit_exceeded", "too_many_requests"), False),
+        (SHOWN_RESPONSE.replace('"retry_after": 45', '"retry_after": "45"'), False),
+        (SHOWN_RESPONSE.replace("Retry-After: 45\n", ""), False),
+        (SHOWN_RESPONSE.replace("application/json", "text/html"), False),
+        # Member order is part of the body.
+        (
+            SHOWN_RESPONSE.replace(
+                '"limit": 100, "retry_after": 45', '"retry_after": 45, "limit": 100'
+            ),
+            False,
+        ),
+    ],
+)
+def test_output_comparison(printed: str, same: bool) -> None:
+    if same:
+        assert_same_output(printed, SHOWN_RESPONSE, "page")
+    else:
+        with pytest.raises(AssertionError):
+            assert_same_output(printed, SHOWN_RESPONSE, "page")
 
 
 @pytest.mark.parametrize("field", dataclasses.fields(Settings), ids=lambda f: f.name)
