@@ -1,0 +1,263 @@
+"""Error responses as exceptions: every body shape the documented APIs use,
+parsed into an :class:`~flask_apierrors.client.ApiClientError`.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing as t
+from http import HTTPStatus
+
+from .errors import ApiClientError
+from .errors import FieldViolation
+from .errors import _class_for
+from .transport import _content_of
+from .transport import _header
+from .transport import _json_body
+from .transport import _status_of
+from .transport import retry_after
+
+R = t.TypeVar("R")
+
+#: Headers a correlation id is read from when the body has none.
+CORRELATION_HEADERS: t.Final = ("X-Request-ID", "X-Correlation-ID")
+
+_RENAMED: t.Final = {
+    413: "payload_too_large",
+    414: "uri_too_long",
+    416: "range_not_satisfiable",
+    429: "rate_limit_exceeded",
+}
+
+
+def _default_code(status: int) -> str:
+    if status in _RENAMED:
+        return _RENAMED[status]
+    try:
+        phrase = HTTPStatus(status).phrase.lower().replace("'", "")
+    except ValueError:
+        return "unknown_error"
+    return re.sub(r"[^a-z0-9]+", "_", phrase).strip("_")
+
+
+@dataclasses.dataclass
+class _Fields:
+    code: str | None = None
+    message: str | None = None
+    details: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    correlation_id: str | None = None
+    timestamp: str | None = None
+    violations: list[FieldViolation] = dataclasses.field(default_factory=list)
+
+
+def _str(value: t.Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _mapping(value: t.Any) -> dict[str, t.Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _fields_of(body: t.Any) -> _Fields:
+    """The code, message, details ... of any known body shape."""
+    f = _Fields()
+    if not isinstance(body, dict):
+        return f
+    detail = body.get("detail")
+    error = body.get("error")
+    if isinstance(detail, dict) and ("code" in detail or "message" in detail):
+        # {"detail": {"code": CODE, "message", "details", "correlation_id"}}
+        f.code = _str(detail.get("code"))
+        f.message = _str(detail.get("message"))
+        f.details = _mapping(detail.get("details"))
+        f.correlation_id = _str(detail.get("correlation_id"))
+    elif error is True or "error_code" in body:
+        # {"error": true, "error_code": CODE, "message", "details"}
+        f.code = _str(body.get("error_code"))
+        f.message = _str(body.get("message"))
+        f.details = _mapping(body.get("details"))
+    elif isinstance(error, str):
+        # {"error": code, "message", "details", "timestamp"}
+        f.code = error
+        f.message = _str(body.get("message"))
+        f.details = _mapping(body.get("details"))
+    elif isinstance(error, dict):
+        # {"error": {"code", "message", "details"}}, common elsewhere.
+        f.code = _str(error.get("code")) or _str(error.get("type"))
+        f.message = _str(error.get("message"))
+        f.details = _mapping(error.get("details"))
+        f.correlation_id = _str(error.get("correlation_id"))
+    elif "title" in body and ("type" in body or "status" in body):
+        # RFC 9457 problem details.
+        f.code = _str(body.get("code")) or _code_from_type(body.get("type"))
+        f.message = _str(body.get("detail")) or _str(body.get("title"))
+        f.details = _mapping(body.get("details"))
+    elif isinstance(detail, str):
+        f.message = detail
+    elif isinstance(detail, list):
+        # A list of {"loc": [...], "msg": ...} validation errors.
+        f.code = "validation_error"
+        f.message = "Request validation failed"
+        f.violations = [_violation_from_loc(item) for item in detail if isinstance(item, dict)]
+    else:
+        f.message = _str(body.get("message"))
+        f.details = _mapping(body.get("details"))
+    f.correlation_id = (
+        f.correlation_id
+        or _str(body.get("correlation_id"))
+        or _str(f.details.get("correlation_id"))
+    )
+    f.timestamp = _str(body.get("timestamp"))
+    if not f.violations:
+        items = f.details.get("validation_errors")
+        if isinstance(items, list):
+            f.violations = [_violation(item) for item in items if isinstance(item, dict)]
+    return f
+
+
+def _peek_details(response: t.Any) -> dict[str, t.Any] | None:
+    """The ``details`` of a JSON error body; ``None`` when empty or not JSON."""
+    content = _content_of(response)
+    body, is_json = _json_body(content)
+    if not is_json:
+        return None
+    return _fields_of(body).details or None
+
+
+def _code_from_type(value: t.Any) -> str | None:
+    text = _str(value)
+    if text is None or text == "about:blank":
+        return None
+    return text.rstrip("/").rpartition("/")[2].rpartition("#")[2] or None
+
+
+def _violation(item: dict[str, t.Any]) -> FieldViolation:
+    return FieldViolation(
+        field=str(item.get("field", "")),
+        message=str(item.get("message", "")),
+        invalid_value=item.get("invalid_value"),
+        location=_str(item.get("location")),
+    )
+
+
+def _violation_from_loc(item: dict[str, t.Any]) -> FieldViolation:
+    loc = item.get("loc")
+    parts = [str(p) for p in loc] if isinstance(loc, list) else []
+    location = parts.pop(0) if parts and parts[0] in ("body", "query", "path", "header") else None
+    field = ""
+    for part in parts:
+        field += f"[{part}]" if part.isdigit() else (f".{part}" if field else part)
+    return FieldViolation(
+        field=field,
+        message=str(item.get("msg", "")),
+        invalid_value=item.get("input"),
+        location=location,
+    )
+
+
+def parse_error(
+    response: t.Any,
+    *,
+    classes: t.Mapping[str, type[ApiClientError]] | None = None,
+    body: t.Any = dataclasses.MISSING,
+) -> ApiClientError:
+    """The exception for an error response (which must be >= 400).
+
+    :param response: A requests, httpx or Werkzeug response.
+    :param classes: Extra ``code -> exception class`` entries (any case);
+        they win over :data:`CODE_CLASSES` and the status.
+    :param body: The parsed body, if already read.
+    """
+    status = _status_of(response)
+    if body is dataclasses.MISSING:
+        body, _ = _json_body(_content_of(response))
+    f = _fields_of(body)
+    headers = getattr(response, "headers", None)
+    code = f.code or _default_code(status)
+    message = f.message or f"HTTP {status} {_phrase(status)}"
+    correlation_id = f.correlation_id
+    if correlation_id is None:
+        for name in CORRELATION_HEADERS:
+            correlation_id = _header(headers, name)
+            if correlation_id:
+                break
+    cls = _class_for(status, code, classes)
+    header_items: dict[str, str] = {}
+    if headers is not None:
+        try:
+            header_items = {str(k): str(v) for k, v in headers.items()}
+        except Exception:  # pragma: no cover - an exotic headers object
+            header_items = {}
+    return cls(
+        message,
+        status=status,
+        code=code,
+        details=f.details,
+        correlation_id=correlation_id,
+        validation_errors=f.violations,
+        retry_after=retry_after(response, f.details),
+        timestamp=f.timestamp,
+        headers=header_items,
+        body=body,
+        response=response,
+    )
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_from_response(
+    response: t.Any, *, classes: t.Mapping[str, type[ApiClientError]] | None = None
+) -> ApiClientError | None:
+    """``None`` for a success (status below 400), else the parsed
+    :class:`ApiClientError` (not raised)."""
+    if _status_of(response) < 400:
+        return None
+    return parse_error(response, classes=classes)
+
+
+def raise_for_error(
+    response: R, *, classes: t.Mapping[str, type[ApiClientError]] | None = None
+) -> R:
+    """Raise the parsed :class:`ApiClientError` of an error response; return
+    the response otherwise, so calls chain::
+
+        data = raise_for_error(client.get("/jobs/42")).json()
+    """
+    error = error_from_response(response, classes=classes)
+    if error is not None:
+        raise error
+    return response
+
+
+async def aerror_from_response(
+    response: t.Any, *, classes: t.Mapping[str, type[ApiClientError]] | None = None
+) -> ApiClientError | None:
+    """:func:`error_from_response` for an httpx ``AsyncClient`` response,
+    reading a streamed body first."""
+    if _status_of(response) < 400:
+        return None
+    aread = getattr(response, "aread", None)
+    if callable(aread):
+        try:
+            await aread()
+        except Exception:  # closed or already consumed: parse what is there
+            pass
+    return parse_error(response, classes=classes)
+
+
+async def araise_for_error(
+    response: R, *, classes: t.Mapping[str, type[ApiClientError]] | None = None
+) -> R:
+    """:func:`raise_for_error` for an httpx ``AsyncClient`` response."""
+    error = await aerror_from_response(response, classes=classes)
+    if error is not None:
+        raise error
+    return response
