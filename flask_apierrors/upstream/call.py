@@ -1,0 +1,309 @@
+"""Running calls to an upstream service: :func:`upstream_call` as a
+context manager, a decorator of sync and async functions (with retries) and
+a checker of responses at hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import time
+import typing as t
+
+from ..integrations.http_clients import close_quietly
+from ..integrations.http_clients import forward_headers
+from ..integrations.http_clients import status_of
+from ..retry import Retry
+from .exceptions import UpstreamError
+from .exceptions import UpstreamStatusError
+from .exceptions import UpstreamUnavailableError
+from .mapping import ErrorMapping
+
+if t.TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["UpstreamCall", "upstream_call"]
+
+_F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
+_T = t.TypeVar("_T")
+
+# Start times of the ``with`` blocks being run, innermost last (per thread
+# and per task, so one UpstreamCall may be used concurrently).
+_STARTED: contextvars.ContextVar[tuple[float, ...]] = contextvars.ContextVar(
+    "apierrors_upstream_started", default=()
+)
+# How many calls (decorated or ``with``) are running in this context.
+_ACTIVE: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "apierrors_upstream_active", default=0
+)
+
+
+class UpstreamCall(ErrorMapping):
+    """Turns the failures of calls to one upstream service into
+    :class:`UpstreamError`. Made by :func:`upstream_call`; see there."""
+
+    def __repr__(self) -> str:
+        return f"<UpstreamCall {self.service!r}>"
+
+    def check(self, response: _T) -> _T:
+        """Return ``response`` if its status is below 400; else close it and
+        raise the matching :class:`UpstreamError`."""
+        error = self.error_for_response(response)
+        if error is not None:
+            if not _ACTIVE.get():
+                # Inside ``with`` or a decorated function, they log it.
+                self._log(error, None)
+            close_quietly(response)
+            raise error
+        return response
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """:func:`forward_headers` for this call."""
+        return forward_headers()
+
+    # -- retrying -----------------------------------------------------------
+
+    def _delay(self, error: UpstreamError, attempt: int, elapsed: float) -> float | None:
+        return self.retry.delay(
+            attempt,
+            kind=error.kind,
+            elapsed=elapsed,
+            status=error.upstream_status if isinstance(error, UpstreamStatusError) else None,
+            retry_after=(
+                error.retry_after
+                if isinstance(error, UpstreamUnavailableError) and error.from_upstream
+                else None
+            ),
+        )
+
+    def _fail(
+        self, exc: BaseException, attempts: int, elapsed: float | None
+    ) -> UpstreamError | None:
+        error = self.error_for(exc, attempts=attempts, elapsed=elapsed)
+        if error is not None and error is not exc:
+            error.__cause__ = exc
+        return error
+
+    def _retry_wait(
+        self, exc: Exception, attempt: int, started: float, begin: float
+    ) -> tuple[UpstreamError | None, float | None]:
+        """The error for attempt number ``attempt`` failing with ``exc``
+        (logged) and the seconds to wait before the next attempt (``None``:
+        no more attempts; no error: ``exc`` is no upstream failure).
+
+        :param started: When this attempt started (``time.monotonic()``).
+        :param begin: When the first attempt started.
+        """
+        now = time.monotonic()
+        error = self._fail(exc, attempt, now - started)
+        if error is None:
+            return None, None
+        wait = self._delay(error, attempt, now - begin)
+        self._log(error, exc, retry_in=wait)
+        return error, wait
+
+    # -- calling ------------------------------------------------------------
+
+    def call(self, func: t.Callable[..., _T], /, *args: t.Any, **kwargs: t.Any) -> _T:
+        """Call ``func(*args, **kwargs)`` with the retries of ``retry=``; an
+        upstream response it returns is checked (:meth:`check`)."""
+        token = _ACTIVE.set(_ACTIVE.get() + 1)
+        try:
+            return self._call(func, args, kwargs)
+        finally:
+            _ACTIVE.reset(token)
+
+    def _call(
+        self, func: t.Callable[..., _T], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
+    ) -> _T:
+        begin = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                return self._checked(func(*args, **kwargs), attempt)
+            except Exception as exc:
+                error, wait = self._retry_wait(exc, attempt, started, begin)
+                if wait is None:
+                    if error is None or error is exc:
+                        raise
+                    raise error from exc
+                time.sleep(wait)
+
+    async def acall(
+        self, func: t.Callable[..., t.Awaitable[_T]], /, *args: t.Any, **kwargs: t.Any
+    ) -> _T:
+        """:meth:`call` for a coroutine function (waits with ``asyncio.sleep``)."""
+        token = _ACTIVE.set(_ACTIVE.get() + 1)
+        try:
+            return await self._acall(func, args, kwargs)
+        finally:
+            _ACTIVE.reset(token)
+
+    async def _acall(
+        self,
+        func: t.Callable[..., t.Awaitable[_T]],
+        args: tuple[t.Any, ...],
+        kwargs: dict[str, t.Any],
+    ) -> _T:
+        begin = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                return await self._achecked(await func(*args, **kwargs), attempt)
+            except Exception as exc:
+                error, wait = self._retry_wait(exc, attempt, started, begin)
+                if wait is None:
+                    if error is None or error is exc:
+                        raise
+                    raise error from exc
+                await asyncio.sleep(wait)
+
+    def _error_of(self, rv: t.Any, attempt: int) -> UpstreamError | None:
+        # A returned response is checked, so ``return session.get(url)`` is
+        # enough in a decorated function.
+        if status_of(rv) is None or not hasattr(rv, "headers"):
+            return None
+        return self.error_for_response(rv, attempts=attempt)
+
+    def _checked(self, rv: _T, attempt: int) -> _T:
+        error = self._error_of(rv, attempt)
+        if error is not None:
+            close_quietly(rv)
+            raise error
+        return rv
+
+    async def _achecked(self, rv: _T, attempt: int) -> _T:
+        error = self._error_of(rv, attempt)
+        if error is not None:
+            aclose = getattr(rv, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            raise error
+        return rv
+
+    def __call__(self, func: _F) -> _F:
+        """Decorate a function (sync or async) that calls the upstream."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+                return await self.acall(func, *args, **kwargs)
+
+            return t.cast(_F, async_wrapper)
+
+        @functools.wraps(func)
+        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            return self.call(func, *args, **kwargs)
+
+        return t.cast(_F, wrapper)
+
+    # -- context manager ----------------------------------------------------
+
+    def __enter__(self) -> UpstreamCall:
+        _STARTED.set((*_STARTED.get(), time.monotonic()))
+        _ACTIVE.set(_ACTIVE.get() + 1)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack = _STARTED.get()
+        started = stack[-1] if stack else None
+        _STARTED.set(stack[:-1])
+        _ACTIVE.set(max(0, _ACTIVE.get() - 1))
+        if exc is None or not isinstance(exc, Exception):
+            return
+        elapsed = None if started is None else time.monotonic() - started
+        error = self._fail(exc, 1, elapsed)
+        if error is None:
+            return
+        self._log(error, exc)
+        if error is not exc:
+            raise error from exc
+
+    async def __aenter__(self) -> UpstreamCall:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def upstream_call(
+    service: str,
+    *,
+    messages: str | t.Mapping[str, str] | None = None,
+    codes: t.Mapping[str, str] | None = None,
+    details: t.Mapping[str, t.Any] | None = None,
+    rename: t.Mapping[str, str | None] | None = None,
+    timeout: float | None = None,
+    retry: Retry | int | bool | None = None,
+    unavailable_statuses: t.Collection[int] = (429, 503),
+    default_retry_after: int = 30,
+) -> UpstreamCall:
+    """Errors of calls to ``service`` as 502/503/504 :class:`UpstreamError`.
+
+    A context manager (``with`` / ``async with``), a decorator of sync and
+    async functions (which may ``return`` the upstream response: it is
+    checked), and :meth:`UpstreamCall.check` for a response at hand::
+
+        search = upstream_call("perplexity_search", timeout=10, retry=3)
+
+
+        @search
+        def find(query):
+            return http.get(
+                SEARCH_URL, params={"q": query}, timeout=search.timeout, headers=forward_headers()
+            )
+
+
+        with upstream_call("ai_model", details={"model": "Melanie-3"}):
+            reply = client.post(MODEL_URL, json=payload).raise_for_status()
+
+    :param service: The name clients see; never a URL or host.
+    :param messages: The client message, one for all kinds or per kind of
+        :data:`KINDS` (``{"timeout": "AI model response timeout"}``).
+    :param codes: Another error code per kind
+        (``{"rate_limited": "FAL_RATE_LIMIT", "status": "FAL_API_ERROR"}``);
+        a code in the catalog brings its status, message and format.
+    :param details: App context added to the details (``{"model": ...}``).
+    :param rename: Rename detail fields, ``None`` drops one
+        (``{"service": None}``, ``{"upstream_message": "error"}``).
+    :param timeout: The app's timeout for this upstream, in seconds, shown as
+        ``timeout_duration`` (httpx's own is used when not given).
+    :param retry: Retries for the decorator and :meth:`UpstreamCall.call`:
+        a :class:`Retry`, a number of attempts, or ``True`` for
+        ``Retry()``. Only for idempotent calls. A ``with`` block is never
+        retried.
+    :param unavailable_statuses: Upstream statuses answered with 503 and
+        ``retry_after``; other error statuses give 502.
+    :param default_retry_after: ``retry_after`` when the upstream sends no
+        usable ``Retry-After``.
+
+    .. versionadded:: 0.1
+    """
+    return UpstreamCall(
+        service,
+        messages=messages,
+        codes=codes,
+        details=details,
+        rename=rename,
+        timeout=timeout,
+        retry=retry,
+        unavailable_statuses=unavailable_statuses,
+        default_retry_after=default_retry_after,
+    )
