@@ -43,6 +43,7 @@ EXAMPLE_PAGES: t.Final = (
     "streams",
     "availability",
     "limits",
+    "upstreams",
 )
 
 #: Live servers an example page may use, by the name its code uses: the
