@@ -1,0 +1,115 @@
+"""The maintenance state: switched on or off, with an optional window, as
+configured or as a store keeps it (JSON with ISO 8601 UTC times).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+from datetime import datetime
+from datetime import timezone
+
+__all__ = ["MaintenanceState", "format_time", "parse_time", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """An aware UTC datetime from ISO 8601 text (``Z`` allowed) or a
+    datetime; naive values are taken as UTC."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def format_time(value: datetime) -> str:
+    """``2023-12-01T10:00:00Z``."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MaintenanceState:
+    """Maintenance switched on (or off), with an optional window.
+
+    :param enabled: Switched on.
+    :param start: When it starts (``None``: now); before it, requests pass.
+    :param end: When it is expected to end; after it, requests pass again.
+    :param message: The client message, instead of the default.
+    """
+
+    enabled: bool
+    start: datetime | None = None
+    end: datetime | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("A maintenance window must end after it starts.")
+
+    def active(self, now: datetime | None = None) -> bool:
+        """Whether requests get the maintenance 503 at ``now``."""
+        if not self.enabled:
+            return False
+        now = now or utcnow()
+        if self.start is not None and now < self.start:
+            return False
+        return self.end is None or now < self.end
+
+    def details(self) -> dict[str, t.Any]:
+        """``maintenance_window`` and ``estimated_completion``."""
+        end = format_time(self.end) if self.end is not None else None
+        window = None
+        if self.start is not None and end is not None:
+            window = f"{format_time(self.start)} to {end}"
+        return {"maintenance_window": window, "estimated_completion": end}
+
+    def to_json(self) -> dict[str, t.Any]:
+        """A JSON-ready dict (what stores keep)."""
+        return {
+            "enabled": self.enabled,
+            "start": format_time(self.start) if self.start else None,
+            "end": format_time(self.end) if self.end else None,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_json(cls, data: t.Mapping[str, t.Any]) -> MaintenanceState:
+        """The inverse of :meth:`to_json`."""
+        start, end = data.get("start"), data.get("end")
+        return cls(
+            enabled=bool(data.get("enabled", True)),
+            start=parse_time(start) if start else None,
+            end=parse_time(end) if end else None,
+            message=data.get("message") or None,
+        )
+
+    @classmethod
+    def from_config(cls, value: t.Any) -> MaintenanceState | None:
+        """The state ``APIERRORS_MAINTENANCE`` describes: ``True``, an ISO
+        8601 interval ``"START/END"``, or a mapping; ``None`` when off."""
+        if value is None or value is False:
+            return None
+        if value is True:
+            return cls(enabled=True)
+        if isinstance(value, str):
+            start, sep, end = value.partition("/")
+            if not sep:
+                raise ValueError(
+                    f"APIERRORS_MAINTENANCE={value!r}: use True, 'START/END' (ISO 8601)"
+                    " or a mapping with start, end and message."
+                )
+            return cls(enabled=True, start=parse_time(start), end=parse_time(end))
+        if isinstance(value, t.Mapping):
+            return cls.from_json({"enabled": True, **value})
+        raise TypeError(
+            f"APIERRORS_MAINTENANCE must be a bool, 'START/END' or a mapping,"
+            f" not {type(value).__name__}."
+        )

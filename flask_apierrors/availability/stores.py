@@ -1,0 +1,91 @@
+"""Where the run-time maintenance state lives, shared by the workers:
+the :class:`MaintenanceStore` protocol and the file store (the Redis store is
+in :mod:`flask_apierrors.integrations.redis_store`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import typing as t
+
+from .state import MaintenanceState
+
+__all__ = ["FileStore", "MaintenanceStore", "logger"]
+
+logger = logging.getLogger("flask_apierrors.availability")
+
+
+class MaintenanceStore(t.Protocol):
+    """Where the run-time maintenance state lives, shared by the workers."""
+
+    def read(self) -> MaintenanceState | None:
+        """The state, or ``None`` if none was set."""
+        ...
+
+    def write(self, state: MaintenanceState | None) -> None:
+        """Set the state; ``None`` clears it."""
+        ...
+
+
+class FileStore:
+    """The state as a JSON file, shared by the workers of one host.
+
+    Reads parse the file only when its modification time, size or inode
+    changed; writes replace it atomically.
+
+    :param path: The file; its directory is created on the first write.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._key: tuple[int, int, int] | None = None
+        self._state: MaintenanceState | None = None
+
+    def __repr__(self) -> str:
+        return f"<FileStore {self.path!r}>"
+
+    def read(self) -> MaintenanceState | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            with self._lock:
+                self._key, self._state = None, None
+            return None
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._lock:
+            if key == self._key:
+                return self._state
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                state = MaintenanceState.from_json(json.load(f))
+        except (OSError, ValueError, TypeError, AttributeError):
+            logger.warning("Ignoring an unreadable maintenance state file %r", self.path)
+            state = None
+        with self._lock:
+            self._key, self._state = key, state
+        return state
+
+    def write(self, state: MaintenanceState | None) -> None:
+        if state is None:
+            try:
+                os.remove(self.path)
+            except FileNotFoundError:
+                pass
+            return
+        directory = os.path.dirname(self.path) or "."
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".maintenance-", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(state.to_json(), f)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise
