@@ -1,0 +1,223 @@
+"""The error reference as Markdown and reST, laid out like the documented
+APIs' references.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from ..catalog import ErrorSpec
+from ..catalog import reason_phrase
+from .bodies import TEMPLATE_SPEC
+from .bodies import _dumps
+from .bodies import correlation_id_paths
+from .bodies import display_code
+from .bodies import effective_status
+from .bodies import example_body
+from .bodies import example_correlation_id
+from .bodies import example_problem
+from .bodies import examples
+from .bodies import render
+from .bodies import sse_frames
+from .bodies import template_body
+from .bodies import validation_body
+from .reference import HEADER_DESCRIPTIONS
+from .reference import Reference
+from .reference import Scope
+from .reference import group_title
+from .writers import _Markdown
+from .writers import _md_to_rest
+from .writers import _Rest
+from .writers import _Writer
+
+
+def _status_classes(specs: t.Sequence[ErrorSpec]) -> str:
+    classes = sorted({f"{spec.status // 100}xx" for spec in specs})
+    return "/".join(classes)
+
+
+def to_markdown(reference: Reference) -> str:
+    """The error reference as Markdown, laid out like the documented APIs'
+    references: response format, then a section per group and code, then
+    correlation ids and stream error events."""
+    writer = _Markdown()
+    _write(writer, reference)
+    return writer.text()
+
+
+def to_rest(reference: Reference, *, title: bool = True) -> str:
+    """The error reference as reStructuredText (for Sphinx).
+
+    :param title: Start with the reference's title; without it, the
+        sections start at the top level (to embed in a page with its own).
+    """
+    writer = _Rest()
+    _write(writer, reference, title=title)
+    return writer.text()
+
+
+def _write(w: _Writer, reference: Reference, *, title: bool = True) -> None:
+    app = reference.app_scope
+    top = 1
+    if title:
+        w.heading(reference.title, top)
+    else:
+        top = 0
+    w.heading("Overview", top + 1)
+    w.para(
+        f"{reference.api_name} uses a consistent error response format across all"
+        " endpoints. This reference documents every error code, its HTTP status, when it"
+        " happens, and the body clients receive."
+    )
+    _write_formats(w, reference, top + 1)
+    w.heading("Error Code Reference", top + 1)
+    for group, specs in reference.groups():
+        w.heading(f"{group_title(group)} ({_status_classes(specs)})", top + 2)
+        for spec in specs:
+            _write_spec(w, spec, reference, top + 3)
+    _write_correlation(w, reference, top + 1)
+    _write_sse(w, reference, app, top + 1)
+
+
+def _write_formats(w: _Writer, reference: Reference, level: int) -> None:
+    app = reference.app_scope
+    w.heading("Error Response Format", level)
+    w.para("All errors follow this standard format:")
+    w.code(_dumps(template_body(app), indent=2), "json")
+    for scope in reference.scopes[1:]:
+        body = template_body(scope)
+        if body != template_body(app):
+            w.para(f"Errors of {scope.label} use this format:")
+            w.code(_dumps(body, indent=2), "json")
+    own = sorted({spec.format for spec in reference.catalog if spec.format is not None})
+    if own:
+        w.para(
+            "Some codes always answer in a format of their own ("
+            + ", ".join(f"`{name}`" for name in own)
+            + "); their examples below show it."
+        )
+    if app.settings.problem_on_accept:
+        w.para(
+            "A client that prefers `application/problem+json` in its `Accept` header"
+            " receives RFC 9457 problem details instead:"
+        )
+        problem = example_problem(TEMPLATE_SPEC, app.settings)
+        w.code(_dumps(render(app.problem_format(), problem), indent=2), "json")
+    validation = validation_body(app, reference.catalog)
+    if validation is not None:
+        w.heading("Validation Error Structure", level + 1)
+        w.para(
+            "For validation errors, `details.validation_errors` lists every field that failed,"
+            " with its path (dots between nested names, brackets around list indexes), a"
+            " message, and the submitted value (`null` when the field was missing; never the"
+            " value of a credential):"
+        )
+        w.code(_dumps(validation, indent=2), "json")
+
+
+def _write_spec(w: _Writer, spec: ErrorSpec, reference: Reference, level: int) -> None:
+    app = reference.app_scope
+    w.heading(w.escape(display_code(spec, app)), level)
+    status = effective_status(spec, app.settings)
+    w.bullet(f"{w.strong('HTTP Status')}: {status} {reason_phrase(status)}")
+    description = w.escape(_one_line(spec.description or spec.message))
+    w.bullet(f"{w.strong('Description')}: {description}")
+    if spec.headers:
+        w.bullet(f"{w.strong('Headers')}:")
+        for name in spec.headers:
+            about = HEADER_DESCRIPTIONS.get(name.lower())
+            w.bullet(w.literal(name) + (f": {about}" if about else ""), indent=1)
+    found = examples(spec, reference.scopes)
+    for scopes, body in found:
+        if len(found) == 1 or scopes[0] is app:
+            label = f"{w.strong('Example')}:"
+        else:
+            where = ", ".join(_rest_label(w, scope) for scope in scopes)
+            label = f"{w.strong('Example')} ({where}):"
+        w.bullet(label)
+        w.code(_dumps(body, indent=2), "json")
+
+
+def _rest_label(w: _Writer, scope: Scope) -> str:
+    return _md_to_rest_if(w, scope.label)
+
+
+def _md_to_rest_if(w: _Writer, text: str) -> str:
+    return _md_to_rest(text) if isinstance(w, _Rest) else text
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _write_correlation(w: _Writer, reference: Reference, level: int) -> None:
+    app = reference.app_scope
+    settings = app.settings
+    w.heading("Correlation IDs", level)
+    incoming = " or ".join(f"`{name}`" for name in settings.request_id_headers)
+    w.para(
+        f"Every response carries a correlation id in its `{settings.response_id_header}`"
+        f" header. A client may send its own in {incoming} (up to 128 letters, digits,"
+        f" `.`, `_` or `-`); otherwise the server generates one like"
+        f" `{example_correlation_id(settings)}`."
+    )
+    paths_of = [
+        (scope, correlation_id_paths(scope, reference.catalog)) for scope in reference.scopes
+    ]
+    app_paths = paths_of[0][1]
+    others = [(scope, paths) for scope, paths in paths_of[1:] if paths != app_paths]
+    if not any(paths for _, paths in paths_of):
+        w.para("Error bodies do not repeat it: read the header.")
+    else:
+        if not others:
+            w.para(f"Error bodies repeat it, in {_spell_paths(app_paths)}:")
+        else:
+            w.para("Error bodies repeat it:")
+            if app_paths:
+                w.bullet(_md_to_rest_if(w, f"by default, in {_spell_paths(app_paths)}"))
+            for scope, paths in others:
+                w.bullet(_md_to_rest_if(w, f"in errors of {scope.label}: {_spell_paths(paths)}"))
+            w.blank()
+        spec = reference.catalog.get("internal_server_error")
+        if spec is not None:
+            w.code(_dumps(example_body(spec, app), indent=2), "json")
+    w.para(
+        "Use the correlation id when reporting a problem to support or searching logs."
+        " A 500 body also carries an `error_id` that the server's log line shows next to"
+        " the traceback."
+    )
+
+
+def _spell_paths(paths: t.Sequence[str]) -> str:
+    if not paths:
+        return "none (read the header)"
+    spelled = " or ".join(f"`{path}`" for path in paths)
+    return spelled + (", depending on the code" if len(paths) > 1 else "")
+
+
+def _write_sse(w: _Writer, reference: Reference, app: Scope, level: int) -> None:
+    w.heading("SSE Error Events", level)
+    w.para(
+        "For streaming endpoints, an error that happens after the stream has started is"
+        " sent as an `error` event, with the same code, message and details as the HTTP"
+        " body, followed by a `close` event; then the stream ends. An error before the"
+        " first event is an ordinary error response."
+    )
+    spec = reference.catalog.get("internal_server_error")
+    if spec is None:
+        spec = next(iter(reference.specs()), None)
+    if spec is None:
+        return
+    spec = dataclasses.replace(spec, example_details={})
+    shown: list[str] = []
+    for scope in reference.scopes:
+        frames = sse_frames(spec, scope)
+        if frames in shown:
+            continue
+        if scope is not app:
+            w.para(f"In streams of {scope.label}:")
+        shown.append(frames)
+        w.code(frames, "text")
