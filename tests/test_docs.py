@@ -10,14 +10,18 @@ import importlib.util
 import io
 import json
 import re
+import shlex
 import subprocess
 import sys
 import types
 import typing as t
 from pathlib import Path
 
+import click
 import pytest
 
+from example_app import create_app
+from example_app.settings import DEFAULTS as EXAMPLE_APP_SETTINGS
 from flask_apierrors import Catalog
 from flask_apierrors import docgen
 from flask_apierrors.config import Settings
@@ -44,6 +48,7 @@ EXAMPLE_PAGES: t.Final = (
     "availability",
     "limits",
     "upstreams",
+    "example_app",
 )
 
 #: Live servers an example page may use, by the name its code uses: the
@@ -275,6 +280,90 @@ def test_output_comparison(printed: str, same: bool) -> None:
     else:
         with pytest.raises(AssertionError):
             assert_same_output(printed, SHOWN_RESPONSE, "page")
+
+
+def flask_commands(text: str) -> list[list[str]]:
+    """The arguments of every ``flask`` command a page shows (``$ flask`` lines
+    of console blocks, ````flask ...```` literals), without ``--app``."""
+    commands = [
+        line[2:].partition(" #")[0]
+        for block in code_blocks(text)
+        if block.language == "console"
+        for line in block.code.splitlines()
+        if line.startswith("$ flask ")
+    ]
+    commands += re.findall(r"``(flask [^`]+)``", re.sub(r"\s*\n\s*", " ", text))
+    found = []
+    for command in commands:
+        words = shlex.split(command)[1:]
+        found.append(words[2:] if words[:1] == ["--app"] else words)
+    return found
+
+
+DOCUMENTED_COMMANDS: t.Final = [
+    pytest.param(words, id=f"{path.stem}: {' '.join(words)}")
+    for path in sorted(DOCS.glob("*.rst"))
+    for words in flask_commands(path.read_text(encoding="utf-8"))
+]
+
+
+@pytest.fixture(scope="module")
+def example_cli(tmp_path_factory: pytest.TempPathFactory) -> click.Group:
+    """The commands of the example app (the extension's among them)."""
+    app = create_app({"INSTANCE_PATH": str(tmp_path_factory.mktemp("instance"))})
+    return app.cli
+
+
+def test_flask_command_extraction() -> None:
+    text = (
+        "Run ``flask --app example_app maintenance on\n   --minutes 30``.\n\n"
+        ".. code-block:: console\n\n    $ flask apierrors docs --format json  # JSON\n"
+        "    $ ls\n"
+    )
+    assert flask_commands(text) == [
+        ["apierrors", "docs", "--format", "json"],
+        ["maintenance", "on", "--minutes", "30"],
+    ]
+
+
+@pytest.mark.parametrize("words", DOCUMENTED_COMMANDS)
+def test_documented_flask_commands_exist(words: list[str], example_cli: click.Group) -> None:
+    command: click.Command = example_cli
+    args = list(words)
+    while isinstance(command, click.Group) and args and not args[0].startswith("-"):
+        name = args.pop(0)
+        assert name in command.commands, f"no command {name!r} in {sorted(command.commands)}"
+        command = command.commands[name]
+    if isinstance(command, click.Group):
+        # A group named on its own (``flask maintenance``).
+        assert not args, f"{words}: {args} after the group {command.name!r}"
+        return
+    # Parsing checks the options, their values and the arguments; nothing runs.
+    with command.make_context(command.name or "flask", args) as ctx:
+        assert ctx.command is command
+
+
+def test_documented_scripts_and_modules_exist() -> None:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.rst"))
+    scripts = set(re.findall(r"\bscripts/[\w.-]+", text))
+    assert scripts, "no script mentioned"
+    for script in scripts:
+        assert (ROOT / script).is_file(), script
+    for module in set(re.findall(r"python -m ([\w.]+)", text)):
+        assert importlib.util.find_spec(module) is not None, module
+
+
+def test_example_app_page_documents_every_setting() -> None:
+    text = (DOCS / "example_app.rst").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\.\. envvar:: EXAMPLE_APP_(\w+)$", text, re.MULTILINE))
+    assert documented == set(EXAMPLE_APP_SETTINGS)
+    # Every name mentioned anywhere is a setting (or the extension's prefix).
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.rst"))
+    mentioned = set(re.findall(r"EXAMPLE_APP_([A-Z][A-Z0-9_]*[A-Z0-9])\b", pages))
+    assert mentioned - {"APIERRORS"} <= set(EXAMPLE_APP_SETTINGS)
+    gunicorn_conf = (ROOT / "example_app" / "gunicorn.conf.py").read_text(encoding="utf-8")
+    for name in ("GUNICORN_BIND", "WEB_CONCURRENCY", "GUNICORN_THREADS"):
+        assert name in text and f'"{name}"' in gunicorn_conf, name
 
 
 @pytest.mark.parametrize("field", dataclasses.fields(Settings), ids=lambda f: f.name)
