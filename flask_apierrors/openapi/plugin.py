@@ -1,0 +1,148 @@
+"""An apispec plugin (flask-smorest, APIFlask ...) that adds the error
+components to a spec.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import typing as t
+from http import HTTPStatus
+
+from ..docgen import Reference
+from ..docgen import reference_for_app
+from .paths import _scope_for_rule
+from .responses import ERROR_RESPONSE
+from .responses import _scope_prefix
+from .responses import components
+from .responses import response_name
+
+if t.TYPE_CHECKING:
+    from apispec import APISpec
+    from flask import Flask
+
+try:
+    from apispec import BasePlugin
+except ImportError:  # pragma: no cover - apispec is an optional dependency
+    BasePlugin = object  # type: ignore[misc,assignment]
+
+
+class ApiErrorsPlugin(BasePlugin):
+    """An apispec plugin that adds the error components to a spec, and (for
+    flask-smorest) points operations' ``default`` and status error responses
+    at them::
+
+        errors = ApiErrors(app)
+        api = Api(app, spec_kwargs={"extra_plugins": [ApiErrorsPlugin(app)]})
+
+    :param app: An app set up with :class:`~flask_apierrors.ApiErrors`
+        (before the plugin's spec is created); ``None`` documents the
+        built-in codes with default settings.
+    :param reference: What to document, instead of ``app``'s.
+    :param rewrite_responses: Replace flask-smorest's ``DEFAULT_ERROR`` and
+        status responses (``UNPROCESSABLE_ENTITY`` ...) in operations with
+        ours, which describe the bodies clients really get.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        reference: Reference | None = None,
+        rewrite_responses: bool = True,
+    ) -> None:
+        if BasePlugin is object:  # pragma: no cover - apispec missing
+            raise RuntimeError("ApiErrorsPlugin needs apispec: pip install apispec.")
+        self.app = app
+        self._reference = reference
+        self.rewrite_responses = rewrite_responses
+        self.spec: APISpec | None = None
+        self._registered = False
+
+    @property
+    def reference(self) -> Reference:
+        """What the plugin documents."""
+        if self._reference is None:
+            if self.app is None:
+                self._reference = Reference.from_settings()
+            else:
+                self._reference = reference_for_app(self.app)
+        return self._reference
+
+    def _ready(self) -> bool:
+        return self._reference is not None or self.app is None or "apierrors" in self.app.extensions
+
+    def init_spec(self, spec: APISpec) -> None:
+        """Register the schemas and responses on ``spec``; if ``ApiErrors``
+        is not set up on the app yet (it comes after flask-smorest's
+        ``Api``, whose error handler it replaces), on the first path."""
+        self.spec = spec
+        self._registered = False
+        if self._ready():
+            self._register(spec)
+
+    def _register(self, spec: APISpec) -> None:
+        self._registered = True
+        built = components(self.reference)
+        for name, schema in built["schemas"].items():
+            if name not in spec.components.schemas:
+                spec.components.schema(name, schema)
+        for name, response in built["responses"].items():
+            if name not in spec.components.responses:
+                spec.components.response(name, response)
+
+    def operation_helper(
+        self,
+        path: str | None = None,
+        operations: dict[str, t.Any] | None = None,
+        **kwargs: t.Any,
+    ) -> None:
+        """Point flask-smorest's error responses at ours."""
+        if self.spec is not None and not self._registered:
+            self._register(self.spec)
+        if not self.rewrite_responses or not operations:
+            return
+        reference = self.reference
+        rule = kwargs.get("rule")
+        scope = _scope_for_rule(reference, rule) if rule is not None else reference.app_scope
+        prefix = _scope_prefix(scope)
+        responses_known = self.spec.components.responses if self.spec is not None else {}
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.get("responses")
+            if not isinstance(responses, dict):
+                continue
+            for status, response in list(responses.items()):
+                if not isinstance(response, str):
+                    continue
+                if response == "DEFAULT_ERROR" and str(status) == "default":
+                    responses[status] = prefix + ERROR_RESPONSE
+                    continue
+                code = _status_code(status)
+                if code is None or response != HTTPStatus(code).name:
+                    continue
+                spec = reference.catalog.for_status(code)
+                if code == scope.settings.validation_status:
+                    spec = reference.catalog.get("validation_error") or spec
+                if spec is None:
+                    continue
+                name = response_name(spec, scope)
+                if name not in responses_known:
+                    name = response_name(spec)
+                if name in responses_known:
+                    responses[status] = name
+
+
+def _status_code(status: t.Any) -> int | None:
+    try:
+        code = int(status)
+    except (TypeError, ValueError):
+        return None
+    if code < 400 or code > 599:
+        return None
+    try:
+        HTTPStatus(code)
+    except ValueError:
+        return None
+    return code

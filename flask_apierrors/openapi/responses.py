@@ -1,0 +1,263 @@
+"""OpenAPI ``components`` of a :class:`~flask_apierrors.docgen.Reference`:
+a schema per format used, a reusable response per catalog code (with its
+example body), and a generic ``Error`` response per app or blueprint
+override.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ..catalog import ErrorSpec
+from ..catalog import reason_phrase
+from ..docgen import HEADER_DESCRIPTIONS
+from ..docgen import TEMPLATE_SPEC
+from ..docgen import Reference
+from ..docgen import Scope
+from ..docgen import effective_status
+from ..docgen import example_body
+from ..docgen import example_problem
+from ..docgen import render
+from ..docgen.text import _one_line
+from ..formats import BUILTIN
+from ..formats import PROBLEM_JSON
+from ..formats import Format
+from ..formats import build_format
+from .schemas import ERROR_DETAILS
+from .schemas import FIELD_ERROR
+from .schemas import SCHEMA_NAMES
+from .schemas import _component_ref
+from .schemas import body_schema
+from .schemas import details_schema
+from .schemas import field_error_schema
+
+#: The generic error response of the app (blueprints: ``<blueprint>.Error``).
+ERROR_RESPONSE: t.Final = "Error"
+
+
+def _code_path(format_name: str | None) -> tuple[str, ...] | None:
+    return {
+        "error": ("error",),
+        "error_code": ("error_code",),
+        "detail": ("detail", "code"),
+        "problem": ("code",),
+    }.get(format_name or "")
+
+
+def _pin(path: tuple[str, ...], value: t.Any) -> dict[str, t.Any]:
+    schema: dict[str, t.Any] = {"enum": [value]}
+    for key in reversed(path):
+        schema = {"properties": {key: schema}}
+    return schema
+
+
+def component_name(text: str) -> str:
+    """A component name from a code or blueprint: ``job_not_found`` ->
+    ``JobNotFound``."""
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", text) if p]
+    name = "".join(p[:1].upper() + p[1:].lower() for p in parts)
+    return name or "Error"
+
+
+def _scope_prefix(scope: Scope) -> str:
+    if scope.blueprint is None:
+        return ""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", scope.blueprint) + "."
+
+
+def response_name(spec: ErrorSpec, scope: Scope | None = None) -> str:
+    """The response component of ``spec`` (``NotFound``; ``images.JobNotFound``
+    for a blueprint whose body differs from the app's)."""
+    return (_scope_prefix(scope) if scope is not None else "") + component_name(spec.code)
+
+
+class _Builder:
+    """Builds components for a :class:`Reference`."""
+
+    def __init__(self, reference: Reference) -> None:
+        self.reference = reference
+        self.schemas: dict[str, t.Any] = {
+            FIELD_ERROR: field_error_schema(),
+            ERROR_DETAILS: details_schema(),
+        }
+        self.responses: dict[str, t.Any] = {}
+        self._shapes: dict[tuple[int, str | None], str | None] = {}
+
+    def shape(self, scope: Scope, spec: ErrorSpec | None) -> str | None:
+        """The built-in format whose shape the bodies of ``spec`` have in
+        ``scope``: the configured one, or for a format of your own the
+        built-in one that renders the same example body (``None`` if none)."""
+        name = scope.format_name(spec)
+        if name in BUILTIN:
+            return name
+        key = (id(scope), spec.code if spec is not None else None)
+        if key not in self._shapes:
+            problem = example_problem(spec or TEMPLATE_SPEC, scope.settings)
+            body = render(scope.format_for(spec), problem)
+            self._shapes[key] = next(
+                (
+                    candidate
+                    for candidate in BUILTIN
+                    for upper in (scope.settings.uppercase_codes, True, False)
+                    if render(_builtin(candidate, scope, upper), problem) == body
+                ),
+                None,
+            )
+        return self._shapes[key]
+
+    def _schema_ref(self, scope: Scope, spec: ErrorSpec | None) -> dict[str, t.Any] | None:
+        name = self.shape(scope, spec)
+        if name is None:
+            return None
+        return self._body_ref(name, scope)
+
+    def _problem_ref(self, scope: Scope) -> dict[str, t.Any]:
+        return self._body_ref("problem", scope)
+
+    def _body_ref(self, name: str, scope: Scope) -> dict[str, t.Any]:
+        """A reference to the schema of built-in format ``name``'s body with
+        ``scope``'s settings, added to the components on first use."""
+        key = SCHEMA_NAMES[name]
+        if not scope.settings.include_correlation_id:
+            key += "NoCorrelationId"
+        if key not in self.schemas:
+            self.schemas[key] = body_schema(
+                name, include_correlation_id=scope.settings.include_correlation_id
+            )
+        return _component_ref(key)
+
+    def headers(self, spec: ErrorSpec | None, scope: Scope) -> dict[str, t.Any]:
+        rv: dict[str, t.Any] = {
+            scope.settings.response_id_header: {
+                "description": "The request's correlation id.",
+                "schema": {"type": "string"},
+            }
+        }
+        for name in spec.headers if spec is not None else ():
+            schema: dict[str, t.Any] = {"type": "string"}
+            if name.lower() == "retry-after":
+                schema = {"type": "string", "pattern": "^[0-9]+$"}
+            rv[name] = {"description": _header_description(name), "schema": schema}
+        return rv
+
+    def code_response(self, spec: ErrorSpec, scope: Scope) -> dict[str, t.Any]:
+        fmt = scope.format_for(spec)
+        status = effective_status(spec, scope.settings)
+        description = spec.description or spec.message
+        content: dict[str, t.Any] = {}
+        body = example_body(spec, scope)
+        media: dict[str, t.Any] = {"example": body}
+        ref = self._schema_ref(scope, spec)
+        name = self.shape(scope, spec)
+        path = _code_path(name)
+        if ref is not None and path is not None:
+            pins = [_pin(path, _at(body, path))]
+            if name == "problem":
+                pins.append(_pin(("status",), status))
+            media["schema"] = {"allOf": [ref, *pins]}
+        else:
+            media["schema"] = {"type": "object"}
+        content[fmt.media_type] = media
+        if scope.settings.problem_on_accept and fmt.media_type != PROBLEM_JSON:
+            problem_body = render(scope.problem_format(), example_problem(spec, scope.settings))
+            content[PROBLEM_JSON] = {
+                "schema": {
+                    "allOf": [
+                        self._problem_ref(scope),
+                        _pin(("code",), problem_body["code"]),
+                        _pin(("status",), status),
+                    ]
+                },
+                "example": problem_body,
+            }
+        return {
+            "description": f"{status} {reason_phrase(status)}: {_one_line(description)}",
+            "headers": self.headers(spec, scope),
+            "content": content,
+        }
+
+    def generic_response(self, scope: Scope) -> dict[str, t.Any]:
+        media_types: dict[str, list[dict[str, t.Any]]] = {}
+        # Media types with a body of no known shape: any object.
+        free: set[str] = set()
+        specs: list[ErrorSpec | None] = [None, *self.reference.catalog]
+        for spec in specs:
+            ref = self._schema_ref(scope, spec)
+            media_type = scope.format_for(spec).media_type
+            bucket = media_types.setdefault(media_type, [])
+            if ref is None:
+                free.add(media_type)
+            elif ref not in bucket:
+                bucket.append(ref)
+        if scope.settings.problem_on_accept:
+            bucket = media_types.setdefault(PROBLEM_JSON, [])
+            problem = self._problem_ref(scope)
+            if problem not in bucket:
+                bucket.append(problem)
+        content: dict[str, t.Any] = {}
+        for media_type, bucket in media_types.items():
+            if media_type in free or not bucket:
+                schema: dict[str, t.Any] = {"type": "object"}
+            elif len(bucket) == 1:
+                schema = bucket[0]
+            else:
+                schema = {"anyOf": bucket}
+            content[media_type] = {"schema": schema}
+        where = "this API" if scope.blueprint is None else f"blueprint {scope.blueprint}"
+        return {
+            "description": f"An error of {where}.",
+            "headers": self.headers(None, scope),
+            "content": content,
+        }
+
+    def build(self) -> dict[str, t.Any]:
+        reference = self.reference
+        app = reference.app_scope
+        for scope in reference.scopes:
+            self.responses[_scope_prefix(scope) + ERROR_RESPONSE] = self.generic_response(scope)
+        for spec in reference.specs():
+            app_response = self.code_response(spec, app)
+            self._add_response(response_name(spec), app_response)
+            for scope in reference.scopes[1:]:
+                response = self.code_response(spec, scope)
+                if response != app_response:
+                    self._add_response(response_name(spec, scope), response)
+        return {"schemas": self.schemas, "responses": self.responses}
+
+    def _add_response(self, name: str, response: dict[str, t.Any]) -> None:
+        base, n = name, 2
+        while name in self.responses:
+            name = f"{base}{n}"
+            n += 1
+        self.responses[name] = response
+
+
+def _builtin(name: str, scope: Scope, upper: bool | None) -> Format:
+    return build_format(
+        name, uppercase_codes=upper, problem_type_base=scope.settings.problem_type_base
+    )
+
+
+def _at(body: t.Any, path: tuple[str, ...]) -> t.Any:
+    for key in path:
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
+def _header_description(name: str) -> str:
+    return HEADER_DESCRIPTIONS.get(name.lower(), name)
+
+
+def components(reference: Reference | None = None) -> dict[str, t.Any]:
+    """OpenAPI ``components`` for ``reference`` (default: the built-in codes
+    with default settings): ``schemas`` (one per format used, plus
+    ``FieldError`` and ``ErrorDetails``) and ``responses`` (``Error``, and one
+    per code, such as ``NotFound``; blueprint scopes add ``<blueprint>.Error``
+    and ``<blueprint>.<Code>`` where their bodies differ).
+    """
+    if reference is None:
+        reference = Reference.from_settings()
+    return _Builder(reference).build()
