@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 import pytest
+from gunicorn.config import Config as GunicornConfig  # type: ignore[import-untyped]
 
 from example_app import create_app
 from example_app.settings import DEFAULTS as EXAMPLE_APP_SETTINGS
@@ -37,6 +38,7 @@ DOCS = ROOT / "docs"
 #: Pages whose ``.. code-block:: python`` examples run in the tests, each
 #: page in one namespace, top to bottom.
 EXAMPLE_PAGES: t.Final = (
+    "index",
     "quickstart",
     "configuration",
     "formats",
@@ -353,6 +355,58 @@ def test_documented_scripts_and_modules_exist() -> None:
         assert importlib.util.find_spec(module) is not None, module
 
 
+def gunicorn_commands(text: str) -> list[list[str]]:
+    """The arguments of every ``gunicorn`` command a page shows."""
+    commands = [
+        line[2:]
+        for block in code_blocks(text)
+        if block.language == "console"
+        for line in re.sub(r"\\\n\s*", "", block.code).splitlines()
+        if line.startswith("$ gunicorn ")
+    ]
+    commands += re.findall(r"``(gunicorn [^`]+)``", re.sub(r"\s*\n\s*", " ", text))
+    return [shlex.split(command)[1:] for command in commands]
+
+
+DOCUMENTED_GUNICORN_COMMANDS: t.Final = [
+    pytest.param(args, id=f"{path.stem}: {' '.join(args)}")
+    for path in sorted(DOCS.glob("*.rst"))
+    for args in gunicorn_commands(path.read_text(encoding="utf-8"))
+]
+
+
+@pytest.mark.parametrize("args", DOCUMENTED_GUNICORN_COMMANDS)
+def test_documented_gunicorn_commands_parse(args: list[str]) -> None:
+    # argparse exits (SystemExit) on an unknown option or a bad value.
+    parsed = GunicornConfig().parser().parse_args(args)
+    assert parsed.args, "no app named"
+
+
+def test_deployment_page_names_real_gunicorn_settings() -> None:
+    text = (DOCS / "deployment.rst").read_text(encoding="utf-8")
+    config = GunicornConfig()
+    flags = {flag for setting in config.settings.values() for flag in setting.cli or ()}
+    mentioned = set(re.findall(r"``(--[a-z][a-z_-]*)", text))
+    assert mentioned and mentioned <= flags, mentioned - flags
+    # "``--limit-request-line`` (4094 bytes)": the defaults are gunicorn's.
+    by_flag = {flag: s for s in config.settings.values() for flag in s.cli or ()}
+    defaults = re.findall(r"- ``(--[a-z][a-z_-]*)`` \((\d+)", text)
+    assert len(defaults) == 3
+    for flag, default in defaults:
+        assert by_flag[flag].default == int(default), flag
+    assert "``--timeout``\nseconds (30 by default)" in text
+    assert by_flag["--timeout"].default == 30
+    # The config file example sets real settings to values gunicorn accepts.
+    for block in code_blocks(text):
+        if block.language == "python":
+            namespace: dict[str, t.Any] = {}
+            exec(block.code, namespace)
+            for name, value in namespace.items():
+                if not name.startswith("__"):
+                    config.set(name, value)
+                    assert config.settings[name].get() == value
+
+
 def test_example_app_page_documents_every_setting() -> None:
     text = (DOCS / "example_app.rst").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\.\. envvar:: EXAMPLE_APP_(\w+)$", text, re.MULTILINE))
@@ -391,10 +445,15 @@ def test_every_config_key_in_the_code_is_a_setting() -> None:
 
 def test_index_lists_every_page() -> None:
     index = (DOCS / "index.rst").read_text(encoding="utf-8")
-    listed = set(re.findall(r"^   ([a-z_]+)$", index, re.MULTILINE))
+    entries = re.findall(r"^   ([a-z_]+)$", index, re.MULTILINE)
+    listed = set(entries)
     pages = {p.stem for p in DOCS.glob("*.rst")} - {"index"}
     assert pages <= listed, pages - listed
     assert listed <= pages, listed - pages
+    assert len(entries) == len(listed), f"listed twice: {entries}"
+    # The reading order: the guide from the first steps, then the reference.
+    assert entries[:2] == ["quickstart", "configuration"]
+    assert entries[-1] == "changes"
 
 
 @pytest.mark.slow
