@@ -500,7 +500,13 @@ def test_hostile_upstream_text_is_escaped_in_the_log(caplog: pytest.LogCaptureFi
     ],
 )
 def test_unwrapped_upstream_exceptions_are_gateway_errors(
-    make_app: MakeApp, upstream: UpstreamServer, client: str, path: str, status: int, code: str
+    make_app: MakeApp,
+    upstream: UpstreamServer,
+    client: str,
+    path: str,
+    status: int,
+    code: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app, _ = make_app(config={"TESTING": False})
     url = refused_url() if path == "refused" else upstream.url + path
@@ -511,7 +517,9 @@ def test_unwrapped_upstream_exceptions_are_gateway_errors(
             return requests.get(url, timeout=TIMEOUT).json()
         return httpx.get(url, timeout=TIMEOUT).json()
 
-    app.logger.disabled = True  # Flask logs the traceback of the unhandled exception
+    # Flask logs the traceback of the unhandled exception; the logger is
+    # shared by name with later tests, so restore it afterwards.
+    monkeypatch.setattr(app.logger, "disabled", True)
     response = app.test_client().get("/")
     assert response.status_code == status
     body = response.get_json()
@@ -521,14 +529,16 @@ def test_unwrapped_upstream_exceptions_are_gateway_errors(
 
 
 @pytest.mark.parametrize("exc", [TimeoutError("pool"), ConnectionResetError("db")])
-def test_bare_socket_errors_escaping_a_view_stay_500(make_app: MakeApp, exc: Exception) -> None:
+def test_bare_socket_errors_escaping_a_view_stay_500(
+    make_app: MakeApp, exc: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app, _ = make_app(config={"TESTING": False})
 
     @app.get("/")
     def view() -> str:
         raise exc
 
-    app.logger.disabled = True
+    monkeypatch.setattr(app.logger, "disabled", True)
     response = app.test_client().get("/")
     assert response.status_code == 500
     assert response.get_json()["error"] == "internal_server_error"
