@@ -102,7 +102,7 @@ def _unauthorized(message: str, **details: t.Any) -> ApiError:
 
 
 def chat_identity() -> Identity:
-    """The caller of the chat API, or the second documented API's 401s."""
+    """The caller of the chat API, or the chat API's 401s."""
     header = request.headers.get("Authorization")
     if header is None or header[:7].lower() != "bearer ":
         raise _unauthorized("Authorization header required", required_format=_BEARER)
@@ -153,7 +153,7 @@ def chat_key_required(*, admin: bool = False) -> t.Callable[[F], F]:
 
 
 def image_identity() -> Identity:
-    """The caller of the image API, or the first documented API's errors."""
+    """The caller of the image API, or the image-to-model API's errors."""
     key = request.headers.get("X-API-Key", "").strip()
     conn = db.get_db()
     if _admin_key() is None and not db.any_key(conn):

@@ -1,4 +1,4 @@
-"""The chat API (the second documented API): keys, chat completions, files,
+"""The chat API (the chat API): keys, chat completions, files,
 research, and a little administration. Errors use the ``error`` format:
 ``{"error": "not_found", "message": ..., "details": ..., "timestamp": ...}``.
 """

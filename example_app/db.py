@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS settings (
 
 
 class StoreError(ApiError):
-    """A database statement failed: the second documented API's
+    """A database statement failed: the chat API's
     ``database_error`` (500) with the operation, the table and an error id
     that is also in the log line."""
 

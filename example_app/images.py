@@ -1,4 +1,4 @@
-"""The image-to-model API (the first documented API), under ``/api/v1``.
+"""The image-to-model API (the image-to-model API), under ``/api/v1``.
 
 Clients upload a batch of images; each becomes a 3D model in the background
 (:mod:`example_app.generation`). Errors come in that API's own mix of

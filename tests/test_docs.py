@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 import pytest
-from gunicorn.config import Config as GunicornConfig  # type: ignore[import-untyped]
+from gunicorn.config import Config as GunicornConfig
 
 from example_app import create_app
 from example_app.settings import DEFAULTS as EXAMPLE_APP_SETTINGS

@@ -9,8 +9,6 @@ cannot drift from it.
     ``#:`` comment in ``config.py``), default and keyword twin.
 ``.. apierrors-example:: CODE``
     The body of a catalog code's example in a format (``:format:``).
-
-The ``issue`` and ``pr`` roles render ``#N`` for the changelog.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from flask_apierrors.config import Settings
 from flask_apierrors.config import config_key
 
 if t.TYPE_CHECKING:
-    from docutils.parsers.rst.states import Inliner
     from sphinx.application import Sphinx
 
 
@@ -113,22 +110,8 @@ class ExampleDirective(SphinxDirective):
         return [block]
 
 
-def _number_role(
-    name: str,
-    rawtext: str,
-    text: str,
-    lineno: int,
-    inliner: Inliner,
-    options: dict[str, t.Any] | None = None,
-    content: t.Sequence[str] = (),
-) -> tuple[list[nodes.Node], list[nodes.system_message]]:
-    return [nodes.Text(f"#{text}")], []
-
-
 def setup(app: Sphinx) -> dict[str, t.Any]:
     app.add_directive("apierrors-reference", ReferenceDirective)
     app.add_directive("apierrors-config", ConfigDirective)
     app.add_directive("apierrors-example", ExampleDirective)
-    app.add_role("issue", _number_role)
-    app.add_role("pr", _number_role)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -4,10 +4,10 @@ outage policy for its storage.
 The body of a rate-limit 429 follows the format it is rendered in, unless
 ``APIERRORS_RATELIMIT_DETAILS`` names the fields:
 
-* ``error_code`` and ``detail`` (the first documented API): message
+* ``error_code`` and ``detail`` (the image-to-model API): message
   ``"Rate limit exceeded"``, details ``limit``, ``window`` (``"1 minute"``),
   ``retry_after``;
-* any other format (the second documented API): message ``"Rate limit of
+* any other format (the chat API): message ``"Rate limit of
   100 requests per minute exceeded"``, details ``limit``, ``remaining``,
   ``reset_at`` (ISO 8601), ``retry_after``.
 
@@ -65,9 +65,9 @@ T = t.TypeVar("T")
 
 #: Fields ``APIERRORS_RATELIMIT_DETAILS`` may list.
 DETAIL_FIELDS: t.Final = ("limit", "remaining", "reset", "reset_at", "window", "retry_after")
-#: The first documented API's details.
+#: The image-to-model API's details.
 WINDOW_DETAILS: t.Final = ("limit", "window", "retry_after")
-#: The second documented API's details.
+#: The chat API's details.
 RESET_DETAILS: t.Final = ("limit", "remaining", "reset_at", "retry_after")
 #: Formats that get :data:`WINDOW_DETAILS` and :data:`WINDOW_MESSAGE`.
 WINDOW_FORMATS: t.Final = ("error_code", "detail")
