@@ -100,14 +100,26 @@ class StorageGuard:
         :raises StorageUnavailable: the storage failed or is skipped,
             ``fail_open`` is false and ``refuse`` is true.
         """
-        passes = fail_open or not refuse
+        return self.run(op, (), fallback, fail_open=fail_open, errors=errors, refuse=refuse)
+
+    def run(
+        self,
+        op: t.Callable[..., T],
+        args: tuple[t.Any, ...],
+        fallback: t.Callable[[], T],
+        *,
+        fail_open: bool,
+        errors: tuple[type[BaseException], ...],
+        refuse: bool = True,
+    ) -> T:
+        """:meth:`call` with ``op(*args)``: no closure to build per call."""
         if self._down_since is not None and not self._claim_probe():
-            return self._unavailable(fallback, passes)
+            return self._unavailable(fallback, fail_open or not refuse)
         try:
-            result = op()
+            result = op(*args)
         except errors as exc:
             self._failed(exc, fail_open)
-            return self._unavailable(fallback, passes)
+            return self._unavailable(fallback, fail_open or not refuse)
         if self._down_since is not None:
             self._recovered()
         return result

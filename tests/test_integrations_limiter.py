@@ -510,6 +510,37 @@ def test_storage_is_guarded_whatever_the_setup_order(apierrors_first: bool) -> N
     assert isinstance(limiter.limiter.storage.inner, MemoryStorage)
 
 
+@pytest.mark.parametrize("apierrors_first", [True, False])
+def test_storage_guard_hook_leaves_after_the_first_request(apierrors_first: bool) -> None:
+    app, limiter = _make(apierrors_first=apierrors_first)
+    before = list(app.before_request_funcs[None])
+    client = app.test_client()
+    assert client.get("/limited").status_code == 200
+    after = app.before_request_funcs[None]
+    assert len(after) == len(before) - 1
+    assert [f.__name__ for f in before if f not in after] == ["guard_before_request"]
+    guarded = limiter.limiter.storage
+    assert isinstance(guarded, GuardedStorage)
+    assert client.get("/limited").status_code == 200
+    assert client.get("/limited").status_code == 429
+    assert limiter.limiter.storage is guarded
+
+
+def test_guarded_storage_lets_other_errors_through() -> None:
+    app, limiter = _make()
+    app.test_client().get("/health-check-of-setup")
+    guarded = limiter.limiter.storage
+    assert isinstance(guarded, GuardedStorage)
+
+    class Broken(MemoryStorage):
+        def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+            raise KeyError(key)
+
+    guarded.inner = Broken()
+    with pytest.raises(KeyError):
+        guarded.incr("k", 60)
+
+
 def test_guard_can_be_turned_off() -> None:
     app, limiter = _make(ratelimit_guard_storage=False)
     app.test_client().get("/limited")

@@ -76,6 +76,7 @@ RESET_MESSAGE: t.Final = "Rate limit of {limit} {requests} per {period} exceeded
 
 _G_INFO: t.Final = "_apierrors_ratelimit"
 _G_PHASE: t.Final = "_apierrors_limit_phase"
+_G_HEADERS: t.Final = "_apierrors_ratelimit_headers"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -189,6 +190,10 @@ def breach_info(e: RateLimitExceeded | None = None) -> RateLimitInfo | None:
     """The :class:`RateLimitInfo` of the limit breached in this request (the
     one ``e`` reports, if given), or ``None`` if no limit was breached.
     Computed once per request, so body and headers agree."""
+    return _breach_info(e, None)
+
+
+def _breach_info(e: RateLimitExceeded | None, settings: Settings | None) -> RateLimitInfo | None:
     cached: RateLimitInfo | None = g.get(_G_INFO)
     if cached is not None:
         return cached
@@ -208,7 +213,7 @@ def breach_info(e: RateLimitExceeded | None = None) -> RateLimitInfo | None:
         remaining = 0
     # Not before every breached limit has reset: retrying earlier fails.
     last_reset = max([reset, *(int(other.reset_at) for other in breached)])
-    floor = max(1, int(_settings().ratelimit_min_retry_after))
+    floor = max(1, int((settings or _settings()).ratelimit_min_retry_after))
     info = RateLimitInfo(
         limit=item.amount,
         remaining=remaining,
@@ -237,16 +242,21 @@ def convert_rate_limit(e: BaseException, ctx: Context) -> Problem | None:
     ``rate_limit_exceeded`` (see the module docs for the shape)."""
     if not isinstance(e, RateLimitExceeded):
         return None
-    info = breach_info(e)
+    settings = ctx.settings
+    info = _breach_info(e, settings)
     assert info is not None
     names, template = _shape(ctx)
-    message = e.description if e.limit.error_message else template.format(**info.fields())
+    fields = info.fields()
+    message = e.description if e.limit.error_message else template.format(**fields)
+    headers = info.headers(current_app, draft=settings.ratelimit_draft_headers)
+    # The request_finished receiver sets the same headers again: keep them.
+    g.setdefault(_G_HEADERS, headers)
     return ctx.problem(
         "rate_limit_exceeded",
         status=429,
         message=message,
-        details=info.details(names),
-        headers=info.headers(current_app, draft=ctx.settings.ratelimit_draft_headers),
+        details={name: fields[name] for name in names},
+        headers=headers,
     )
 
 
@@ -255,12 +265,15 @@ def _on_request_finished(sender: Flask, response: Response, **extra: t.Any) -> N
     # only place where "exactly once" can be guaranteed.
     if response.status_code != 429 or not has_request_context():
         return
-    info = breach_info()
-    if info is None:
-        return  # a 429 that is no rate limit (concurrency, an app's own)
-    settings = _settings()
+    wanted: list[tuple[str, str]] | None = g.get(_G_HEADERS)
+    if wanted is None:
+        # Not rendered by the converter (an on_breach response, an app's own 429).
+        info = breach_info()
+        if info is None:
+            return  # a 429 that is no rate limit (concurrency, an app's own)
+        wanted = info.headers(sender, draft=_settings().ratelimit_draft_headers)
     headers = response.headers
-    for name, value in info.headers(sender, draft=settings.ratelimit_draft_headers):
+    for name, value in wanted:
         if name.lower() == "retry-after":
             # An on_breach response may ask for a longer wait: keep it.
             current = headers.get(name, "")
@@ -291,6 +304,27 @@ def _end_check_phase(response: Response) -> Response:
     return response
 
 
+# What the storage answers while it cannot be reached (fail-open).
+def _zero() -> int:
+    return 0
+
+
+def _true() -> bool:
+    return True
+
+
+def _false() -> bool:
+    return False
+
+
+def _empty_moving_window() -> tuple[float, int]:
+    return time.time(), 0
+
+
+def _empty_sliding_window() -> tuple[int, float, int, float]:
+    return 0, 0.0, 0, 0.0
+
+
 class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
     """A ``limits`` storage passed through a :class:`StorageGuard`: during an
     outage, hits succeed and reads return empty windows (fail-open), or the
@@ -305,33 +339,50 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         self.fail_open = fail_open
 
     @property
+    def inner(self) -> Storage:
+        """The wrapped storage."""
+        return self._inner
+
+    @inner.setter
+    def inner(self, storage: Storage) -> None:
+        # What counts as an outage, worked out once per storage rather
+        # than on every call.
+        base = storage.base_exceptions
+        self._errors: tuple[type[BaseException], ...] = (
+            *(base if isinstance(base, tuple) else (base,)),
+            StorageError,
+            OSError,
+        )
+        self._inner = storage
+
+    @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return self.inner.base_exceptions
 
-    @property
-    def _errors(self) -> tuple[type[BaseException], ...]:
-        base = self.inner.base_exceptions
-        return (*(base if isinstance(base, tuple) else (base,)), StorageError, OSError)
-
-    def _call(self, op: t.Callable[[], T], fallback: t.Callable[[], T]) -> T:
+    def _call(
+        self, op: t.Callable[..., T], args: tuple[t.Any, ...], fallback: t.Callable[[], T]
+    ) -> T:
         refuse = not self.fail_open and _checking()
-        return self.guard.call(
-            op, fallback, fail_open=self.fail_open, errors=self._errors, refuse=refuse
+        return self.guard.run(
+            op, args, fallback, fail_open=self.fail_open, errors=self._errors, refuse=refuse
         )
 
     def incr(self, key: str, expiry: int, *args: t.Any, **kwargs: t.Any) -> int:
-        return self._call(lambda: self.inner.incr(key, expiry, *args, **kwargs), lambda: 0)
+        if kwargs:
+            return self._call(lambda: self._inner.incr(key, expiry, *args, **kwargs), (), _zero)
+        return self._call(self._inner.incr, (key, expiry, *args), _zero)
 
     def get(self, key: str) -> int:
-        return self._call(lambda: self.inner.get(key), lambda: 0)
+        return self._call(self._inner.get, (key,), _zero)
 
     def get_expiry(self, key: str) -> float:
-        return self._call(lambda: self.inner.get_expiry(key), time.time)
+        return self._call(self._inner.get_expiry, (key,), time.time)
 
     def check(self) -> bool:
-        return self.guard.call(
-            self.inner.check,
-            lambda: False,
+        return self.guard.run(
+            self._inner.check,
+            (),
+            _false,
             fail_open=self.fail_open,
             errors=self._errors,
             refuse=False,
@@ -344,30 +395,34 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         self.inner.clear(key)
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
-        inner = t.cast(MovingWindowSupport, self.inner)
-        return self._call(lambda: inner.acquire_entry(key, limit, expiry, amount), lambda: True)
+        inner = t.cast(MovingWindowSupport, self._inner)
+        return self._call(inner.acquire_entry, (key, limit, expiry, amount), _true)
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        inner = t.cast(MovingWindowSupport, self.inner)
-        return self._call(
-            lambda: inner.get_moving_window(key, limit, expiry), lambda: (time.time(), 0)
-        )
+        inner = t.cast(MovingWindowSupport, self._inner)
+        return self._call(inner.get_moving_window, (key, limit, expiry), _empty_moving_window)
 
     def acquire_sliding_window_entry(
         self, key: str, limit: int, expiry: int, amount: int = 1
     ) -> bool:
-        inner = t.cast(SlidingWindowCounterSupport, self.inner)
-        return self._call(
-            lambda: inner.acquire_sliding_window_entry(key, limit, expiry, amount), lambda: True
-        )
+        inner = t.cast(SlidingWindowCounterSupport, self._inner)
+        return self._call(inner.acquire_sliding_window_entry, (key, limit, expiry, amount), _true)
 
     def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
-        inner = t.cast(SlidingWindowCounterSupport, self.inner)
-        return self._call(lambda: inner.get_sliding_window(key, expiry), lambda: (0, 0.0, 0, 0.0))
+        inner = t.cast(SlidingWindowCounterSupport, self._inner)
+        return self._call(inner.get_sliding_window, (key, expiry), _empty_sliding_window)
 
     def clear_sliding_window(self, key: str, expiry: int) -> None:
         t.cast(SlidingWindowCounterSupport, self.inner).clear_sliding_window(key, expiry)
 
+
+# ``limits`` wraps these methods of every Storage subclass to turn its errors
+# into StorageError when ``wrap_exceptions`` is on. It is never on for the
+# wrapper (the inner storage does its own wrapping), so the extra frame on
+# every call does nothing: call the methods as written.
+for _name in ("incr", "get", "get_expiry", "check", "reset", "clear"):
+    setattr(GuardedStorage, _name, vars(GuardedStorage)[_name].__wrapped__)
+del _name
 
 _INSTALL_LOCK = threading.Lock()
 
@@ -382,7 +437,7 @@ def _location(storage: Storage) -> str:
 def guard_limiters(app: Flask) -> None:
     """Pass the storage of every flask-limiter ``Limiter`` set up on ``app``
     through the app's outage policy (once per limiter). Called by
-    :class:`~flask_apierrors.ApiErrors` when it is set up and before each
+    :class:`~flask_apierrors.ApiErrors` when it is set up and before the first
     request, so the order in which the extensions are set up does not matter.
     """
     state = app.extensions.get("apierrors")
@@ -421,11 +476,27 @@ def _check_settings(settings: Settings) -> None:
 
 def init_app(app: Flask) -> None:
     """Set up the flask-limiter integration on ``app`` (called by ``ApiErrors.init_app``)."""
-    _check_settings(app.extensions["apierrors"].settings)
+    settings = app.extensions["apierrors"].settings
+    _check_settings(settings)
     request_finished.connect(_on_request_finished, app, weak=False)
+    if not settings.ratelimit_guard_storage:
+        return
     guard_limiters(app)
 
     def guard_before_request() -> None:
+        # A Limiter set up after ApiErrors is wrapped here. No extension can
+        # be set up once the app has served a request, so one pass is
+        # enough: the hook then takes itself out of every later request.
         guard_limiters(app)
+        _remove_before_request(app, guard_before_request)
 
     app.before_request(guard_before_request)
+
+
+def _remove_before_request(app: Flask, hook: t.Callable[[], t.Any]) -> None:
+    # A new list rather than list.remove(): a request iterating over the old
+    # one (this one, or another thread's) must not skip the hook after.
+    with _INSTALL_LOCK:
+        funcs = app.before_request_funcs.get(None)
+        if funcs is not None and hook in funcs:
+            app.before_request_funcs[None] = [f for f in funcs if f != hook]
