@@ -155,6 +155,8 @@ class _Slot:
 class _Held:
     """The slots one request holds; released once, however the request ends."""
 
+    __slots__ = ("_lock", "open", "slots")
+
     def __init__(self) -> None:
         self.slots: list[_Slot] = []
         #: False once the middleware handed the response to the server
@@ -313,6 +315,17 @@ class ConcurrencyLimiter:
             app.teardown_request(_release_at_teardown)
         app.before_request(self._check_application_limit)
 
+    def _drop_application_check(self, app: Flask) -> None:
+        # The options are read once, at the first request: without an
+        # application limit then, the check can never apply, so it leaves the
+        # hooks. A new list rather than list.remove(): a request iterating
+        # over the old one must not skip the hook after this one.
+        hook = self._check_application_limit
+        with self._lock:
+            funcs = app.before_request_funcs.get(None)
+            if funcs is not None and hook in funcs:
+                app.before_request_funcs[None] = [f for f in funcs if f != hook]
+
     # -- public API ------------------------------------------------------------------------
 
     def limit(
@@ -411,7 +424,10 @@ class ConcurrencyLimiter:
 
     def _check_application_limit(self) -> None:
         state = self._state()
-        if state.application_limit is None or request.endpoint is None:
+        if state.application_limit is None:
+            self._drop_application_check(current_app._get_current_object())  # type: ignore[attr-defined]
+            return
+        if request.endpoint is None:
             return
         view = current_app.view_functions.get(request.endpoint)
         if view is None or request.endpoint.rpartition(".")[2] == "static":

@@ -331,6 +331,27 @@ def test_application_limit_spans_views_and_respects_exempt() -> None:
     assert client.get("/b", buffered=True).status_code == 200
 
 
+@pytest.mark.parametrize("app_limit", [None, 1])
+def test_application_check_stays_only_with_an_application_limit(app_limit: int | None) -> None:
+    app = Flask("app-wide-check")
+    ApiErrors(app, format="error")
+    limiter = ConcurrencyLimiter(app, key_func=lambda: "k", application_limit=app_limit)
+
+    @app.get("/a")
+    def a() -> Response:
+        return Response(iter(["a"]))
+
+    client = app.test_client()
+    first = client.get("/a")
+    hooks = app.before_request_funcs[None]
+    assert (limiter._check_application_limit in hooks) is (app_limit is not None)
+    second = client.get("/a")
+    assert second.status_code == (200 if app_limit is None else 429)
+    for response in (first, second):
+        response.close()
+    assert client.get("/a", buffered=True).status_code == 200
+
+
 def test_callable_limit_and_options_from_config() -> None:
     app = Flask("config")
     app.config["APIERRORS_CONCURRENCY_RETRY_AFTER"] = 4
