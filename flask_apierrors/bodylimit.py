@@ -7,76 +7,88 @@ first ``MAX_CONTENT_LENGTH`` bytes. And a server's own error about broken
 chunk framing (gunicorn's ``InvalidChunkSize``) surfaces from
 ``wsgi.input`` as an unhandled exception, a 500 for a client's mistake.
 
-:func:`buffer_streamed_body` runs before the view: it reads such a body up
-to one byte past the limit into a spooled temporary file (memory up to
-:data:`SPOOL_BYTES`, then disk), raises 413 when the body is too large and
-400 when the framing is broken, and hands the view a plain stream with a
-``Content-Length``. Requests with a ``Content-Length`` are left alone.
+:func:`buffer_streamed_body` runs in the extension's WSGI middleware, before
+Flask sees the request. It reads such a body up to one byte past the limit
+in memory (up to :data:`SPOOL_BYTES`, then in a temporary file)
+and hands Flask a plain body with a ``Content-Length``. A body over the limit
+keeps a ``Content-Length`` over the limit, so Werkzeug answers 413 as soon as
+the app reads it, exactly as for a declared length; broken framing gives a
+body whose reading raises a 400. Requests with a ``Content-Length`` are left
+alone.
 """
 
 from __future__ import annotations
 
+import io
 import tempfile
 import typing as t
 
-from flask import current_app
-from flask import request
 from werkzeug.exceptions import BadRequest
-from werkzeug.exceptions import RequestEntityTooLarge
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 #: Bodies up to this size are buffered in memory, larger ones on disk.
 SPOOL_BYTES: t.Final = 1 << 20
 
+#: Set in the environ when a streamed body was cut at the limit.
+TRUNCATED: t.Final = "flask_apierrors.body_truncated"
+
 _READ: t.Final = 64 * 1024
 
 
-def buffer_streamed_body() -> None:
-    """A ``before_request`` hook: see the module docs."""
-    environ = request.environ
-    if (
-        "wsgi.input_terminated" not in environ
-        or environ.get("CONTENT_LENGTH")
-        or environ.get("HTTP_TRANSFER_ENCODING", "").lower() != "chunked"
-    ):
-        return
-    limit = request.max_content_length
-    if limit is None or "stream" in request.__dict__:
-        return  # no limit, or the body is being read already
+def is_streamed(environ: WSGIEnvironment) -> bool:
+    """A chunked body whose end the server marks, without a length."""
+    return (
+        "wsgi.input_terminated" in environ
+        and not environ.get("CONTENT_LENGTH")
+        and environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+    )
+
+
+class _MalformedBody(io.RawIOBase):
+    """The body of a request whose chunk framing was broken."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: t.Any) -> int:
+        raise BadRequest("Malformed request body")
+
+
+def buffer_streamed_body(environ: WSGIEnvironment, limit: int) -> t.IO[bytes]:
+    """Read the streamed body of ``environ`` (at most ``limit + 1`` bytes) and
+    make it a plain body of known length. Returns the buffer, for the caller
+    to close when the response is done."""
     stream = environ["wsgi.input"]
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    # In memory up to SPOOL_BYTES, then on disk. (Not SpooledTemporaryFile:
+    # a small body must not need an explicit close to be cleaned up quietly.)
+    spool: t.IO[bytes] = io.BytesIO()
     total = 0
     try:
-        while True:
-            try:
-                chunk = stream.read(min(_READ, limit + 1 - total))
-            except Exception as e:
-                # Broken chunk framing or a client that went away mid-body.
-                raise BadRequest("Malformed request body") from e
+        while total <= limit:
+            chunk = stream.read(min(_READ, limit + 1 - total))
             if not chunk:
                 break
             total += len(chunk)
-            if total > limit:
-                raise RequestEntityTooLarge()
+            if total > SPOOL_BYTES and isinstance(spool, io.BytesIO):
+                disk = tempfile.TemporaryFile()
+                disk.write(spool.getvalue())
+                spool = disk
             spool.write(chunk)
-    except BaseException:
+    except Exception:
+        # Broken chunk framing, or a client that went away mid-body.
         spool.close()
-        raise
-    spool.seek(0)
+        spool = t.cast(t.IO[bytes], _MalformedBody())
+        total = 1
+    else:
+        spool.seek(0)
+        if total > limit:
+            environ[TRUNCATED] = True
     environ["wsgi.input"] = spool
     environ["CONTENT_LENGTH"] = str(total)
-    # The app now sees a plain body of known length: Werkzeug wraps the new
-    # stream by its Content-Length.
+    # The app now sees a body of known length: Werkzeug wraps the new stream
+    # by its Content-Length (and answers 413 past MAX_CONTENT_LENGTH).
     del environ["wsgi.input_terminated"]
     del environ["HTTP_TRANSFER_ENCODING"]
-    current_app.logger.debug("buffered a streamed request body of %d bytes", total)
-    request.close = _closing(request.close, spool)  # type: ignore[method-assign]
-
-
-def _closing(close: t.Callable[[], None], spool: t.IO[bytes]) -> t.Callable[[], None]:
-    def close_both() -> None:
-        try:
-            close()
-        finally:
-            spool.close()
-
-    return close_both
+    return spool

@@ -60,18 +60,15 @@ def _environ_keys(headers: tuple[str, ...]) -> tuple[str, ...]:
     return tuple("HTTP_" + name.upper().replace("-", "_") for name in headers)
 
 
-def request_state(settings: Settings | None = None) -> RequestState:
-    """This request's :class:`RequestState`, created on first use.
+#: Where the request's :class:`RequestState` lives in the WSGI environ.
+ENVIRON_KEY: t.Final = "flask_apierrors.request_state"
 
-    :param settings: The app's settings, when the caller has them at hand
-        (saves a lookup on the hot path).
-    """
-    g_obj = g._get_current_object()
-    state: RequestState | None = getattr(g_obj, "_apierrors", None)
+
+def environ_state(environ: t.MutableMapping[str, t.Any], settings: Settings) -> RequestState:
+    """The :class:`RequestState` of the request ``environ`` belongs to,
+    created on first use. Needs no request context (the middleware uses it)."""
+    state: RequestState | None = environ.get(ENVIRON_KEY)
     if state is None:
-        if settings is None:
-            settings = current_app.extensions["apierrors"].settings
-        environ = request.environ
         cid = None
         for key in _environ_keys(settings.request_id_headers):
             value = environ.get(key)
@@ -82,6 +79,23 @@ def request_state(settings: Settings | None = None) -> RequestState:
                     cid = value
                 break
         state = RequestState(cid or new_id(settings.request_id_prefix))
+        environ[ENVIRON_KEY] = state
+    return state
+
+
+def request_state(settings: Settings | None = None) -> RequestState:
+    """This request's :class:`RequestState`, created on first use and kept on
+    ``g._apierrors`` (and in the environ, for the middleware).
+
+    :param settings: The app's settings, when the caller has them at hand
+        (saves a lookup on the hot path).
+    """
+    g_obj = g._get_current_object()
+    state: RequestState | None = getattr(g_obj, "_apierrors", None)
+    if state is None:
+        if settings is None:
+            settings = current_app.extensions["apierrors"].settings
+        state = environ_state(request.environ, settings)
         g_obj._apierrors = state
     return state
 

@@ -20,7 +20,6 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
 
-from . import bodylimit
 from . import cli
 from . import correlation
 from .catalog import Catalog
@@ -34,6 +33,7 @@ from .integrations import Context
 from .integrations import Converter
 from .integrations import registry
 from .integrations import werkzeug as wz
+from .middleware import ApiErrorsMiddleware
 from .problem import Problem
 
 logger = logging.getLogger("flask_apierrors")
@@ -88,14 +88,6 @@ class AppState:
         self._formats: dict[t.Any, Format] = {}
         self._blueprint_settings: dict[str, Settings] = {}
         self._prefixes: list[tuple[str, str]] | None = None
-
-    def after_request(self, response: Response) -> Response:
-        """Echo the correlation id on every response (error responses got it
-        when they were made, in case a later hook fails)."""
-        name = self.settings.response_id_header
-        if name not in response.headers:
-            response.headers[name] = correlation.request_state(self.settings).correlation_id
-        return response
 
     def format_for(self, spec: t.Any, settings: Settings) -> Format:
         """The :class:`Format` object for a configured format (cached)."""
@@ -248,10 +240,9 @@ class ApiErrors:
             app.register_error_handler(exc_type, self._handle)
         for exc_type in registry.EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
-        app.after_request(state.after_request)
-        if settings.buffer_streamed_bodies:
-            # First, before any hook of the app's can read the body.
-            app.before_request_funcs.setdefault(None, []).insert(0, bodylimit.buffer_streamed_body)
+        # Correlation id header and streamed-body limits: no Flask context
+        # needed, and it sees every response, even one a failing hook left.
+        app.wsgi_app = ApiErrorsMiddleware(app.wsgi_app, app, state)  # type: ignore[method-assign]
         got_request_exception.connect(_on_exception, app, weak=False)
         app.logger.addFilter(correlation.ExceptionLogTagger())
         app.logger.addFilter(correlation.CorrelationIdFilter())
@@ -401,9 +392,6 @@ class ApiErrors:
                 headers.add(name, value)
             else:
                 headers[name] = value
-        headers[settings.response_id_header] = correlation.request_state(
-            state.settings
-        ).correlation_id
         return response
 
 
@@ -487,7 +475,5 @@ def _fallback_response() -> Response:
     }
     if cid is not None:
         body["correlation_id"] = cid
-    response = Response(json.dumps(body), status=500, mimetype="application/json")
-    if cid is not None:
-        response.headers[current_app.extensions["apierrors"].settings.response_id_header] = cid
-    return response
+    # The middleware adds the correlation id header.
+    return Response(json.dumps(body), status=500, mimetype="application/json")

@@ -77,3 +77,21 @@ def test_bodies_with_a_length_are_left_to_werkzeug(echo_app: Flask) -> None:
     response = echo_app.test_client().post("/echo", data=b"x" * 50)
     assert response.get_json() == {"bytes": 50}
     assert echo_app.test_client().post("/echo", data=b"x" * 500).status_code == 413
+
+
+def test_large_streamed_body_goes_to_disk_and_is_closed(make_app: MakeApp) -> None:
+    size = 1_500_000  # more than bodylimit.SPOOL_BYTES
+    app, _ = make_app(config={"MAX_CONTENT_LENGTH": 2_000_000})
+    seen: list[t.Any] = []
+
+    @app.post("/echo")
+    def echo() -> dict[str, int]:
+        seen.append(request.environ["wsgi.input"])
+        return {"bytes": len(request.get_data())}
+
+    environ = _chunked_environ(io.BytesIO(b"x" * size))
+    response = app.test_client().post("/echo", environ_overrides=environ)
+    assert response.get_json() == {"bytes": size}
+    assert not isinstance(seen[0], io.BytesIO)
+    response.close()
+    assert seen[0].closed

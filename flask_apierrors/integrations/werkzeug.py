@@ -15,6 +15,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.exceptions import UnsupportedMediaType
 
+from ..bodylimit import TRUNCATED
 from ..catalog import code_for_exception_class
 from ..correlation import get_error_id
 from ..errors import ApiError
@@ -126,7 +127,7 @@ def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
         details = {"method": request.method, "allowed_methods": sorted(e.valid_methods or ())}
     elif isinstance(e, RequestEntityTooLarge):
         limit = request.max_content_length
-        if request.content_length is not None:
+        if request.content_length is not None and TRUNCATED not in request.environ:
             details["body_size"] = request.content_length
         if limit is not None:
             details["max_size"] = limit
