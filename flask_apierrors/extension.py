@@ -39,8 +39,19 @@ from .problem import Problem
 logger = logging.getLogger("flask_apierrors")
 
 
+_clock: tuple[int, str] = (-1, "")
+
+
 def _utcnow() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """Now, ISO 8601 UTC with ``Z``; formatted once per second (the pair is
+    swapped in one assignment, so threads never see a torn value)."""
+    global _clock
+    now = int(time.time())
+    second, text = _clock
+    if now != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        _clock = (now, text)
+    return text
 
 
 def _json_default(value: t.Any) -> t.Any:

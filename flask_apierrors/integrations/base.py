@@ -15,7 +15,7 @@ from ..problem import Problem
 Converter = t.Callable[[BaseException, "Context"], "Problem | None"]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class Context:
     """What a converter may use besides the exception (no Flask globals
     needed to build a :class:`Problem`)."""
