@@ -38,6 +38,9 @@ from .problem import Problem
 
 logger = logging.getLogger("flask_apierrors")
 
+#: ``(status, headers) -> headers``: see :attr:`AppState.header_fixers`.
+HeaderFixer = t.Callable[[int, list[tuple[str, str]]], list[tuple[str, str]]]
+
 
 _clock: tuple[int, str] = (-1, "")
 
@@ -99,6 +102,11 @@ class AppState:
         self._formats: dict[t.Any, Format] = {}
         self._blueprint_settings: dict[str, Settings] = {}
         self._prefixes: list[tuple[str, str]] | None = None
+        #: Called by the middleware for every response that is not a 2xx,
+        #: with its status and headers, still inside the request context;
+        #: each returns the headers to send (integrations that must have the
+        #: last word on a header, after every ``after_request`` hook).
+        self.header_fixers: list[HeaderFixer] = []
 
     def format_for(self, spec: t.Any, settings: Settings) -> Format:
         """The :class:`Format` object for a configured format (cached)."""

@@ -6,6 +6,9 @@ raised), at the cost of no context lookups:
 
 - it sets the correlation id header on every response, replacing any value
   a view set;
+- it lets integrations have the last word on an error response's headers
+  (:attr:`~flask_apierrors.extension.AppState.header_fixers`; the
+  flask-limiter integration's 429 headers);
 - it makes streamed (chunked) request bodies obey ``MAX_CONTENT_LENGTH``
   (:mod:`flask_apierrors.bodylimit`).
 """
@@ -39,6 +42,7 @@ class ApiErrorsMiddleware:
     def __init__(self, wsgi_app: WSGIApplication, app: Flask, state: AppState) -> None:
         self.wsgi_app = wsgi_app
         self.config = app.config
+        self.state = state
         self.settings = state.settings
         self.header = state.settings.response_id_header
         self._lower = self.header.lower()
@@ -56,6 +60,12 @@ class ApiErrorsMiddleware:
         def start_with_id(
             status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
         ) -> t.Callable[[bytes], object]:
+            fixers = self.state.header_fixers
+            if fixers and status[0] != "2":
+                # Flask calls start_response inside the request context.
+                code = int(status[:3])
+                for fix in fixers:
+                    headers = fix(code, headers)
             cid = environ_state(environ, settings).correlation_id
             lower = self._lower
             headers = [h for h in headers if h[0].lower() != lower]

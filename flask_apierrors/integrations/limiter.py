@@ -17,9 +17,9 @@ Every 429 of a breached limit carries ``X-RateLimit-Limit``,
 the request breached) exactly once,
 with the values of the body, whatever ``RATELIMIT_HEADERS_ENABLED`` says:
 flask-limiter adds its own headers in an ``after_request`` hook, so they are
-set once more when the request is finished (``request_finished``), after
-every hook ran. ``on_breach`` responses and ``error_message`` keep their
-body and message; they get the same headers when their status is 429.
+set once more by the extension's WSGI middleware, after every hook ran.
+``on_breach`` responses and ``error_message`` keep their body and message;
+they get the same headers when their status is 429.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request
-from flask import request_finished
 from flask_limiter import Limiter
 from flask_limiter import RateLimitExceeded
 from flask_limiter.constants import ConfigVars
@@ -249,7 +248,7 @@ def convert_rate_limit(e: BaseException, ctx: Context) -> Problem | None:
     fields = info.fields()
     message = e.description if e.limit.error_message else template.format(**fields)
     headers = info.headers(current_app, draft=settings.ratelimit_draft_headers)
-    # The request_finished receiver sets the same headers again: keep them.
+    # The middleware's fix_headers sets the same headers again: keep them.
     g.setdefault(_G_HEADERS, headers)
     return ctx.problem(
         "rate_limit_exceeded",
@@ -260,26 +259,31 @@ def convert_rate_limit(e: BaseException, ctx: Context) -> Problem | None:
     )
 
 
-def _on_request_finished(sender: Flask, response: Response, **extra: t.Any) -> None:
-    # Runs after every after_request hook, flask-limiter's included: the
-    # only place where "exactly once" can be guaranteed.
-    if response.status_code != 429 or not has_request_context():
-        return
+def fix_headers(status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The rate-limit headers of a 429, each exactly once. Called by the
+    extension's middleware after every ``after_request`` hook (flask-limiter's
+    included), still inside the request context: the only place where
+    "exactly once" can be guaranteed."""
+    if status != 429 or not has_request_context():
+        return headers
     wanted: list[tuple[str, str]] | None = g.get(_G_HEADERS)
     if wanted is None:
         # Not rendered by the converter (an on_breach response, an app's own 429).
         info = breach_info()
         if info is None:
-            return  # a 429 that is no rate limit (concurrency, an app's own)
-        wanted = info.headers(sender, draft=_settings().ratelimit_draft_headers)
-    headers = response.headers
+            return headers  # a 429 that is no rate limit (concurrency, an app's own)
+        wanted = info.headers(current_app, draft=_settings().ratelimit_draft_headers)
+    names = {name.lower() for name, _ in wanted}
+    kept = [(k, v) for k, v in headers if k.lower() not in names]
+    current = {k.lower(): v for k, v in headers}
     for name, value in wanted:
         if name.lower() == "retry-after":
             # An on_breach response may ask for a longer wait: keep it.
-            current = headers.get(name, "")
-            if current.isdigit() and int(current) > int(value):
-                value = current
-        headers.set(name, value)
+            asked = current.get("retry-after", "")
+            if asked.isdigit() and int(asked) > int(value):
+                value = asked
+        kept.append((name, value))
+    return kept
 
 
 # -- outage policy for flask-limiter's storage -------------------------------------------------
@@ -478,7 +482,7 @@ def init_app(app: Flask) -> None:
     """Set up the flask-limiter integration on ``app`` (called by ``ApiErrors.init_app``)."""
     settings = app.extensions["apierrors"].settings
     _check_settings(settings)
-    request_finished.connect(_on_request_finished, app, weak=False)
+    app.extensions["apierrors"].header_fixers.append(fix_headers)
     if not settings.ratelimit_guard_storage:
         return
     guard_limiters(app)
