@@ -28,12 +28,12 @@ from flask_apierrors.availability import RedisStore
 from flask_apierrors.availability import UnavailableError
 from flask_apierrors.availability import ensure_free_space
 from tests.conftest import MakeApp
+from tests.support.seeds import seed_examples
 from tests.support.servers import GunicornServer
 from tests.support.servers import RedisServer
 from tests.support.servers import requires_redis
 
-SPEC = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
-EXAMPLES: list[dict[str, t.Any]] = json.loads(SPEC.read_text())
+EXAMPLES = seed_examples()
 
 
 def example(section_end: str, name: str | None = None) -> dict[str, t.Any]:

@@ -32,11 +32,11 @@ from flask_apierrors.client import ServiceUnavailableError
 from flask_apierrors.client import UpstreamError
 from flask_apierrors.client import ValidationError
 
+from .support.seeds import seed_examples
 from .support.servers import GunicornServer
 from .support.upstream import UpstreamServer
 from .support.upstream import refused_url
 
-SEED_EXAMPLES = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
 FORMATS: t.Final = ("error", "error_code", "detail", "problem")
 CID = "req_client42"
 
@@ -213,10 +213,9 @@ def test_custom_code_classes_win(api_url: str) -> None:
 
 
 def seed_errors() -> list[tuple[str, int, dict[str, t.Any]]]:
-    examples = json.loads(SEED_EXAMPLES.read_text(encoding="utf-8"))
     return [
         (e["section"], e["status"], e["body"])
-        for e in examples
+        for e in seed_examples()
         if e["json_valid"] and e["status"] is not None and e["status"] >= 400
     ]
 

@@ -11,7 +11,6 @@ import re
 import threading
 import time
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -26,12 +25,11 @@ from flask_apierrors import ApiErrors
 from flask_apierrors import ConcurrencyLimiter
 from flask_apierrors.concurrency import ConcurrentLimitExceeded
 from flask_apierrors.limits_storage import MemoryConcurrencyStorage
-
-SEEDS = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
+from tests.support.seeds import seed_examples
 
 
 def _seed_body() -> dict[str, t.Any]:
-    for entry in json.loads(SEEDS.read_text()):
+    for entry in seed_examples():
         if entry["example"] == "Concurrent Limit Exceeded":
             body: dict[str, t.Any] = entry["body"]
             return body

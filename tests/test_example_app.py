@@ -2,7 +2,7 @@
 through Flask's test client, with the stand-in services on loopback.
 
 The bodies are compared with the documented examples of both APIs
-(../shared/spec/seed_examples.json), values that depend on time or ids and
+(tests/data/seed_examples.json), values that depend on time or ids and
 the ``correlation_id`` member aside.
 """
 
@@ -30,10 +30,10 @@ from example_app import settings
 from example_app.standin import StandinService
 from example_app.standin import glb
 from flask_apierrors import Problem
+from tests.support.seeds import seed_examples
 from tests.support.upstream import refused_url
 
-SPEC = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
-EXAMPLES: list[dict[str, t.Any]] = json.loads(SPEC.read_text())
+EXAMPLES = seed_examples()
 REPO = Path(__file__).parents[1]
 
 ADMIN: t.Final = "mel_" + "A" * 32

@@ -1,6 +1,6 @@
 """The example app under real gunicorn (2 workers, gthread), over HTTP.
 
-Every error example of both documented APIs (../shared/spec/seed_examples.json)
+Every error example of both documented APIs (tests/data/seed_examples.json)
 is reached and compared with the answer: status, headers and body, values
 that depend on time or ids and the ``correlation_id`` member aside. Rate and
 concurrency limits are shared by the workers through a real Redis.
@@ -28,13 +28,13 @@ import pytest
 import requests
 
 from example_app.standin import StandinService
+from tests.support.seeds import seed_examples
 from tests.support.servers import GunicornServer
 from tests.support.servers import RedisServer
 
 pytestmark = pytest.mark.slow
 
-SPEC = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
-EXAMPLES: list[dict[str, t.Any]] = json.loads(SPEC.read_text())
+EXAMPLES = seed_examples()
 REPO = Path(__file__).parents[1]
 CONFIG = REPO / "example_app" / "gunicorn.conf.py"
 

@@ -11,7 +11,6 @@ import time
 import typing as t
 from datetime import datetime
 from datetime import timezone
-from pathlib import Path
 
 import pytest
 from flask import Blueprint
@@ -29,15 +28,15 @@ from limits.storage import MemoryStorage  # noqa: E402
 
 from flask_apierrors.integrations.limiter import GuardedStorage  # noqa: E402
 from flask_apierrors.integrations.limiter import RateLimitInfo  # noqa: E402
+from tests.support.seeds import seed_examples  # noqa: E402
 
-SEEDS = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
 DETAILS_ALL = ("limit", "remaining", "reset", "reset_at", "window", "retry_after")
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 def _seed_body(seed: str, section_end: str, example: str | None = None) -> dict[str, t.Any]:
-    for entry in json.loads(SEEDS.read_text()):
+    for entry in seed_examples():
         if (
             entry["seed"].startswith(seed)
             and entry["section"].endswith(section_end)

@@ -4,9 +4,7 @@ as :func:`~flask_apierrors.use_schema`, from the 422 they raise."""
 from __future__ import annotations
 
 import io
-import json
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -22,6 +20,7 @@ from flask_apierrors.catalog import Catalog
 from flask_apierrors.config import Settings
 from flask_apierrors.integrations import Context
 from flask_apierrors.integrations.webargs import convert_webargs_error
+from tests.support.seeds import seed_examples
 
 webargs_flask = pytest.importorskip("webargs.flaskparser")
 flask_smorest = pytest.importorskip("flask_smorest")
@@ -29,8 +28,7 @@ flask_smorest = pytest.importorskip("flask_smorest")
 #: webargs' decorator factories, typed for the views below.
 Decorator = t.Callable[..., t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]]]
 
-SPEC = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
-EXAMPLES: list[dict[str, t.Any]] = json.loads(SPEC.read_text())
+EXAMPLES = seed_examples()
 
 
 class Message(Schema):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -19,9 +18,9 @@ from flask import request
 from flask_apierrors import ApiError
 from flask_apierrors import ApiErrors
 from flask_apierrors import Catalog
+from tests.support.seeds import seed_examples
 
-SPEC = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
-EXAMPLES: list[dict[str, t.Any]] = json.loads(SPEC.read_text())
+EXAMPLES = seed_examples()
 
 # Produced by other parts of the package (validation, limits) and tested there.
 _ELSEWHERE = {"validation_error", "rate_limit_exceeded", "concurrent_limit_exceeded"}

@@ -12,7 +12,6 @@ import socket
 import time
 import typing as t
 import urllib.request
-from pathlib import Path
 
 import httpx
 import pytest
@@ -32,12 +31,12 @@ from flask_apierrors.upstream import httpx_async_event_hooks
 from flask_apierrors.upstream import httpx_event_hooks
 from flask_apierrors.upstream import upstream_call
 from tests.conftest import MakeApp
+from tests.support.seeds import seed_examples
 from tests.support.upstream import UpstreamServer
 from tests.support.upstream import refused_url
 from tests.test_sse import parse_events
 
-SPEC = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
-EXAMPLES: list[dict[str, t.Any]] = json.loads(SPEC.read_text())
+EXAMPLES = seed_examples()
 
 CLIENTS = ("requests", "httpx", "httpx_async", "urllib")
 TIMEOUT = 0.3

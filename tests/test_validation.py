@@ -12,7 +12,6 @@ import math
 import re
 import time
 import typing as t
-from pathlib import Path
 
 import pytest
 from flask import Blueprint
@@ -35,9 +34,9 @@ from flask_apierrors.integrations.marshmallow import RequestValidationError
 from flask_apierrors.validation import LOCATIONS
 
 from .conftest import MakeApp
+from .support.seeds import seed_examples
 
-SPEC = Path(__file__).parents[2] / "shared" / "spec" / "seed_examples.json"
-EXAMPLES: list[dict[str, t.Any]] = json.loads(SPEC.read_text())
+EXAMPLES = seed_examples()
 
 MODELS = ("Melanie-3", "Melanie-3-light", "Melanie-3-code")
 ALLOWED_FORMATS = ("jpg", "jpeg", "png")
