@@ -120,6 +120,67 @@ _MESSAGES: t.Final = {
     504: "Upstream service timeout",
 }
 
+# What each Werkzeug error means, written for an API's clients: Werkzeug's own
+# descriptions address a person at a browser ("If you entered the URL
+# manually ..."). A status missing here falls back to Werkzeug's text.
+_DESCRIPTIONS: t.Final = {
+    400: "The request could not be understood: its syntax, framing or parameters are malformed.",
+    401: (
+        "The request carries no credentials, or credentials that are wrong, expired or revoked;"
+        " the WWW-Authenticate header names the scheme to use."
+    ),
+    403: "The credentials are valid but do not allow this operation on this resource.",
+    404: "Nothing exists at the requested path: an unknown endpoint, or an unknown id in it.",
+    405: (
+        "The endpoint does not accept the request's HTTP method; the Allow header lists the"
+        " methods it accepts."
+    ),
+    406: "The endpoint cannot answer in any of the media types the Accept header lists.",
+    408: "The client did not send the complete request within the time the server waits.",
+    409: (
+        "The request conflicts with the current state of the resource, for example a concurrent"
+        " change; read the resource again before retrying."
+    ),
+    410: "The resource existed but has been removed for good; do not repeat the request.",
+    411: "A request with this method must give its body size in a Content-Length header.",
+    412: (
+        "A precondition of the request (If-Match, If-Unmodified-Since ...) does not hold for"
+        " the resource's current state."
+    ),
+    413: "The request body is larger than the endpoint accepts.",
+    414: "The request URL is longer than the server accepts.",
+    415: "The request body's Content-Type is not one the endpoint accepts.",
+    416: "The Range header asks for a part of the resource that does not exist.",
+    417: "The server cannot meet the expectation given in the request's Expect header.",
+    418: "The server is a teapot and will not brew coffee (RFC 2324).",
+    421: "The request reached a server that does not answer for its scheme and host.",
+    422: (
+        "The request is well-formed, but its content cannot be processed, for example values"
+        " that contradict each other."
+    ),
+    423: "The resource is locked and cannot be changed now.",
+    424: "The operation depended on another operation, which failed.",
+    428: "The request must be conditional: send it with If-Match or If-Unmodified-Since.",
+    429: (
+        "The client sent more requests than its rate limit allows; retry after the seconds"
+        " Retry-After gives."
+    ),
+    431: "The request's header fields, one of them or all together, are larger than allowed.",
+    451: "The resource cannot be served for legal reasons.",
+    500: (
+        "The server failed unexpectedly while handling the request; the error id in the body"
+        " finds the failure in the server's log."
+    ),
+    501: "The server does not implement the operation the request asks for.",
+    502: "A service the server depends on answered with an error or an invalid response.",
+    503: (
+        "The service cannot handle requests for now (maintenance or overload); retry later,"
+        " after Retry-After when it is given."
+    ),
+    504: "A service the server depends on did not answer in time.",
+    505: "The server does not support the HTTP version the request uses.",
+}
+
 _GROUP_BY_STATUS: t.Final = {
     401: "authentication",
     403: "authentication",
@@ -151,7 +212,8 @@ def _werkzeug_specs() -> list[ErrorSpec]:
                 code=code_for_exception_class(cls),
                 status=status,
                 message=_MESSAGES.get(status, reason_phrase(status)),
-                description=_plain(cls.description or reason_phrase(status)),
+                description=_DESCRIPTIONS.get(status)
+                or _plain(cls.description or reason_phrase(status)),
                 group=_GROUP_BY_STATUS.get(status, "http"),
             )
         )

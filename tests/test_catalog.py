@@ -19,6 +19,25 @@ def test_default_covers_every_werkzeug_exception() -> None:
         assert spec.message
 
 
+@pytest.mark.parametrize("status", sorted(default_exceptions))
+def test_werkzeug_codes_are_described_for_api_clients(status: int) -> None:
+    # Werkzeug's descriptions speak to a person at a browser; the catalog's
+    # speak to an API's client, as full sentences without HTML.
+    spec = Catalog.default().for_status(status)
+    assert spec is not None
+    assert spec.description != default_exceptions[status].description
+    assert spec.description.endswith(".") and "<" not in spec.description
+    for browser_words in ("browser", "manually", "spelling", "this page", "URL requested"):
+        assert browser_words not in spec.description, spec.description
+
+
+def test_unauthorized_description() -> None:
+    assert Catalog.default()["unauthorized"].description == (
+        "The request carries no credentials, or credentials that are wrong, expired or revoked;"
+        " the WWW-Authenticate header names the scheme to use."
+    )
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [
