@@ -20,6 +20,10 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from . import docgen
+from .plugins import Plugin
+
+if t.TYPE_CHECKING:
+    from .state import AppState
 
 #: Output formats of ``flask apierrors docs``.
 DOC_FORMATS: t.Final = ("markdown", "json", "rst")
@@ -62,3 +66,12 @@ def docs_command(output_format: str, output: str, title: str | None) -> None:
     if output != "-":
         count = len(reference.catalog)
         click.echo(f"Wrote the error reference ({count} codes) to {output}.", err=True)
+
+
+def plugin() -> Plugin:
+    """The entry point: adds ``flask apierrors`` to every app set up."""
+    return Plugin("cli", setup=_setup)
+
+
+def _setup(state: AppState) -> None:
+    state.app.cli.add_command(apierrors_cli)

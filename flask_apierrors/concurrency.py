@@ -25,6 +25,7 @@ sends chunks.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -40,13 +41,15 @@ from flask import g
 from flask import has_request_context
 from flask import request
 
-from .config import Settings
-from .config import config_key
+from . import config
 from .errors import ApiError
 from .limits_storage import ConcurrencyStorage
+from .limits_storage import LimitsSettings
 from .limits_storage import StorageGuard
 from .limits_storage import concurrency_storage_from_uri
 from .limits_storage import guard_for
+from .plugins import Plugin
+from .state import find_state
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
@@ -59,6 +62,32 @@ F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 ENVIRON_KEY: t.Final = "flask_apierrors.concurrency_slots"
 
 _EXTENSION: t.Final = "apierrors_concurrency"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConcurrencySettings:
+    """The ``APIERRORS_CONCURRENCY_*`` keys (:class:`ConcurrencyLimiter`)."""
+
+    #: Where ``ConcurrencyLimiter`` keeps its slots: ``memory://`` or a
+    #: Redis URI shared by every worker and host.
+    concurrency_storage_uri: str = "memory://"
+    #: Connect and read timeout of the concurrency Redis, seconds.
+    concurrency_socket_timeout: float = 0.5
+    #: Seconds after which a slot frees itself (the slots of a crashed worker).
+    concurrency_slot_ttl: float = 300.0
+    #: ``Retry-After`` of a concurrency 429, seconds.
+    concurrency_retry_after: int = 1
+    #: Prefix of the concurrency keys in the storage.
+    concurrency_key_prefix: str = "apierrors:concurrency"
+    #: App-wide concurrency limit per key (an int or a callable);
+    #: ``None``: only decorated views are limited.
+    concurrency_application_limit: t.Any = None
+
+
+def plugin() -> Plugin:
+    """The entry point: declares the concurrency settings."""
+    return Plugin("concurrency", settings=(ConcurrencySettings,))
+
 
 #: Options read from ``APIERRORS_CONCURRENCY_*`` unless given to the limiter.
 _OPTIONS: t.Final = (
@@ -397,10 +426,11 @@ class ConcurrencyLimiter:
     def _option(self, app: Flask, name: str) -> t.Any:
         if name in self._options:
             return self._options[name]
-        apierrors = app.extensions.get("apierrors")
+        cls = LimitsSettings if name.startswith("limits_") else ConcurrencySettings
+        apierrors = find_state(app)
         if apierrors is not None:
-            return getattr(apierrors.settings, name)
-        return app.config.get(config_key(name), getattr(Settings(), name))
+            return getattr(apierrors.settings_of(cls), name)
+        return app.config.get(config.config_key(name), getattr(cls(), name))
 
     def _state(self) -> _State:
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -86,54 +86,10 @@ class Settings:
     #: Read chunked request bodies before the view, so ``MAX_CONTENT_LENGTH``
     #: holds for them too (413) and broken chunk framing is a 400.
     buffer_streamed_bodies: bool = True
-    #: Maintenance mode from the start: ``True``, an ISO 8601 interval
-    #: ``"START/END"``, or a mapping with ``start``, ``end`` and ``message``
-    #: (see :class:`~flask_apierrors.availability.Maintenance`).
-    maintenance: t.Any = False
-    #: File holding the maintenance state switched at run time, shared by
-    #: every worker; ``None``: ``apierrors-maintenance.json`` in the
-    #: instance folder.
-    maintenance_file: str | None = None
-    #: Paths (``/health``) and endpoint names that answer during maintenance.
-    maintenance_exempt: tuple[str, ...] = ("/health",)
-    #: ``Retry-After`` (seconds) of a maintenance 503 whose end is unknown.
-    maintenance_retry_after: int = 300
-    #: Seconds a worker trusts its last look at the maintenance state.
-    maintenance_check_interval: float = 1.0
-    #: Detail fields of a rate-limit 429, in order, from ``limit``,
-    #: ``remaining``, ``reset``, ``reset_at``, ``window``, ``retry_after``;
-    #: ``None``: chosen by the body format.
-    ratelimit_details: tuple[str, ...] | None = None
-    #: Message template of a rate-limit 429 (``{limit}``, ``{requests}``,
-    #: ``{period}``, ``{window}`` ...); ``None``: chosen by the format. A
-    #: limit's own ``error_message`` wins.
-    ratelimit_message: str | None = None
-    #: Smallest ``Retry-After`` of a rate-limit 429, seconds (at least 1).
-    ratelimit_min_retry_after: int = 1
-    #: Also send the IETF draft ``RateLimit-Policy`` and ``RateLimit`` headers.
-    ratelimit_draft_headers: bool = False
-    #: Apply the limits outage policy to flask-limiter's storage.
-    ratelimit_guard_storage: bool = True
-    #: When a limiter's storage fails: ``True`` lets requests through (one
-    #: WARNING per outage), ``False`` answers 503 ``service_unavailable``.
-    limits_fail_open: bool = True
-    #: Seconds between tries of a failed limiter storage (the fail-closed
-    #: 503's ``Retry-After`` is the wait for the next try, at least 1).
-    limits_retry_interval: float = 1.0
-    #: Where ``ConcurrencyLimiter`` keeps its slots: ``memory://`` or a
-    #: Redis URI shared by every worker and host.
-    concurrency_storage_uri: str = "memory://"
-    #: Connect and read timeout of the concurrency Redis, seconds.
-    concurrency_socket_timeout: float = 0.5
-    #: Seconds after which a slot frees itself (the slots of a crashed worker).
-    concurrency_slot_ttl: float = 300.0
-    #: ``Retry-After`` of a concurrency 429, seconds.
-    concurrency_retry_after: int = 1
-    #: Prefix of the concurrency keys in the storage.
-    concurrency_key_prefix: str = "apierrors:concurrency"
-    #: App-wide concurrency limit per key (an int or a callable);
-    #: ``None``: only decorated views are limited.
-    concurrency_application_limit: t.Any = None
+    #: Render errors at all. ``False`` on the app with ``enabled=True`` on a
+    #: blueprint override renders only that blueprint's errors; ``False`` on
+    #: an override leaves that blueprint to Flask and the app's own handlers.
+    enabled: bool = True
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -142,8 +98,46 @@ class Settings:
 
     def merged(self, options: t.Mapping[str, t.Any]) -> Settings:
         """A copy with ``options`` applied (unknown names raise TypeError)."""
-        check_options(options)
-        return dataclasses.replace(self, **_coerce(options)) if options else self
+        return merged(self, options)
+
+
+#: The settings classes of every feature that declared its own keys
+#: (:func:`register_settings`), by class; the core's :class:`Settings` first.
+_GROUPS: dict[type[t.Any], None] = {Settings: None}
+
+S = t.TypeVar("S")
+
+
+def register_settings(cls: type[S]) -> type[S]:
+    """Declare a feature's own ``APIERRORS_*`` keys: ``cls`` is a frozen
+    dataclass whose field names are the options (and, upper-cased after the
+    prefix, the config keys). Its keys are then accepted by
+    :class:`~flask_apierrors.ApiErrors` and blueprint overrides, read once
+    per app by :meth:`~flask_apierrors.state.AppState.settings_of`, and
+    listed by the docs. Usable as a class decorator; idempotent.
+    """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} must be a dataclass to declare settings.")
+    clash = set(field_names(cls)) & {n for g in _GROUPS if g is not cls for n in field_names(g)}
+    if clash:
+        raise ValueError(f"{cls.__name__} declares settings that exist already: {sorted(clash)}")
+    _GROUPS[cls] = None
+    return cls
+
+
+def settings_classes() -> tuple[type[t.Any], ...]:
+    """Every settings class: the core's first, then each feature's."""
+    return tuple(_GROUPS)
+
+
+def field_names(cls: type[t.Any]) -> tuple[str, ...]:
+    """The option names of a settings class, in declaration order."""
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def all_names() -> tuple[str, ...]:
+    """Every option name of every settings class."""
+    return tuple(name for cls in _GROUPS for name in field_names(cls))
 
 
 def config_key(name: str) -> str:
@@ -153,26 +147,75 @@ def config_key(name: str) -> str:
 
 def check_options(options: t.Mapping[str, t.Any]) -> None:
     """Raise TypeError naming the fix for an unknown option."""
-    unknown = set(options) - set(Settings.names())
+    names = all_names()
+    unknown = set(options) - set(names)
     if unknown:
         raise TypeError(
             f"Unknown flask-apierrors option(s): {', '.join(sorted(unknown))}."
-            f" Valid options: {', '.join(Settings.names())}."
+            f" Valid options: {', '.join(names)}."
         )
 
 
-def _coerce(options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    # Lists from app.config (JSON, env) become tuples so Settings stays frozen.
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+_TRUE: t.Final = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE: t.Final = frozenset({"0", "false", "no", "off", "n", "f", ""})
+
+
+def _coerce_value(name: str, default: t.Any, value: t.Any) -> t.Any:
+    """``value`` in the type of ``default``: lists become tuples, and the
+    strings an environment gives (``"false"``, ``"30"``, ``"a,b"``) become
+    booleans, numbers and tuples. Raises ValueError naming the key."""
+    try:
+        if isinstance(value, list):
+            return tuple(value)
+        if not isinstance(value, str) or isinstance(default, str):
+            return value
+        if isinstance(default, bool):
+            lowered = value.strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError("use true/false, yes/no, on/off or 1/0")
+        if isinstance(default, int):
+            return int(value.strip())
+        if isinstance(default, float):
+            return float(value.strip())
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"{config_key(name)}={value!r} is not valid: {exc}.") from None
+    return value
+
+
+def _coerce(cls: type[t.Any], options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    return {k: _coerce_value(k, defaults.get(k), v) for k, v in options.items() if k in defaults}
+
+
+def merged(settings: S, options: t.Mapping[str, t.Any]) -> S:
+    """A copy of ``settings`` with those of ``options`` that it declares
+    applied (unknown names of every class raise TypeError)."""
+    check_options(options)
+    changes = _coerce(type(settings), options)
+    return dataclasses.replace(settings, **changes) if changes else settings  # type: ignore[type-var]
+
+
+def load(app: Flask, cls: type[S], options: t.Mapping[str, t.Any]) -> S:
+    """Seed ``app.config`` with the defaults of ``cls``, then read it;
+    keyword options win over config values.
+
+    :raises ValueError: A value cannot be read (one line naming the key).
+    """
+    names = field_names(cls)
+    defaults = cls()
+    for name in names:
+        app.config.setdefault(config_key(name), getattr(defaults, name))
+    values = {name: app.config[config_key(name)] for name in names}
+    values.update({k: v for k, v in options.items() if k in values})
+    return cls(**_coerce(cls, values))
 
 
 def load_settings(app: Flask, options: t.Mapping[str, t.Any]) -> Settings:
-    """Seed ``app.config`` with the defaults, then read it; keyword options
-    win over config values."""
+    """The core's :class:`Settings` of ``app`` (see :func:`load`)."""
     check_options(options)
-    defaults = Settings()
-    for name in Settings.names():
-        app.config.setdefault(config_key(name), getattr(defaults, name))
-    from_config = {name: app.config[config_key(name)] for name in Settings.names()}
-    from_config.update(options)
-    return Settings(**_coerce(from_config))
+    return load(app, Settings, options)

@@ -1,5 +1,7 @@
-"""Correlation ids: read or generate one per request, keep it on ``g``,
-echo it on every response, and offer it to logging.
+"""Correlation ids: read or generate one per request, keep it with the
+request (in its WSGI environ, never on ``g``, which belongs to the app
+context a test suite may keep across requests), echo it on every response,
+and offer it to logging.
 
 An incoming id is used only if it matches :data:`VALID_ID`; anything else
 (control characters, 129+ characters, non-ASCII ...) is dropped, never
@@ -11,12 +13,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import random
 import re
 import typing as t
 
 from flask import current_app
-from flask import g
 from flask import has_request_context
 from flask import request
 
@@ -28,7 +28,7 @@ VALID_ID: t.Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 class RequestState:
-    """Per-request data, kept on ``g._apierrors``."""
+    """Per-request data, kept in the request's WSGI environ."""
 
     __slots__ = ("correlation_id", "error_id", "unhandled")
 
@@ -39,20 +39,12 @@ class RequestState:
         self.unhandled = False
 
 
-_ids: t.Final = random.Random()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_ids.seed)
-
-
 def new_id(prefix: str) -> str:
-    """A fresh random id such as ``req_3f2a9c61d0b7e845``.
-
-    Ids only need to be unique, not secret: 64 random bits from a private
-    :class:`random.Random`, seeded from the OS and reseeded in every forked
-    worker, so an app (or a test framework) that seeds the global
-    :mod:`random` cannot make ids repeat.
-    """
-    return f"{prefix}{_ids.getrandbits(64):016x}"
+    """A fresh random id such as ``req_3f2a9c61d0b7e845``: 64 bits from the
+    operating system's CSPRNG, so no number of observed ids predicts the
+    next one (another client's ``error_id`` included), and no seeding of
+    :mod:`random` or fork can make ids repeat."""
+    return prefix + os.urandom(8).hex()
 
 
 @functools.lru_cache(maxsize=32)
@@ -84,20 +76,25 @@ def environ_state(environ: t.MutableMapping[str, t.Any], settings: Settings) -> 
 
 
 def request_state(settings: Settings | None = None) -> RequestState:
-    """This request's :class:`RequestState`, created on first use and kept on
-    ``g._apierrors`` (and in the environ, for the middleware).
+    """This request's :class:`RequestState`, created on first use.
 
     :param settings: The app's settings, when the caller has them at hand
         (saves a lookup on the hot path).
     """
-    g_obj = g._get_current_object()
-    state: RequestState | None = getattr(g_obj, "_apierrors", None)
+    environ = request.environ
+    state: RequestState | None = environ.get(ENVIRON_KEY)
     if state is None:
         if settings is None:
             settings = current_app.extensions["apierrors"].settings
-        state = environ_state(request.environ, settings)
-        g_obj._apierrors = state
+        state = environ_state(environ, settings)
     return state
+
+
+def error_id_of(state: RequestState, settings: Settings) -> str:
+    """The error id of the request ``state`` belongs to, created on first use."""
+    if state.error_id is None:
+        state.error_id = new_id(settings.error_id_prefix)
+    return state.error_id
 
 
 def get_correlation_id() -> str | None:
@@ -114,7 +111,7 @@ def get_error_id(create: bool = True) -> str | None:
         return None
     state = request_state()
     if state.error_id is None and create:
-        state.error_id = new_id(current_app.extensions["apierrors"].settings.error_id_prefix)
+        return error_id_of(state, current_app.extensions["apierrors"].settings)
     return state.error_id
 
 
@@ -136,12 +133,16 @@ class CorrelationIdFilter(logging.Filter):
         return True
 
 
-_CONTROL: t.Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Control characters (newlines, ESC of ANSI sequences, NEL ...), line and
+#: paragraph separators, and the bidirectional controls that reorder how a
+#: line is displayed (U+202E ...).
+_CONTROL: t.Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def escape_log(text: str) -> str:
-    """``text`` with control characters (newlines, ESC, NEL ...) escaped, so
-    request data cannot forge or colour log lines."""
+    """``text`` with control, ANSI-escape and bidirectional characters
+    escaped (``\\n``, ``\\x1b``, ``\\u202e``), so request data cannot
+    forge, colour or reorder log lines."""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 

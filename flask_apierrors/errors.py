@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 from types import MappingProxyType
 
-from flask import current_app
-from flask import has_app_context
 from werkzeug.exceptions import HTTPException
 
 from .catalog import Catalog
-from .catalog import ErrorSpec
 from .catalog import reason_phrase
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-_DEFAULT_CATALOG: t.Final = Catalog.default()
-
-
-def _lookup(code: str) -> ErrorSpec | None:
-    """The spec of ``code`` in the current app's catalog, else the built-ins."""
-    if has_app_context():
-        state = current_app.extensions.get("apierrors")
-        if state is not None:
-            spec: ErrorSpec | None = state.catalog.get(code)
-            if spec is not None and spec.code == "validation_error":
-                # Validation errors answer with the app's configured status.
-                spec = dataclasses.replace(spec, status=state.settings.validation_status)
-            return spec
-    return _DEFAULT_CATALOG.get(code)
+#: The built-in codes: what an ApiError knows of its code before an app
+#: renders it.
+_BUILTIN: t.Final = Catalog.default()
 
 
 class ApiError(HTTPException):
@@ -53,7 +38,11 @@ class ApiError(HTTPException):
         raise DatabaseException("Could not write the job")
 
     It is a Werkzeug :class:`~werkzeug.exceptions.HTTPException`, so its
-    status survives even where no handler is installed.
+    status survives even where no handler is installed. What the raiser does
+    not fix (status, message) is taken from the catalog of the app that
+    renders the error; before that, :attr:`status` and :attr:`message` hold
+    the built-in catalog's values (500 and the reason phrase for a code only
+    the app's catalog knows).
 
     :param error_code: The code (a catalog code or any string).
     :param message: The sentence for the client; defaults to the class's
@@ -98,14 +87,16 @@ class ApiError(HTTPException):
         code = error_code or cls.error_code
         if not code:
             raise TypeError("ApiError needs an error code: ApiError('not_found', ...).")
-        spec = _lookup(code)
+        spec = _BUILTIN.get(code)
         self.error_code = code
-        self.status = status or cls.status or (spec.status if spec else 500)
+        #: The status the raiser (or the class) fixed, else ``None``.
+        self.given_status = status or cls.status
+        #: The message the raiser (or the class) fixed, else ``None``.
+        self.given_message = message or cls.message
+        self.status = self.given_status or (spec.status if spec else 500)
         if not 400 <= self.status <= 599:
             raise ValueError(f"ApiError status must be 400-599, not {self.status}.")
-        self.message = (
-            message or cls.message or (spec.message if spec else reason_phrase(self.status))
-        )
+        self.message = self.given_message or (spec.message if spec else reason_phrase(self.status))
         self.details = dict(details) if details else {}
         self.headers = dict(headers) if headers else {}
         self.code = self.status

@@ -20,6 +20,7 @@ interval. The first call that succeeds ends the outage and logs one INFO line.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -28,6 +29,7 @@ import typing as t
 import urllib.parse
 
 from .errors import ApiError
+from .plugins import Plugin
 
 if t.TYPE_CHECKING:
     import redis
@@ -38,6 +40,24 @@ T = t.TypeVar("T")
 
 #: Schemes :func:`concurrency_storage_from_uri` accepts for Redis.
 REDIS_SCHEMES: t.Final = ("redis", "rediss", "redis+unix", "unix")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LimitsSettings:
+    """The ``APIERRORS_LIMITS_*`` keys: the outage policy of every limit
+    storage (flask-limiter's and the concurrency limiter's)."""
+
+    #: When a limiter's storage fails: ``True`` lets requests through (one
+    #: WARNING per outage), ``False`` answers 503 ``service_unavailable``.
+    limits_fail_open: bool = True
+    #: Seconds between tries of a failed limiter storage (the fail-closed
+    #: 503's ``Retry-After`` is the wait for the next try, at least 1).
+    limits_retry_interval: float = 1.0
+
+
+def plugin() -> Plugin:
+    """The entry point: declares the outage-policy settings."""
+    return Plugin("limits", settings=(LimitsSettings,))
 
 
 class StorageUnavailable(ApiError):

@@ -7,7 +7,7 @@ raised), at the cost of no context lookups:
 - it sets the correlation id header on every response, replacing any value
   a view set;
 - it lets integrations have the last word on an error response's headers
-  (:attr:`~flask_apierrors.extension.AppState.header_fixers`; the
+  (:meth:`~flask_apierrors.state.AppState.add_header_fixer`; the
   flask-limiter integration's 429 headers);
 - it makes streamed (chunked) request bodies obey ``MAX_CONTENT_LENGTH``
   (:mod:`flask_apierrors.bodylimit`).
@@ -26,22 +26,21 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
     from _typeshed.wsgi import WSGIApplication
     from _typeshed.wsgi import WSGIEnvironment
-    from flask import Flask
 
-    from .extension import AppState
+    from .state import AppState
 
 
 class ApiErrorsMiddleware:
     """Wraps ``app.wsgi_app``; installed by :meth:`ApiErrors.init_app`.
 
     :param wsgi_app: The app's WSGI callable.
-    :param app: The Flask app (for ``MAX_CONTENT_LENGTH``).
-    :param state: The app's extension state (its settings).
+    :param state: The app's extension state (its settings, and the app's
+        ``MAX_CONTENT_LENGTH``).
     """
 
-    def __init__(self, wsgi_app: WSGIApplication, app: Flask, state: AppState) -> None:
+    def __init__(self, wsgi_app: WSGIApplication, state: AppState) -> None:
         self.wsgi_app = wsgi_app
-        self.config = app.config
+        self.config = state.app.config
         self.state = state
         self.settings = state.settings
         self.header = state.settings.response_id_header
@@ -51,6 +50,7 @@ class ApiErrorsMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         settings = self.settings
+        self.state.served = True
         spool = None
         if settings.buffer_streamed_bodies and bodylimit.is_streamed(environ):
             limit = self.config.get("MAX_CONTENT_LENGTH")

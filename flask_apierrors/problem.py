@@ -80,6 +80,9 @@ class Problem:
     :param correlation_id: The request's correlation id.
     :param timestamp: When the error happened, ISO 8601 UTC with ``Z``.
     :param instance: The request path, for the ``problem`` format.
+    :param description: The raised exception's own text (Werkzeug's
+        ``description``), kept so a legacy format can reproduce an old body
+        word for word; the built-in formats never render it.
     :param extra: Members a format adds at the top level of the body (for
         example the ``problem`` format's extension members); rarely needed.
     """
@@ -95,6 +98,7 @@ class Problem:
     correlation_id: str | None = None
     timestamp: str | None = None
     instance: str | None = None
+    description: str | None = None
     extra: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
 
     def public_details(self) -> dict[str, t.Any]:

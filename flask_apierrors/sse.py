@@ -41,8 +41,8 @@ from .correlation import get_correlation_id
 from .correlation import get_error_id
 from .correlation import new_id
 from .errors import ApiError
-from .extension import dumps
 from .problem import Problem
+from .rendering import dumps
 
 if t.TYPE_CHECKING:
     from .extension import AppState

@@ -15,6 +15,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff check"; ruff check .
 echo "== ruff format --check"; ruff format --check .
 echo "== mypy --strict"; mypy
+echo "== import layers"; lint-imports --no-cache
 if [ -f docs/conf.py ]; then
     echo "== sphinx (warnings are errors)"
     sphinx-build -q -W --keep-going -b html docs docs/_build/html

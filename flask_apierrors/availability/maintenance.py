@@ -4,6 +4,7 @@ the :class:`Maintenance` extension and the ``flask maintenance`` commands.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import math
@@ -20,6 +21,8 @@ from flask import current_app
 from flask import request
 from flask.cli import with_appcontext
 
+from ..plugins import Plugin
+from ..state import find_state
 from .exceptions import MaintenanceError
 from .state import MaintenanceState
 from .state import parse_time
@@ -27,18 +30,40 @@ from .state import utcnow
 from .stores import FileStore
 from .stores import MaintenanceStore
 
-if t.TYPE_CHECKING:
-    from ..config import Settings
-
 __all__ = ["Maintenance", "maintenance_command"]
 
 _EXTENSION_KEY: t.Final = "apierrors_maintenance"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class MaintenanceSettings:
+    """The ``APIERRORS_MAINTENANCE*`` keys (:class:`Maintenance`)."""
+
+    #: Maintenance mode from the start: ``True``, an ISO 8601 interval
+    #: ``"START/END"``, or a mapping with ``start``, ``end`` and ``message``
+    #: (see :class:`~flask_apierrors.availability.Maintenance`).
+    maintenance: t.Any = False
+    #: File holding the maintenance state switched at run time, shared by
+    #: every worker; ``None``: ``apierrors-maintenance.json`` in the
+    #: instance folder.
+    maintenance_file: str | None = None
+    #: Paths (``/health``) and endpoint names that answer during maintenance.
+    maintenance_exempt: tuple[str, ...] = ("/health",)
+    #: ``Retry-After`` (seconds) of a maintenance 503 whose end is unknown.
+    maintenance_retry_after: int = 300
+    #: Seconds a worker trusts its last look at the maintenance state.
+    maintenance_check_interval: float = 1.0
+
+
+def plugin() -> Plugin:
+    """The entry point: declares the maintenance settings."""
+    return Plugin("maintenance", settings=(MaintenanceSettings,))
+
+
 class _AppMaintenance:
     """Per-app maintenance state, in ``app.extensions["apierrors_maintenance"]``."""
 
-    def __init__(self, settings: Settings, store: MaintenanceStore) -> None:
+    def __init__(self, settings: MaintenanceSettings, store: MaintenanceStore) -> None:
         self.store = store
         self.configured = MaintenanceState.from_config(settings.maintenance)
         self.exempt = tuple(settings.maintenance_exempt)
@@ -129,7 +154,7 @@ class Maintenance:
         :raises RuntimeError: ``ApiErrors`` is not set up on ``app`` yet, or
             ``Maintenance`` already is.
         """
-        api_state = app.extensions.get("apierrors")
+        api_state = find_state(app)
         if api_state is None:
             raise RuntimeError(
                 "Maintenance needs ApiErrors on the app: call ApiErrors(app) (or init_app)"
@@ -137,7 +162,7 @@ class Maintenance:
             )
         if _EXTENSION_KEY in app.extensions:
             raise RuntimeError("Maintenance is already set up on this app.")
-        settings: Settings = api_state.settings
+        settings = api_state.settings_of(MaintenanceSettings)
         store = store or self._store
         if store is None:
             path = settings.maintenance_file or os.path.join(

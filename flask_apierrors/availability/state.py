@@ -7,32 +7,12 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 from datetime import datetime
-from datetime import timezone
+
+from ..timeutil import format_time
+from ..timeutil import parse_time
+from ..timeutil import utcnow
 
 __all__ = ["MaintenanceState", "format_time", "parse_time", "utcnow"]
-
-
-def utcnow() -> datetime:
-    """Now, as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
-
-
-def parse_time(value: str | datetime) -> datetime:
-    """An aware UTC datetime from ISO 8601 text (``Z`` allowed) or a
-    datetime; naive values are taken as UTC."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def format_time(value: datetime) -> str:
-    """``2023-12-01T10:00:00Z``."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,4 +1,9 @@
-"""What every integration shares: the :class:`Context` a converter gets."""
+"""What every converter shares: the :class:`Context` it gets.
+
+A converter is a pure function ``(exception, Context) -> Problem | None``:
+everything it may need about the request being answered is in the Context,
+built once per error by the extension, so converters read no Flask globals.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,56 @@ import typing as t
 from ..catalog import Catalog
 from ..catalog import reason_phrase
 from ..config import Settings
+from ..correlation import RequestState
+from ..correlation import error_id_of
 from ..problem import FieldError
 from ..problem import Problem
+
+if t.TYPE_CHECKING:
+    from flask import Request
+
+    from ..state import Scope
 
 #: ``(exception, context) -> Problem``, or ``None`` for "not mine".
 Converter = t.Callable[[BaseException, "Context"], "Problem | None"]
 
+S = t.TypeVar("S")
+
 
 @dataclasses.dataclass(slots=True)
 class Context:
-    """What a converter may use besides the exception (no Flask globals
-    needed to build a :class:`Problem`)."""
+    """What a converter may use besides the exception."""
 
+    #: The app's error catalog.
     catalog: Catalog
+    #: The core settings in force (the blueprint's, or the app's).
     settings: Settings
+    #: The request's correlation id.
     correlation_id: str | None
+    #: When the error happened (ISO 8601 UTC).
     timestamp: str
+    #: The request path.
     instance: str | None
+    #: The app runs in debug mode.
     debug: bool = False
+    #: The request being answered (``None`` outside one).
+    request: Request | None = None
+    #: The request's ids (correlation and error id).
+    ids: RequestState | None = None
+    #: The scope whose settings are in force (for features' settings).
+    scope: Scope | None = None
+
+    def error_id(self) -> str | None:
+        """The request's error id, created on first use (500 bodies)."""
+        if self.ids is None:
+            return None
+        return error_id_of(self.ids, self.settings)
+
+    def settings_of(self, cls: type[S]) -> S:
+        """A feature's settings in force (see :func:`~flask_apierrors.config.register_settings`)."""
+        if self.scope is None:
+            return cls()
+        return self.scope.settings_of(cls)
 
     def problem(
         self,
@@ -37,12 +74,19 @@ class Context:
         errors: t.Sequence[FieldError] = (),
         headers: t.Iterable[tuple[str, str]] = (),
         format: str | None = None,
+        description: str | None = None,
     ) -> Problem:
         """A :class:`Problem` for ``code``; the catalog fills in what is not
-        given (status, message, format)."""
+        given (status, message, format). ``validation_error`` answers with
+        the ``validation_status`` setting."""
         spec = self.catalog.get(code)
         if status is None:
-            status = spec.status if spec is not None else 500
+            if spec is None:
+                status = 500
+            elif spec.code == "validation_error":
+                status = self.settings.validation_status
+            else:
+                status = spec.status
         if message is None:
             message = spec.message if spec is not None else reason_phrase(status)
         if format is None and spec is not None:
@@ -59,4 +103,5 @@ class Context:
             correlation_id=self.correlation_id if self.settings.include_correlation_id else None,
             timestamp=self.timestamp,
             instance=self.instance,
+            description=description,
         )

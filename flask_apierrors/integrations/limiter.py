@@ -29,8 +29,6 @@ import math
 import threading
 import time
 import typing as t
-from datetime import datetime
-from datetime import timezone
 
 from flask import Flask
 from flask import after_this_request
@@ -47,16 +45,21 @@ from limits.storage import MovingWindowSupport
 from limits.storage import SlidingWindowCounterSupport
 from limits.storage import Storage
 
+from ..limits_storage import LimitsSettings
 from ..limits_storage import StorageGuard
 from ..limits_storage import guard_for
 from ..limits_storage import redis_location
+from ..ratelimit import RateLimitSettings
+from ..state import AppState
+from ..state import find_state
+from ..state import get_state
+from ..timeutil import format_time
 
 if t.TYPE_CHECKING:
     from flask import Response
     from flask_limiter import RequestLimit
     from limits import RateLimitItem
 
-    from ..config import Settings
     from ..problem import Problem
     from .base import Context
 
@@ -110,7 +113,7 @@ class RateLimitInfo:
     @property
     def reset_at(self) -> str:
         """:attr:`reset` in ISO 8601 UTC (``2023-12-01T10:05:00Z``)."""
-        return datetime.fromtimestamp(self.reset, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_time(self.reset)
 
     def fields(self) -> dict[str, t.Any]:
         """What a message template may use."""
@@ -179,10 +182,9 @@ def _breached(item: RateLimitItem | None, breached: list[RequestLimit]) -> Reque
     return None
 
 
-def _settings() -> Settings:
-    state = current_app.extensions["apierrors"]
-    settings: Settings = state.settings_for(request.blueprints, request.path)
-    return settings
+def _settings() -> RateLimitSettings:
+    scope = get_state().scope_for(request.blueprints, request.path)
+    return scope.settings_of(RateLimitSettings)
 
 
 def breach_info(e: RateLimitExceeded | None = None) -> RateLimitInfo | None:
@@ -192,7 +194,9 @@ def breach_info(e: RateLimitExceeded | None = None) -> RateLimitInfo | None:
     return _breach_info(e, None)
 
 
-def _breach_info(e: RateLimitExceeded | None, settings: Settings | None) -> RateLimitInfo | None:
+def _breach_info(
+    e: RateLimitExceeded | None, settings: RateLimitSettings | None
+) -> RateLimitInfo | None:
     cached: RateLimitInfo | None = g.get(_G_INFO)
     if cached is not None:
         return cached
@@ -227,9 +231,9 @@ def _breach_info(e: RateLimitExceeded | None, settings: Settings | None) -> Rate
 
 
 def _shape(ctx: Context) -> tuple[tuple[str, ...], str]:
-    settings = ctx.settings
+    settings = ctx.settings_of(RateLimitSettings)
     spec = ctx.catalog.get("rate_limit_exceeded")
-    fmt = (spec.format if spec is not None else None) or settings.format
+    fmt = (spec.format if spec is not None else None) or ctx.settings.format
     window = isinstance(fmt, str) and fmt in WINDOW_FORMATS
     names = settings.ratelimit_details or (WINDOW_DETAILS if window else RESET_DETAILS)
     message = settings.ratelimit_message or (WINDOW_MESSAGE if window else RESET_MESSAGE)
@@ -241,7 +245,7 @@ def convert_rate_limit(e: BaseException, ctx: Context) -> Problem | None:
     ``rate_limit_exceeded`` (see the module docs for the shape)."""
     if not isinstance(e, RateLimitExceeded):
         return None
-    settings = ctx.settings
+    settings = ctx.settings_of(RateLimitSettings)
     info = _breach_info(e, settings)
     assert info is not None
     names, template = _shape(ctx)
@@ -444,10 +448,10 @@ def guard_limiters(app: Flask) -> None:
     :class:`~flask_apierrors.ApiErrors` when it is set up and before the first
     request, so the order in which the extensions are set up does not matter.
     """
-    state = app.extensions.get("apierrors")
-    if state is None or not state.settings.ratelimit_guard_storage:
+    state = find_state(app)
+    if state is None or not state.settings_of(RateLimitSettings).ratelimit_guard_storage:
         return
-    settings = state.settings
+    settings = state.settings_of(LimitsSettings)
     for limiter in _limiters(app):
         if not (limiter.initialized and limiter.enabled):
             continue
@@ -461,7 +465,7 @@ def guard_limiters(app: Flask) -> None:
                 strategy.storage = GuardedStorage(inner, guard, fail_open=settings.limits_fail_open)
 
 
-def _check_settings(settings: Settings) -> None:
+def _check_settings(settings: RateLimitSettings) -> None:
     unknown = set(settings.ratelimit_details or ()) - set(DETAIL_FIELDS)
     if unknown:
         raise ValueError(
@@ -478,13 +482,15 @@ def _check_settings(settings: Settings) -> None:
             ) from exc
 
 
-def init_app(app: Flask) -> None:
-    """Set up the flask-limiter integration on ``app`` (called by ``ApiErrors.init_app``)."""
-    settings = app.extensions["apierrors"].settings
+def init_app(state: AppState) -> None:
+    """Set up the flask-limiter integration on an app (the plug-in's setup)."""
+    settings = state.settings_of(RateLimitSettings)
     _check_settings(settings)
-    app.extensions["apierrors"].header_fixers.append(fix_headers)
+    state.register_converter(RateLimitExceeded, convert_rate_limit, plugin=True)
+    state.add_header_fixer(fix_headers)
     if not settings.ratelimit_guard_storage:
         return
+    app = state.app
     guard_limiters(app)
 
     def guard_before_request() -> None:

@@ -1,17 +1,18 @@
-"""The converters the extension tries, in order, and the exception classes it
-registers handlers for. Integrations with optional libraries are imported
-lazily, and only if their library is installed."""
+"""The core's own converters, in the order they are tried, and the exception
+classes besides ``HTTPException`` the core registers handlers for.
+
+Features and other packages add theirs through
+:meth:`~flask_apierrors.state.AppState.register_converter` (see
+:mod:`flask_apierrors.plugins`); they are tried between :data:`CORE_FIRST`
+and :data:`CORE_LAST`. Optional libraries are imported only if installed.
+"""
 
 from __future__ import annotations
 
 import typing as t
 
-from ..upstream import convert_upstream_exception
 from . import werkzeug as wz
 from .base import Converter
-
-if t.TYPE_CHECKING:
-    from flask import Flask
 
 
 def _optional() -> tuple[list[Converter], list[type[Exception]]]:
@@ -27,42 +28,16 @@ def _optional() -> tuple[list[Converter], list[type[Exception]]]:
 
         converters += [wa.convert_webargs_error, ma.convert_validation_error]
         types.append(marshmallow.ValidationError)
-    try:
-        import flask_limiter  # noqa: F401
-    except ImportError:  # pragma: no cover - flask-limiter is an extra
-        pass
-    else:
-        from . import limiter as fl
-
-        converters.append(fl.convert_rate_limit)
     return converters, types
-
-
-def _init_hooks() -> tuple[t.Callable[[Flask], None], ...]:
-    try:
-        import flask_limiter  # noqa: F401
-    except ImportError:  # pragma: no cover - flask-limiter is an extra
-        return ()
-    from . import limiter as fl
-
-    return (fl.init_app,)
 
 
 _OPTIONAL_CONVERTERS, _OPTIONAL_TYPES = _optional()
 
-#: Tried in this order; the first converter that returns a Problem wins.
-#: Specific integrations come before the generic Werkzeug fallback.
-CONVERTERS: t.Final[tuple[Converter, ...]] = (
-    wz.convert_api_error,
-    *_OPTIONAL_CONVERTERS,
-    convert_upstream_exception,
-    wz.convert_internal_error,
-    wz.convert_http_exception,
-)
+#: Tried first (after the app's own converters): specific sources.
+CORE_FIRST: t.Final[tuple[Converter, ...]] = (wz.convert_api_error, *_OPTIONAL_CONVERTERS)
 
-#: Called with the app at the end of ``ApiErrors.init_app`` (integrations
-#: that need hooks or signals on the app).
-INIT_HOOKS: t.Final[tuple[t.Callable[[Flask], None], ...]] = _init_hooks()
+#: Tried last: the generic 500 and Werkzeug fallbacks.
+CORE_LAST: t.Final[tuple[Converter, ...]] = (wz.convert_internal_error, wz.convert_http_exception)
 
-#: Exception classes (besides HTTPException) the extension handles.
+#: Exception classes (besides HTTPException) the core handles.
 EXCEPTION_TYPES: t.Final[tuple[type[Exception], ...]] = tuple(_OPTIONAL_TYPES)

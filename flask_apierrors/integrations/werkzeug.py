@@ -6,7 +6,6 @@ import json
 import traceback
 import typing as t
 
-from flask import request
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
@@ -17,7 +16,6 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from ..bodylimit import TRUNCATED
 from ..catalog import code_for_exception_class
-from ..correlation import get_error_id
 from ..errors import ApiError
 
 if t.TYPE_CHECKING:
@@ -77,17 +75,19 @@ def _has_default_description(e: HTTPException) -> bool:
 
 
 def convert_api_error(e: BaseException, ctx: Context) -> Problem | None:
-    """An :class:`ApiError` as raised."""
+    """An :class:`ApiError` as raised; what it does not fix (status,
+    message) comes from the app's catalog."""
     if not isinstance(e, ApiError):
         return None
-    assert e.error_code is not None and e.status is not None
+    assert e.error_code is not None
     return ctx.problem(
         e.error_code,
-        status=e.status,
-        message=e.message,
+        status=e.given_status,
+        message=e.given_message,
         details=e.details,
         headers=exception_headers(e),
         format=e.format,
+        description=e.message,
     )
 
 
@@ -96,7 +96,7 @@ def convert_internal_error(e: BaseException, ctx: Context) -> Problem | None:
     if not isinstance(e, InternalServerError):
         return None
     details: dict[str, t.Any] = {
-        "error_id": get_error_id(),
+        "error_id": ctx.error_id(),
         "support_message": ctx.settings.support_message,
     }
     original = e.original_exception
@@ -107,7 +107,9 @@ def convert_internal_error(e: BaseException, ctx: Context) -> Problem | None:
             "traceback": traceback.format_exception(original),
         }
     message = None if _has_default_description(e) else e.description
-    return ctx.problem("internal_server_error", message=message, details=details)
+    return ctx.problem(
+        "internal_server_error", message=message, details=details, description=e.description
+    )
 
 
 def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
@@ -119,22 +121,25 @@ def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
     code = spec.code if spec is not None else code_for_exception_class(type(e))
     message = None if _has_default_description(e) else e.description
     details: dict[str, t.Any] = {}
+    req = ctx.request
 
-    if isinstance(e, NotFound) and request.routing_exception is e:
+    if req is None:
+        pass
+    elif isinstance(e, NotFound) and req.routing_exception is e:
         message = "Endpoint not found"
-        details = {"path": request.path, "method": request.method}
+        details = {"path": req.path, "method": req.method}
     elif isinstance(e, MethodNotAllowed):
-        details = {"method": request.method, "allowed_methods": sorted(e.valid_methods or ())}
+        details = {"method": req.method, "allowed_methods": sorted(e.valid_methods or ())}
     elif isinstance(e, RequestEntityTooLarge):
-        limit = request.max_content_length
-        if request.content_length is not None and TRUNCATED not in request.environ:
-            details["body_size"] = request.content_length
+        limit = req.max_content_length
+        if req.content_length is not None and TRUNCATED not in req.environ:
+            details["body_size"] = req.content_length
         if limit is not None:
             details["max_size"] = limit
             details["size_limit"] = human_size(limit)
     elif isinstance(e, UnsupportedMediaType):
         details = {
-            "provided_type": request.mimetype or None,
+            "provided_type": req.mimetype or None,
             "expected_types": list(ctx.settings.expected_content_types),
         }
         message = None
@@ -145,7 +150,13 @@ def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
                 "invalid_json",
                 details={"json_error": decode_error},
                 headers=exception_headers(e),
+                description=e.description,
             )
     return ctx.problem(
-        code, status=status, message=message, details=details, headers=exception_headers(e)
+        code,
+        status=status,
+        message=message,
+        details=details,
+        headers=exception_headers(e),
+        description=e.description,
     )

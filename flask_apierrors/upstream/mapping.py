@@ -19,6 +19,7 @@ from ..integrations.http_clients import safe_url
 from ..integrations.http_clients import scrub
 from ..integrations.http_clients import status_of
 from ..integrations.http_clients import timeout_of
+from ..plugins import Plugin
 from ..retry import KINDS
 from ..retry import Retry
 from ..retry import as_retry
@@ -32,6 +33,7 @@ from .exceptions import UpstreamUnavailableError
 if t.TYPE_CHECKING:
     from ..integrations import Context
     from ..problem import Problem
+    from ..state import AppState
 
 __all__ = ["ErrorMapping", "convert_upstream_exception", "logger"]
 
@@ -204,3 +206,13 @@ def convert_upstream_exception(e: BaseException, ctx: Context) -> Problem | None
         details=error.details,
         headers=tuple(error.headers.items()),
     )
+
+
+def plugin() -> Plugin:
+    """The entry point: HTTP-client errors that escaped a view answer
+    502/504 instead of 500."""
+    return Plugin("upstream", setup=_setup, order=20)
+
+
+def _setup(state: AppState) -> None:
+    state.register_converter(HTTPException, convert_upstream_exception, plugin=True)

@@ -1,0 +1,305 @@
+"""From an exception to a response: one Context per error, the converter
+chain, the format, JSON through one encoder, the one error log line, and
+the fallback body when rendering itself fails.
+
+Data flows one way: exception -> converter(exception, Context) -> Problem ->
+Format -> response. Used by the extension's handler and by every feature
+that renders an error outside it (event streams).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import typing as t
+from collections import abc
+from datetime import datetime
+
+from flask import Response
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+from werkzeug.http import parse_accept_header
+
+from . import correlation
+from .formats import PROBLEM_JSON
+from .integrations.base import Context
+from .integrations.werkzeug import convert_internal_error
+from .problem import Problem
+from .timeutil import format_time
+from .timeutil import now_text
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from flask import Request
+
+    from .config import Settings
+    from .formats import Format
+    from .state import AppState
+    from .state import Scope
+
+logger = logging.getLogger("flask_apierrors")
+
+
+def context(state: AppState, scope: Scope, req: Request | None) -> Context:
+    """The :class:`Context` of one error of ``req`` (``None``: outside a request)."""
+    ids = correlation.environ_state(req.environ, state.settings) if req is not None else None
+    return Context(
+        catalog=state.catalog,
+        settings=scope.settings,
+        correlation_id=ids.correlation_id if ids is not None else None,
+        timestamp=now_text(),
+        instance=req.path if req is not None else None,
+        debug=state.app.debug,
+        request=req,
+        ids=ids,
+        scope=scope,
+    )
+
+
+def problem_for(e: BaseException, state: AppState, ctx: Context) -> Problem:
+    """The first Problem a converter of ``state`` makes of ``e``; an error no
+    converter knows is an unhandled one (500)."""
+    for exc_type, convert in state.converters:
+        if isinstance(e, exc_type):
+            problem = convert(e, ctx)
+            if problem is not None:
+                return problem
+    internal = (
+        e if isinstance(e, InternalServerError) else InternalServerError(original_exception=e)
+    )
+    return convert_internal_error(internal, ctx) or ctx.problem("internal_server_error")
+
+
+def choose_format(
+    state: AppState, problem: Problem, settings: Settings, environ: t.Mapping[str, t.Any]
+) -> Format:
+    """The format ``problem`` is rendered in for this request: the code's own,
+    else the scope's, else ``problem`` when the client prefers it."""
+    spec = problem.format or settings.format
+    if settings.problem_on_accept and _prefers_problem_json(environ):
+        spec = "problem"
+    return state.format_for(spec, settings)
+
+
+def body_of(state: AppState, problem: Problem, settings: Settings, environ: t.Any) -> t.Any:
+    """The JSON-ready body of ``problem`` (as :func:`respond` sends it)."""
+    return choose_format(state, problem, settings, environ).render(problem)
+
+
+def respond(
+    state: AppState, problem: Problem, settings: Settings, environ: t.Mapping[str, t.Any]
+) -> Response:
+    """The response for ``problem``: its format's body, the app's JSON
+    settings, the problem's headers."""
+    fmt = choose_format(state, problem, settings, environ)
+    data = encode(state.app, fmt.render(problem))
+    response = Response(data, status=problem.status, mimetype=fmt.media_type)
+    headers = response.headers
+    for name, value in problem.headers:
+        if name.lower() == "www-authenticate":
+            headers.add(name, value)
+        else:
+            headers[name] = value
+    return response
+
+
+def _prefers_problem_json(environ: t.Mapping[str, t.Any]) -> bool:
+    accept = environ.get("HTTP_ACCEPT", "")
+    if "problem+json" not in accept:
+        return False
+    mimetypes = MIMEAccept(parse_accept_header(accept))
+    problem = mimetypes.quality(PROBLEM_JSON)
+    return problem > 0 and problem > mimetypes["application/json"]
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+def _default_for(app: Flask | None) -> t.Callable[[t.Any], t.Any]:
+    provider_default = getattr(getattr(app, "json", None), "default", None)
+
+    def default(value: t.Any) -> t.Any:
+        if isinstance(value, datetime):
+            return format_time(value)
+        if isinstance(value, (set, frozenset, tuple)):
+            return list(value)
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value).decode("utf-8", "replace")
+        if isinstance(value, abc.Mapping):
+            return dict(value)
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if provider_default is not None:
+            # Decimal, UUID, dataclasses, lazy strings (``__html__``) ...
+            return provider_default(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    return default
+
+
+_encoders: dict[tuple[t.Any, ...], json.JSONEncoder] = {}
+
+
+def _encoder(app: Flask | None, ascii_only: bool = False) -> json.JSONEncoder:
+    """An encoder with the settings of the app's JSON provider: key order,
+    ASCII escaping, and compact output unless the app is in debug mode (as
+    ``jsonify`` does)."""
+    provider = getattr(app, "json", None)
+    compact = getattr(provider, "compact", None)
+    pretty = compact is False or (compact is None and bool(getattr(app, "debug", False)))
+    key = (
+        id(provider),
+        pretty,
+        bool(getattr(provider, "sort_keys", False)),
+        ascii_only or bool(getattr(provider, "ensure_ascii", False)),
+    )
+    encoder = _encoders.get(key)
+    if encoder is None:
+        encoder = json.JSONEncoder(
+            default=_default_for(app),
+            ensure_ascii=key[3],
+            sort_keys=key[2],
+            allow_nan=False,
+            indent=2 if pretty else None,
+            separators=None if pretty else (",", ":"),
+        )
+        if len(_encoders) > 256:  # pragma: no cover - apps come and go
+            _encoders.clear()
+        _encoders[key] = encoder
+    return encoder
+
+
+def encode(app: Flask | None, body: t.Any) -> bytes:
+    """UTF-8 JSON of a body, as the app's JSON provider would write it.
+
+    Always valid JSON: NaN and infinities become ``null``, lone surrogates
+    are written escaped (``\\ud800``).
+    """
+    try:
+        text = _encoder(app).encode(body)
+    except ValueError:
+        body = _finite(body)
+        text = _encoder(app).encode(body)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _encoder(app, ascii_only=True).encode(body).encode("ascii")
+
+
+def dumps(body: t.Any) -> str:
+    """Compact JSON text of a body (no app settings), keys in the order
+    given; always valid JSON."""
+    return encode(None, body).decode("utf-8")
+
+
+def _finite(value: t.Any) -> t.Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, abc.Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_finite(v) for v in value]
+    return value
+
+
+# -- logging and the fallback -------------------------------------------------------------------
+
+
+def log_problem(
+    app_logger: logging.Logger,
+    problem: Problem,
+    e: BaseException | None,
+    ids: correlation.RequestState | None,
+    *,
+    log_client_errors: bool = False,
+) -> None:
+    """The one log line of a rendered error: 5xx at ERROR with the traceback
+    of its cause (503s, deliberate answers of maintenance, overload and
+    limiter outages, at WARNING), once per request (Flask logged unhandled
+    ones itself); 4xx at INFO when ``log_client_errors`` is on."""
+    cid = ids.correlation_id if ids is not None else "-"
+    if problem.status >= 500:
+        if ids is not None and ids.unhandled:
+            return
+        cause = e.__cause__ if isinstance(e, HTTPException) else e
+        app_logger.log(
+            logging.WARNING if problem.status == 503 else logging.ERROR,
+            "%s %s: %s [error_id=%s correlation_id=%s]",
+            problem.status,
+            correlation.escape_log(problem.code),
+            correlation.escape_log(problem.message),
+            (ids.error_id if ids is not None else None) or "-",
+            cid,
+            exc_info=cause if cause is not None else None,
+        )
+    elif log_client_errors:
+        app_logger.info(
+            "%s %s: %s [correlation_id=%s]",
+            problem.status,
+            correlation.escape_log(problem.code),
+            correlation.escape_log(problem.message),
+            cid,
+        )
+
+
+def fallback_problem(state: AppState | None, ids: correlation.RequestState | None) -> Problem:
+    """The 500 sent when rendering an error failed: no converter involved."""
+    settings = state.settings if state is not None else None
+    prefix = settings.error_id_prefix if settings is not None else "err_"
+    if ids is not None:
+        error_id = ids.error_id = ids.error_id or correlation.new_id(prefix)
+    else:
+        error_id = correlation.new_id(prefix)
+    include = settings is None or settings.include_correlation_id
+    return Problem(
+        status=500,
+        code="internal_server_error",
+        message="An unexpected error occurred",
+        title="Internal Server Error",
+        details={
+            "error_id": error_id,
+            "support_message": (
+                settings.support_message
+                if settings is not None
+                else "Please contact support with this error ID"
+            ),
+        },
+        correlation_id=ids.correlation_id if ids is not None and include else None,
+        timestamp=now_text(),
+    )
+
+
+def fallback_response(
+    state: AppState | None, environ: t.MutableMapping[str, t.Any] | None
+) -> Response:
+    """A JSON 500 in the app's format when rendering an error failed; it
+    cannot fail itself (the ``error`` format's body is the last resort)."""
+    ids = environ.get(correlation.ENVIRON_KEY) if environ is not None else None
+    problem = fallback_problem(state, ids)
+    logger.exception(
+        "Rendering an error failed [error_id=%s correlation_id=%s]",
+        problem.details["error_id"],
+        problem.correlation_id,
+    )
+    body: t.Any = None
+    mimetype = "application/json"
+    if state is not None:
+        try:
+            fmt = state.format_for(state.settings.format, state.settings)
+            body, mimetype = dumps(fmt.render(problem)), fmt.media_type
+        except Exception:  # noqa: S110 - the last resort below
+            body = None
+    if body is None:
+        body = json.dumps(
+            {
+                "error": problem.code,
+                "message": problem.message,
+                "details": dict(problem.details),
+                "timestamp": problem.timestamp,
+                **({"correlation_id": problem.correlation_id} if problem.correlation_id else {}),
+            }
+        )
+    # The middleware adds the correlation id header.
+    return Response(body, status=500, mimetype=mimetype)

@@ -1,0 +1,339 @@
+"""The one per-app state of the extension, and its accessor.
+
+:class:`AppState` lives in ``app.extensions["apierrors"]`` and owns what
+:class:`~flask_apierrors.ApiErrors` keeps for that app: settings (the
+core's and each feature's), blueprint overrides, formats, converters and the
+catalog. Everything else, features and tools alike, reads it through
+:func:`get_state` and its public methods.
+"""
+
+from __future__ import annotations
+
+import typing as t
+import weakref
+
+from flask import current_app
+from werkzeug.exceptions import HTTPException
+
+from . import config
+from .catalog import Catalog
+from .config import Settings
+from .formats import Format
+from .formats import build_format
+from .integrations.base import Converter
+from .integrations.registry import CORE_FIRST
+from .integrations.registry import CORE_LAST
+
+if t.TYPE_CHECKING:
+    from flask import Blueprint
+    from flask import Flask
+
+    from .extension import ApiErrors
+
+S = t.TypeVar("S")
+
+#: ``(status, headers) -> headers``: see :meth:`AppState.add_header_fixer`.
+HeaderFixer = t.Callable[[int, list[tuple[str, str]]], list[tuple[str, str]]]
+
+EXTENSION_KEY: t.Final = "apierrors"
+
+
+class Scope:
+    """The settings in force for one part of an app: the whole app, or the
+    requests of one overridden blueprint (and the routing errors under its
+    URL prefix)."""
+
+    __slots__ = ("_features", "_options", "_parent", "name", "settings", "url_prefix")
+
+    def __init__(
+        self,
+        settings: Settings,
+        name: str | None = None,
+        url_prefix: str | None = None,
+        *,
+        options: t.Mapping[str, t.Any] | None = None,
+        parent: Scope | None = None,
+    ) -> None:
+        #: The core settings.
+        self.settings = settings
+        #: The blueprint's name, ``None`` for the app.
+        self.name = name
+        #: The URL prefix routing errors are matched against.
+        self.url_prefix = url_prefix
+        self._options = dict(options or {})
+        self._parent = parent
+        self._features: dict[type[t.Any], t.Any] = {}
+
+    def settings_of(self, cls: type[S]) -> S:
+        """The settings of a feature's settings class in this scope."""
+        found = self._features.get(cls)
+        if found is None:
+            if self._parent is None:
+                raise LookupError(f"{cls.__name__} is not a settings class of this app.")
+            found = config.merged(self._parent.settings_of(cls), self._options)
+            self._features[cls] = found
+        return t.cast(S, found)
+
+
+class _Override:
+    __slots__ = ("blueprint", "options", "url_prefix")
+
+    def __init__(self, blueprint: Blueprint, options: dict[str, t.Any], prefix: str | None) -> None:
+        self.blueprint = blueprint
+        self.options = options
+        self.url_prefix = prefix
+
+
+class AppState:
+    """Everything :class:`~flask_apierrors.ApiErrors` keeps for one app.
+
+    Created by ``init_app``; read with :func:`get_state`.
+    """
+
+    def __init__(self, ext: ApiErrors, app: Flask, options: t.Mapping[str, t.Any]) -> None:
+        #: The extension instance that set this app up.
+        self.ext = ext
+        self._app = weakref.ref(app)
+        #: The core settings of the app.
+        self.settings = config.load_settings(app, options)
+        #: The error catalog.
+        self.catalog: Catalog = ext.catalog
+        #: The app-wide :class:`Scope`.
+        self.scope = Scope(self.settings)
+        for cls in config.settings_classes()[1:]:
+            self.scope._features[cls] = config.load(app, cls, options)
+        self._formats: dict[t.Any, Format] = {}
+        self._registry: dict[str, Format] = {}
+        self._overrides: dict[str, _Override] = {}
+        self._scopes: dict[str, Scope] = {}
+        self._prefixes: list[tuple[str, str]] | None = None
+        self._user: list[tuple[type[BaseException], Converter]] = []
+        self._plugin: list[tuple[type[BaseException], Converter]] = []
+        #: ``(exception class, converter)`` pairs, in the order they are tried.
+        self.converters: tuple[tuple[type[BaseException], Converter], ...] = ()
+        self._chain()
+        self._header_fixers: list[HeaderFixer] = []
+        #: The header fixers, in order (see :meth:`add_header_fixer`).
+        self.header_fixers: tuple[HeaderFixer, ...] = ()
+        #: The app has received a request (setup is over).
+        self.served = False
+
+    @property
+    def app(self) -> Flask:
+        """The app (the state holds it weakly)."""
+        app = self._app()
+        if app is None:  # pragma: no cover - the app owns its state
+            raise RuntimeError("The app of this ApiErrors state is gone.")
+        return app
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def settings_of(self, cls: type[S]) -> S:
+        """The app-wide settings of a feature's settings class."""
+        return self.scope.settings_of(cls)
+
+    def scope_for(self, blueprints: t.Sequence[str], path: str) -> Scope:
+        """The :class:`Scope` of the innermost overridden blueprint handling
+        the request, else of the blueprint whose URL prefix ``path`` is
+        under, else the app's."""
+        overrides = self._overrides
+        if not overrides:
+            return self.scope
+        for name in blueprints:
+            key = name if name in overrides else name.rpartition(".")[2]
+            if key in overrides:
+                return self._scope(key)
+        if not blueprints:
+            for prefix, name in self._prefix_map():
+                if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                    return self._scope(name)
+        return self.scope
+
+    def settings_for(self, blueprints: t.Sequence[str], path: str) -> Settings:
+        """The core settings of :meth:`scope_for`."""
+        return self.scope_for(blueprints, path).settings
+
+    def _scope(self, name: str) -> Scope:
+        scope = self._scopes.get(name)
+        if scope is None:
+            override = self._overrides[name]
+            scope = Scope(
+                self.settings.merged(override.options),
+                name,
+                self.prefix_of(name),
+                options=override.options,
+                parent=self.scope,
+            )
+            self._scopes[name] = scope
+        return scope
+
+    # -- overrides ---------------------------------------------------------------------------
+
+    def add_override(
+        self, blueprint: Blueprint, options: t.Mapping[str, t.Any], url_prefix: str | None
+    ) -> None:
+        """Use ``options`` for ``blueprint`` (see :meth:`ApiErrors.override`)."""
+        config.check_options(options)
+        entry = _Override(blueprint, dict(options), url_prefix)
+        self._overrides[blueprint.name] = entry
+        self._scopes.pop(blueprint.name, None)
+        self._prefixes = None
+        if url_prefix is None:
+
+            def remember(setup: t.Any) -> None:
+                # Registered later: take the prefix it is registered with.
+                if setup.app is self._app() and entry.url_prefix is None and setup.url_prefix:
+                    entry.url_prefix = setup.url_prefix
+                    self._scopes.pop(blueprint.name, None)
+                    self._prefixes = None
+
+            blueprint.record(remember)
+
+    @property
+    def overrides(self) -> t.Mapping[str, t.Mapping[str, t.Any]]:
+        """Blueprint name -> the options it overrides."""
+        return {name: dict(o.options) for name, o in self._overrides.items()}
+
+    def prefix_of(self, name: str) -> str | None:
+        """The URL prefix of the overridden blueprint ``name``."""
+        for prefix, found in self._prefix_map():
+            if found == name:
+                return prefix
+        return None
+
+    def scopes(self) -> tuple[Scope, ...]:
+        """The app's scope, then one per overridden blueprint."""
+        return (self.scope, *(self._scope(name) for name in self._overrides))
+
+    def _prefix_map(self) -> list[tuple[str, str]]:
+        if self._prefixes is None:
+            app = self._app()
+            prefixes: list[tuple[str, str]] = []
+            for name, override in self._overrides.items():
+                prefix = override.url_prefix
+                if prefix is None and app is not None:
+                    prefix = _derive_prefix(app, name, override.blueprint.url_prefix)
+                if prefix:
+                    prefixes.append((prefix, name))
+            # Longest first, so nested blueprints win over their parents.
+            prefixes.sort(key=lambda item: len(item[0]), reverse=True)
+            self._prefixes = prefixes
+        return self._prefixes
+
+    # -- formats -----------------------------------------------------------------------------
+
+    def register_format(self, name: str, fmt: Format) -> None:
+        """Make ``fmt`` usable by name in this app's ``format=`` settings."""
+        self._registry[name] = fmt
+        self._formats.clear()
+
+    @property
+    def formats(self) -> t.Mapping[str, Format]:
+        """The formats registered by name."""
+        return dict(self._registry)
+
+    def format_for(self, spec: t.Any, settings: Settings) -> Format:
+        """The :class:`Format` object for a configured format (cached)."""
+        key = (
+            spec if isinstance(spec, str) else id(spec),
+            settings.uppercase_codes,
+            settings.problem_type_base,
+        )
+        fmt = self._formats.get(key)
+        if fmt is None:
+            fmt = build_format(
+                spec,
+                uppercase_codes=settings.uppercase_codes,
+                problem_type_base=settings.problem_type_base,
+                registry=self._registry,
+            )
+            self._formats[key] = fmt
+        return fmt
+
+    # -- converters and hooks ----------------------------------------------------------------
+
+    def register_converter(
+        self, exc_type: type[BaseException], convert: Converter, *, plugin: bool = False
+    ) -> None:
+        """Try ``convert`` for errors of ``exc_type`` (and subclasses) raised
+        while this app handles a request; it is called only with those.
+        User converters are tried first, newest first; a plug-in's
+        (``plugin=True``) after the core's own and before the generic
+        Werkzeug fallback. Registering the same pair again
+        does nothing."""
+        entries = self._plugin if plugin else self._user
+        entry = (exc_type, convert)
+        if entry in entries:
+            return
+        if plugin:
+            entries.append(entry)
+        else:
+            entries.insert(0, entry)
+        self._chain()
+        if not issubclass(exc_type, HTTPException):
+            self.app.register_error_handler(exc_type, self.ext._handle)  # type: ignore[arg-type]
+
+    def _chain(self) -> None:
+        self.converters = (
+            *self._user,
+            *((BaseException, c) for c in CORE_FIRST),
+            *self._plugin,
+            *((BaseException, c) for c in CORE_LAST),
+        )
+
+    def add_header_fixer(self, fixer: HeaderFixer) -> None:
+        """Give ``fixer`` the last word on the headers of every response that
+        is not a 2xx: the middleware calls it with the status and headers,
+        after every ``after_request`` hook, still inside the request
+        context, and sends the headers it returns."""
+        if fixer not in self._header_fixers:
+            self._header_fixers.append(fixer)
+            self.header_fixers = tuple(self._header_fixers)
+
+
+def get_state(app: Flask | None = None) -> AppState:
+    """The :class:`AppState` of ``app`` (default: the current app).
+
+    :raises RuntimeError: :class:`~flask_apierrors.ApiErrors` is not set up
+        on the app.
+    """
+    target = app if app is not None else current_app
+    state: AppState | None = target.extensions.get(EXTENSION_KEY)
+    if state is None:
+        raise RuntimeError("ApiErrors is not set up on this app: call ApiErrors(app) first.")
+    return state
+
+
+def find_state(app: Flask | None = None) -> AppState | None:
+    """Like :func:`get_state`, but ``None`` where ApiErrors is not set up."""
+    target = app if app is not None else current_app
+    return t.cast("AppState | None", target.extensions.get(EXTENSION_KEY))
+
+
+def _derive_prefix(app: Flask, name: str, declared: str | None) -> str | None:
+    """The URL prefix of a blueprint registered before ``override`` was
+    called: its declared ``url_prefix`` if its rules use it, else the common
+    path segments of its rules."""
+    rules = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(name + ".") or ("." + name + ".") in rule.endpoint
+    ]
+    if declared and rules and all(r.startswith(declared) for r in rules):
+        return declared
+    common: list[str] | None = None
+    for rule in rules:
+        static, variable, _ = rule.partition("<")
+        if variable:
+            static = static.rpartition("/")[0]
+        segments = [s for s in static.split("/") if s]
+        if common is None:
+            common = segments
+        else:
+            n = 0
+            while n < min(len(common), len(segments)) and common[n] == segments[n]:
+                n += 1
+            common = common[:n]
+    if not common:
+        return None
+    return "/" + "/".join(common)
