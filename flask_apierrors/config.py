@@ -160,27 +160,29 @@ _TRUE: t.Final = frozenset({"1", "true", "yes", "on", "y", "t"})
 _FALSE: t.Final = frozenset({"0", "false", "no", "off", "n", "f", ""})
 
 
-def _coerce_value(name: str, default: t.Any, value: t.Any) -> t.Any:
-    """``value`` in the type of ``default``: lists become tuples, and the
-    strings an environment gives (``"false"``, ``"30"``, ``"a,b"``) become
-    booleans, numbers and tuples. Raises ValueError naming the key."""
+def _coerce_value(name: str, kind: str, value: t.Any) -> t.Any:
+    """``value`` in the declared type ``kind`` (the field's annotation):
+    lists become tuples, and the strings an environment gives (``"false"``,
+    ``"30"``, ``"a,b"``) become booleans, numbers and tuples. Raises
+    ValueError naming the key."""
+    if isinstance(value, list):
+        return tuple(value)
+    if not isinstance(value, str):
+        return value
+    base = kind.split("|")[0].strip()
     try:
-        if isinstance(value, list):
-            return tuple(value)
-        if not isinstance(value, str) or isinstance(default, str):
-            return value
-        if isinstance(default, bool):
+        if base == "bool":
             lowered = value.strip().lower()
             if lowered in _TRUE:
                 return True
             if lowered in _FALSE:
                 return False
             raise ValueError("use true/false, yes/no, on/off or 1/0")
-        if isinstance(default, int):
+        if base == "int":
             return int(value.strip())
-        if isinstance(default, float):
+        if base == "float":
             return float(value.strip())
-        if isinstance(default, tuple):
+        if base.startswith("tuple["):
             return tuple(part.strip() for part in value.split(",") if part.strip())
     except ValueError as exc:
         raise ValueError(f"{config_key(name)}={value!r} is not valid: {exc}.") from None
@@ -188,8 +190,8 @@ def _coerce_value(name: str, default: t.Any, value: t.Any) -> t.Any:
 
 
 def _coerce(cls: type[t.Any], options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-    return {k: _coerce_value(k, defaults.get(k), v) for k, v in options.items() if k in defaults}
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    return {k: _coerce_value(k, kinds[k], v) for k, v in options.items() if k in kinds}
 
 
 def merged(settings: S, options: t.Mapping[str, t.Any]) -> S:

@@ -11,6 +11,7 @@ from flask import Blueprint
 from flask import Flask
 from flask import Response
 from flask import got_request_exception
+from flask import has_request_context
 from flask import request
 from werkzeug.exceptions import HTTPException
 
@@ -189,8 +190,15 @@ class ApiErrors:
     # -- handling ----------------------------------------------------------
 
     def problem_for(self, e: BaseException) -> Problem:
-        """The :class:`Problem` for ``e`` in the current request."""
+        """The :class:`Problem` for ``e`` in the current request, or, in an
+        app context without one (a background job), with the app's settings.
+
+        .. versionchanged:: 0.2
+            Works outside a request.
+        """
         state = get_state()
+        if not has_request_context():
+            return rendering.problem_for(e, state, rendering.context(state, state.scope, None))
         req = request._get_current_object()  # type: ignore[attr-defined]
         scope = state.scope_for(req.blueprints, req.path)
         return rendering.problem_for(e, state, rendering.context(state, scope, req))

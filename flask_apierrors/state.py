@@ -179,15 +179,14 @@ class AppState:
         self._scopes.pop(blueprint.name, None)
         self._prefixes = None
         if url_prefix is None:
+            _learn_prefix(blueprint)
 
-            def remember(setup: t.Any) -> None:
-                # Registered later: take the prefix it is registered with.
-                if setup.app is self._app() and entry.url_prefix is None and setup.url_prefix:
-                    entry.url_prefix = setup.url_prefix
-                    self._scopes.pop(blueprint.name, None)
-                    self._prefixes = None
-
-            blueprint.record(remember)
+    def _prefix_registered(self, name: str, prefix: str) -> None:
+        entry = self._overrides.get(name)
+        if entry is not None and entry.url_prefix is None:
+            entry.url_prefix = prefix
+            self._scopes.pop(name, None)
+            self._prefixes = None
 
     @property
     def overrides(self) -> t.Mapping[str, t.Mapping[str, t.Any]]:
@@ -289,6 +288,30 @@ class AppState:
         if fixer not in self._header_fixers:
             self._header_fixers.append(fixer)
             self.header_fixers = tuple(self._header_fixers)
+
+
+_RECORDED: weakref.WeakSet[Blueprint] = weakref.WeakSet()
+
+
+def _learn_prefix(blueprint: Blueprint) -> None:
+    """Have every later registration of ``blueprint`` tell the registering
+    app's state the URL prefix it is registered with (one callback per
+    blueprint, whichever app registers it)."""
+    if blueprint in _RECORDED:
+        return
+
+    def remember(setup: t.Any) -> None:
+        state = find_state(setup.app)
+        if state is not None and setup.url_prefix:
+            state._prefix_registered(blueprint.name, setup.url_prefix)
+
+    try:
+        blueprint.record(remember)
+    except AssertionError:
+        # Registered already: Flask takes no more setup; the prefix is then
+        # derived from the app's URL rules.
+        return
+    _RECORDED.add(blueprint)
 
 
 def get_state(app: Flask | None = None) -> AppState:

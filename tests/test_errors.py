@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 from flask import Flask
 from werkzeug.exceptions import HTTPException
@@ -47,14 +49,23 @@ def test_defaults(exc: ApiError, code: str, status: int, message: str) -> None:
     assert isinstance(exc, HTTPException)
 
 
-def test_app_catalog_is_used_inside_a_request() -> None:
+def test_app_catalog_fills_in_what_the_raiser_left_open() -> None:
     catalog = Catalog.default()
     catalog.add("quota_exceeded", 402, "Quota exceeded")
     app = Flask(__name__)
     ApiErrors(app, catalog=catalog)
-    with app.test_request_context():
-        assert ApiError("quota_exceeded").status == 402
-    assert ApiError("quota_exceeded").status == 500
+
+    @app.get("/quota")
+    def quota() -> t.NoReturn:
+        raise ApiError("quota_exceeded")
+
+    # The exception knows only the built-in catalog; the app's fills it in
+    # when it is rendered.
+    error = ApiError("quota_exceeded")
+    assert (error.given_status, error.given_message, error.status) == (None, None, 500)
+    response = app.test_client().get("/quota")
+    assert response.status_code == 402
+    assert response.get_json()["message"] == "Quota exceeded"
 
 
 def test_class_defaults_are_not_shared() -> None:
