@@ -79,8 +79,16 @@ class Settings:
     redact_fields: tuple[str, ...] = DEFAULT_REDACT_FIELDS
     #: What is echoed instead of a redacted value.
     redacted_value: str = "[REDACTED]"
+    #: Add a machine ``code`` to each field error (``required``,
+    #: ``too_long``, ``invalid_choice`` ...); off, the documented bodies
+    #: stay exact.
+    field_error_codes: bool = False
     #: ``field`` of errors about the whole object (marshmallow's ``_schema``).
     schema_error_field: str = "_schema"
+    #: ``(message) -> message``, applied per request to the catalog's
+    #: messages; ``None``: flask-babel's ``gettext`` where flask-babel is
+    #: set up on the app, else none.
+    translate: t.Any = None
     #: Log 4xx errors at INFO (5xx are always logged at ERROR).
     log_client_errors: bool = False
     #: Read chunked request bodies before the view, so ``MAX_CONTENT_LENGTH``

@@ -40,12 +40,19 @@ class FieldError:
     :param location: Where the value came from (``json``, ``query``,
         ``form``, ``files``, ``headers`` ...), or ``None`` when only one
         location is involved.
+    :param code: A machine code of the failure (``required``, ``too_long``,
+        ``invalid_choice`` ...), rendered only with the
+        ``field_error_codes`` setting on.
+
+    .. versionchanged:: 0.2
+        Added ``code``.
     """
 
     field: str
     message: str
     invalid_value: t.Any = MISSING
     location: str | None = None
+    code: str | None = None
 
     def to_dict(self) -> dict[str, t.Any]:
         """The documented ``{"field", "message", "invalid_value"}`` object (plus
@@ -58,6 +65,8 @@ class FieldError:
         }
         if self.location is not None:
             rv["location"] = self.location
+        if self.code is not None:
+            rv["code"] = self.code
         return rv
 
 
