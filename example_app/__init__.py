@@ -26,6 +26,7 @@ from . import chat
 from . import db
 from . import errors
 from . import images
+from . import logs
 from . import settings
 from .cli import create_keys_command
 from .limits import init_limits
@@ -42,6 +43,8 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     :param config: Settings that win over the environment (tests use it).
     :raises ValueError: a setting cannot work.
     """
+    # Before Flask creates app.logger: with a root handler, it adds none of its own.
+    logs.init_logging()
     app = Flask(__name__)
     app.config.update(settings.DEFAULTS)
     app.config.from_prefixed_env("EXAMPLE_APP")
@@ -72,6 +75,8 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
         ratelimit_message="Rate limit exceeded",
     )
     ext.init_app(app)
+    # The views that answer an error without raising it render it with ext.
+    app.extensions["example_app.apierrors"] = ext
     Maintenance(app)
 
     app.register_blueprint(chat.bp)

@@ -18,6 +18,7 @@ import time
 import typing as t
 
 from flask_apierrors import ApiError
+from flask_apierrors.correlation import get_correlation_id
 from flask_apierrors.upstream import UpstreamError
 
 from . import db
@@ -66,10 +67,15 @@ def stored_error(e: ApiError) -> dict[str, t.Any]:
 
 
 def start(app: Flask, job_id: str, file_id: str, filename: str) -> None:
-    """Generate the model of one file in a background thread."""
+    """Generate the model of one file in a background thread.
+
+    Called in the request that uploads or retries the file: the thread's log
+    lines carry that request's correlation id.
+    """
+    log_ids = {"correlation_id": get_correlation_id() or "-"}
     thread = threading.Thread(
         target=_run,
-        args=(app, job_id, file_id, filename),
+        args=(app, job_id, file_id, filename, log_ids),
         name=f"generate-{job_id}-{file_id}",
         daemon=True,
     )
@@ -92,22 +98,32 @@ def wait_idle(timeout: float) -> bool:
         running[0].join(min(remaining, 0.1))
 
 
-def _run(app: Flask, job_id: str, file_id: str, filename: str) -> None:
+def _run(app: Flask, job_id: str, file_id: str, filename: str, log_ids: dict[str, str]) -> None:
     try:
         with _slots, app.app_context(), contextlib.closing(db.connect(app)) as conn:
-            generate(app, conn, job_id, file_id, filename)
+            generate(app, conn, job_id, file_id, filename, log_ids=log_ids)
     except Exception:
         # Even marking the file failed did not work (the database is gone).
-        app.logger.exception("Generation of %s/%s failed", job_id, file_id)
+        app.logger.exception("Generation of %s/%s failed", job_id, file_id, extra=log_ids)
     finally:
         with _threads_lock:
             _threads.discard(threading.current_thread())
 
 
 def generate(
-    app: Flask, conn: sqlite3.Connection, job_id: str, file_id: str, filename: str
+    app: Flask,
+    conn: sqlite3.Connection,
+    job_id: str,
+    file_id: str,
+    filename: str,
+    *,
+    log_ids: t.Mapping[str, str] | None = None,
 ) -> None:
-    """Generate one file's model and record the outcome in the database."""
+    """Generate one file's model and record the outcome in the database.
+
+    :param log_ids: ``extra`` of the log records (the correlation id of the
+        request that started the generation).
+    """
 
     def update(**fields: t.Any) -> None:
         db.update_job_file(conn, job_id, file_id, **fields)
@@ -152,12 +168,21 @@ def generate(
             out.write(model)
         update(status="completed", progress=100)
     except ApiError as e:
+        # The service failed, not this app: a warning, with what the client
+        # will be told.
         app.logger.warning(
-            "Generation of %s/%s failed: %s %s", job_id, file_id, e.status, e.error_code
+            "Generation of %s/%s failed: %s %s",
+            job_id,
+            file_id,
+            e.status,
+            e.error_code,
+            extra=log_ids,
         )
         update(status="failed", error=stored_error(e))
     except Exception:
-        app.logger.exception("Generation of %s/%s failed unexpectedly", job_id, file_id)
+        app.logger.exception(
+            "Generation of %s/%s failed unexpectedly", job_id, file_id, extra=log_ids
+        )
         update(
             status="failed",
             error={"code": "PROCESSING_ERROR", "status": 500, "message": "Internal error"},

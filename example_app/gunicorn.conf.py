@@ -9,7 +9,12 @@
   process) and 2 with ``EXAMPLE_APP_RATELIMIT_STORAGE_URI`` set to Redis;
 - when ``EXAMPLE_APP_GENERATION_SERVICE_URL`` is not set, starts the local
   stand-in service (:mod:`example_app.standin`) on a free loopback port for
-  the workers, and stops it with gunicorn.
+  the workers, and stops it with gunicorn;
+- logs every line (its own, the access log, the app's) in the app's format
+  (:mod:`example_app.logs`): time, level, logger, correlation id, error id;
+- writes no file: no control socket (gunicorn 25.1+ would open one under
+  ``$HOME/.gunicorn`` or ``$XDG_RUNTIME_DIR``), no pid file. The app keeps
+  its data in its instance folder.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import os
 import subprocess
 import sys
 import typing as t
+
+# gunicorn put the working directory (--chdir) on sys.path before reading this file.
+from example_app.logs import logging_config
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # In-memory limits are per process: one worker keeps them exact, unless a
@@ -30,6 +38,9 @@ timeout = 60
 graceful_timeout = 10
 accesslog = "-"
 errorlog = "-"
+logconfig_dict = logging_config()
+# Older gunicorn ignores this setting, and opens no control socket anyway.
+control_socket_disable = True
 
 _SERVICE_URL = "EXAMPLE_APP_GENERATION_SERVICE_URL"
 _standin: subprocess.Popen[str] | None = None

@@ -26,9 +26,10 @@ from flask import request
 from flask import send_file
 
 from flask_apierrors import ApiError
+from flask_apierrors import ApiErrors
 from flask_apierrors.correlation import get_correlation_id
 from flask_apierrors.sse import close_event
-from flask_apierrors.sse import event_context
+from flask_apierrors.sse import error_events
 from flask_apierrors.sse import sse_event
 from flask_apierrors.sse import stream_events
 
@@ -52,6 +53,25 @@ _DONE: t.Final = ("completed", "failed")
 def _app() -> Flask:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     return app
+
+
+def _stored_failure(job_id: str, file_id: str, error: t.Mapping[str, t.Any]) -> ApiError:
+    """The error a failed generation left, to answer again. The failure was
+    logged when it happened; a client reading it again is expected (it polls,
+    or retries the file), so it is logged at INFO, not as a new 5xx."""
+    current_app.logger.info(
+        "Model of %s/%s asked for again; its generation failed with %s",
+        job_id,
+        file_id,
+        error["code"],
+    )
+    return ApiError(
+        error["code"],
+        error["message"],
+        status=error["status"],
+        details=error.get("details"),
+        headers=error.get("headers"),
+    )
 
 
 def _not_configured() -> ConfigurationException:
@@ -204,14 +224,9 @@ def get_model(job_id: str, file_id: str) -> Response:
     """The generated model (glTF binary), or why there is none."""
     record = _file(job_id, file_id)
     if record["status"] == "failed":
-        error = record["error"]
-        raise ApiError(
-            error["code"],
-            error["message"],
-            status=error["status"],
-            details=error.get("details"),
-            headers=error.get("headers"),
-        )
+        # Rendered, not raised: the error handler would log a 5xx at ERROR.
+        ext: ApiErrors = current_app.extensions["example_app.apierrors"]
+        return ext.make_response(ext.problem_for(_stored_failure(job_id, file_id, record["error"])))
     if record["status"] != "completed":
         raise ApiError(
             "MODEL_NOT_READY", details={"status": record["status"], "progress": record["progress"]}
@@ -269,8 +284,13 @@ def stream_job(job_id: str) -> Response:
                         seen[f["file_id"]] = state
                         yield sse_event(_file_view(f), event="progress")
                     if f["status"] == "failed":
-                        with event_context(file_id=f["file_id"]):
-                            raise ApiError("PROCESSING_ERROR", "Failed to generate model")
+                        # Sent, not raised: a stream that reports a failed
+                        # file is working as documented (the failure itself
+                        # was logged when the generation failed).
+                        app.logger.info("Event stream of %s ends: %s failed", job_id, f["file_id"])
+                        failed = ApiError("PROCESSING_ERROR", "Failed to generate model")
+                        yield error_events(failed, file_id=f["file_id"])
+                        return
                 if all(f["status"] == "completed" for f in files):
                     yield sse_event({"job_id": job_id, "status": "completed"}, event="complete")
                     yield close_event("complete")
