@@ -1,40 +1,37 @@
-"""Streamed (chunked) request bodies: enforce ``MAX_CONTENT_LENGTH`` and turn
-malformed framing into a 400.
+"""Streamed (chunked) request bodies: the limit in force, read lazily, and
+malformed framing as a 400.
 
-Werkzeug checks a declared ``Content-Length`` against ``MAX_CONTENT_LENGTH``,
-but a chunked body is only cut off at the limit: the view silently gets the
-first ``MAX_CONTENT_LENGTH`` bytes. And a server's own error about broken
-chunk framing (gunicorn's ``InvalidChunkSize``) surfaces from
-``wsgi.input`` as an unhandled exception, a 500 for a client's mistake.
+Werkzeug checks a declared ``Content-Length`` against the request's
+``max_content_length``, but a chunked body is only cut off at the limit:
+``request.get_data()`` silently returns the first ``max_content_length``
+bytes. And a server's own error about broken chunk framing (gunicorn's
+``InvalidChunkSize``) surfaces from ``wsgi.input`` as an unhandled
+exception, a 500 for a client's mistake.
 
-:func:`buffer_streamed_body` runs in the extension's WSGI middleware, before
-Flask sees the request. It reads such a body up to one byte past the limit
-in memory (up to :data:`SPOOL_BYTES`, then in a temporary file)
-and hands Flask a plain body with a ``Content-Length``. A body over the limit
-keeps a ``Content-Length`` over the limit, so Werkzeug answers 413 as soon as
-the app reads it, exactly as for a declared length; broken framing gives a
-body whose reading raises a 400. Requests with a ``Content-Length`` are left
-alone.
+The extension's WSGI middleware puts a :class:`StreamedBody` in front of
+such a body. It reads nothing by itself: the body is read when (and only
+when) the app reads it, under the limit in force for that request at that
+moment (``request.max_content_length``, which a view may raise or lower),
+and answers 413 as soon as one byte more than the limit arrives. Nothing is
+buffered, so a 404 or a 401 never reads the body. Requests with a
+``Content-Length`` are left to Werkzeug.
 """
 
 from __future__ import annotations
 
 import io
-import tempfile
 import typing as t
 
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-#: Bodies up to this size are buffered in memory, larger ones on disk.
-SPOOL_BYTES: t.Final = 1 << 20
-
-#: Set in the environ when a streamed body was cut at the limit.
+#: Set in the environ when a streamed body went past its limit (its size is
+#: then unknown).
 TRUNCATED: t.Final = "flask_apierrors.body_truncated"
-
-_READ: t.Final = 64 * 1024
 
 
 def is_streamed(environ: WSGIEnvironment) -> bool:
@@ -46,49 +43,64 @@ def is_streamed(environ: WSGIEnvironment) -> bool:
     )
 
 
-class _MalformedBody(io.RawIOBase):
-    """The body of a request whose chunk framing was broken."""
+class StreamedBody(io.RawIOBase):
+    """The server's chunked input, read on demand, under the request's limit.
+
+    :param stream: The server's ``wsgi.input``.
+    :param environ: The request's environ (for the Flask request object,
+        whose ``max_content_length`` is the limit, and :data:`TRUNCATED`).
+    """
+
+    def __init__(self, stream: t.IO[bytes], environ: WSGIEnvironment) -> None:
+        super().__init__()
+        self._stream = stream
+        self._environ = environ
+        self._total = 0
+        self._peeked = b""
+        self._done = False
 
     def readable(self) -> bool:
         return True
 
+    def _limit(self) -> int | None:
+        req = self._environ.get("werkzeug.request")
+        limit = getattr(req, "max_content_length", None)
+        return limit if isinstance(limit, int) else None
+
+    def _read(self, size: int) -> bytes:
+        if self._peeked:
+            data, self._peeked = self._peeked[:size], self._peeked[size:]
+            return data
+        try:
+            return self._stream.read(size)
+        except HTTPException:
+            raise
+        except Exception:
+            # Broken chunk framing, or a client that went away mid-body.
+            raise BadRequest("Malformed request body") from None
+
     def readinto(self, buffer: t.Any) -> int:
-        raise BadRequest("Malformed request body")
+        if self._done:
+            return 0
+        view = memoryview(buffer).cast("B")
+        limit = self._limit()
+        size = len(view) if limit is None else min(len(view), limit - self._total)
+        data = self._read(size) if size > 0 else b""
+        self._total += len(data)
+        if limit is not None and self._total >= limit:
+            # At the limit (Werkzeug's own wrapper stops asking here): one
+            # byte more means the body is too large, not that it ends.
+            self._peeked = self._read(1)
+            if self._peeked:
+                self._environ[TRUNCATED] = True
+                raise RequestEntityTooLarge()
+        if not data:
+            self._done = True
+            return 0
+        view[: len(data)] = data
+        return len(data)
 
 
-def buffer_streamed_body(environ: WSGIEnvironment, limit: int) -> t.IO[bytes]:
-    """Read the streamed body of ``environ`` (at most ``limit + 1`` bytes) and
-    make it a plain body of known length. Returns the buffer, for the caller
-    to close when the response is done."""
-    stream = environ["wsgi.input"]
-    # In memory up to SPOOL_BYTES, then on disk. (Not SpooledTemporaryFile:
-    # a small body must not need an explicit close to be cleaned up quietly.)
-    spool: t.IO[bytes] = io.BytesIO()
-    total = 0
-    try:
-        while total <= limit:
-            chunk = stream.read(min(_READ, limit + 1 - total))
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > SPOOL_BYTES and isinstance(spool, io.BytesIO):
-                disk = tempfile.TemporaryFile()
-                disk.write(spool.getvalue())
-                spool = disk
-            spool.write(chunk)
-    except Exception:
-        # Broken chunk framing, or a client that went away mid-body.
-        spool.close()
-        spool = t.cast(t.IO[bytes], _MalformedBody())
-        total = 1
-    else:
-        spool.seek(0)
-        if total > limit:
-            environ[TRUNCATED] = True
-    environ["wsgi.input"] = spool
-    environ["CONTENT_LENGTH"] = str(total)
-    # The app now sees a body of known length: Werkzeug wraps the new stream
-    # by its Content-Length (and answers 413 past MAX_CONTENT_LENGTH).
-    del environ["wsgi.input_terminated"]
-    del environ["HTTP_TRANSFER_ENCODING"]
-    return spool
+def guard_streamed_body(environ: WSGIEnvironment) -> None:
+    """Put a :class:`StreamedBody` in front of a chunked request body."""
+    environ["wsgi.input"] = StreamedBody(environ["wsgi.input"], environ)

@@ -30,13 +30,17 @@ VALID_ID: t.Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
 class RequestState:
     """Per-request data, kept in the request's WSGI environ."""
 
-    __slots__ = ("correlation_id", "error_id", "unhandled")
+    __slots__ = ("correlation_id", "error_id", "signalled", "unhandled")
 
     def __init__(self, correlation_id: str) -> None:
         self.correlation_id = correlation_id
         self.error_id: str | None = None
-        #: Flask is handling an unhandled exception (and logs it itself).
+        #: The error was logged and reported (Flask logs unhandled exceptions
+        #: itself; the extension logs the 5xx it renders).
         self.unhandled = False
+        #: The exception the extension itself sent ``got_request_exception``
+        #: for (a 5xx it rendered), so receivers can tell it from Flask's.
+        self.signalled: BaseException | None = None
 
 
 def new_id(prefix: str) -> str:

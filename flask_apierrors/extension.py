@@ -15,6 +15,7 @@ from flask import has_request_context
 from flask import request
 from werkzeug.exceptions import HTTPException
 
+from . import coexistence
 from . import correlation
 from . import plugins
 from . import rendering
@@ -101,6 +102,8 @@ class ApiErrors:
         self._apps.add(app)
         self._newest = weakref.ref(app)
 
+        state.displaced = coexistence.displace(app, self._handle)
+        state.on_first_request(coexistence.check)
         app.register_error_handler(HTTPException, self._handle)
         for exc_type in EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
@@ -210,7 +213,7 @@ class ApiErrors:
         settings = state.settings_for(req.blueprints, req.path)
         return rendering.respond(state, problem, settings, req.environ)
 
-    def _handle(self, e: BaseException) -> Response | HTTPException:
+    def _handle(self, e: BaseException) -> t.Any:
         response = getattr(e, "response", None)
         if isinstance(e, HTTPException) and response is not None:
             # The raiser built the exact response it wants (abort(response),
@@ -228,7 +231,7 @@ class ApiErrors:
                 return self._render(e, state, scope, req)
         except Exception:
             return rendering.fallback_response(state, environ)
-        return _decline(e)
+        return _decline(e, state)
 
     def _render(self, e: BaseException, state: AppState, scope: Scope, req: Request) -> Response:
         ctx = rendering.context(state, scope, req)
@@ -243,6 +246,7 @@ class ApiErrors:
             # Monitoring (Sentry, Rollbar ...) listens to this signal; Flask
             # sends it only for the errors it found unhandled. Once.
             ids.unhandled = True
+            ids.signalled = e
             got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=e)
         return response
 
@@ -271,9 +275,14 @@ class _CodeConverter:
         return (self.code, self.status, self.message, self.format)
 
 
-def _decline(e: BaseException) -> HTTPException:
-    """What Flask does without this extension: its own page for an HTTP
-    error, its 500 for anything else."""
+def _decline(e: BaseException, state: AppState) -> t.Any:
+    """Where ApiErrors is turned off: the app's own handler ApiErrors
+    replaced, else what Flask does without it (its page for an HTTP error,
+    its 500 for anything else)."""
+    for cls in type(e).__mro__:
+        handler = state.displaced.get(cls)
+        if handler is not None:
+            return state.app.ensure_sync(handler)(e)
     if isinstance(e, HTTPException):
         return e
     raise e

@@ -5,22 +5,30 @@ Flask made it (a view, an error handler, an ``after_request`` hook that
 raised), at the cost of no context lookups:
 
 - it sets the correlation id header on every response, replacing any value
-  a view set;
+  a view set, and lists it in ``Access-Control-Expose-Headers`` of CORS
+  responses so browser code can read it;
 - it lets integrations have the last word on an error response's headers
   (:meth:`~flask_apierrors.state.AppState.add_header_fixer`; the
   flask-limiter integration's 429 headers);
-- it makes streamed (chunked) request bodies obey ``MAX_CONTENT_LENGTH``
-  (:mod:`flask_apierrors.bodylimit`).
+- it puts streamed (chunked) request bodies under the request's limit,
+  read lazily (:mod:`flask_apierrors.bodylimit`);
+- an exception that escapes the app (a failing ``teardown_request``) becomes
+  the JSON 500 with its ids while the response has not started, and a
+  streamed body that fails midway is logged with both ids.
 """
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
+from werkzeug.routing import RequestRedirect
 from werkzeug.wsgi import ClosingIterator
 
 from . import bodylimit
+from . import rendering
 from .correlation import environ_state
+from .correlation import error_id_of
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
@@ -29,18 +37,21 @@ if t.TYPE_CHECKING:
 
     from .state import AppState
 
+logger = logging.getLogger("flask_apierrors")
+
+_CORS_ORIGIN: t.Final = "access-control-allow-origin"
+_CORS_EXPOSE: t.Final = "access-control-expose-headers"
+
 
 class ApiErrorsMiddleware:
     """Wraps ``app.wsgi_app``; installed by :meth:`ApiErrors.init_app`.
 
     :param wsgi_app: The app's WSGI callable.
-    :param state: The app's extension state (its settings, and the app's
-        ``MAX_CONTENT_LENGTH``).
+    :param state: The app's extension state.
     """
 
     def __init__(self, wsgi_app: WSGIApplication, state: AppState) -> None:
         self.wsgi_app = wsgi_app
-        self.config = state.app.config
         self.state = state
         self.settings = state.settings
         self.header = state.settings.response_id_header
@@ -49,30 +60,145 @@ class ApiErrorsMiddleware:
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
+        state = self.state
         settings = self.settings
-        self.state.served = True
-        spool = None
+        if not state.served:
+            state.begin_serving()
         if settings.buffer_streamed_bodies and bodylimit.is_streamed(environ):
-            limit = self.config.get("MAX_CONTENT_LENGTH")
-            if limit is not None:
-                spool = bodylimit.buffer_streamed_body(environ, limit)
+            bodylimit.guard_streamed_body(environ)
+        # The server's start_response is called once the app has returned
+        # (WSGI allows it until the first body byte): an exception escaping
+        # the app after Flask started its response can still replace it.
+        started: list[tuple[str, list[tuple[str, str]], t.Any, bool]] = []
+        replaced: list[bytes] = []
 
         def start_with_id(
             status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
         ) -> t.Callable[[bytes], object]:
-            fixers = self.state.header_fixers
-            if fixers and status[0] != "2":
+            fixers = state.header_fixers
+            if status[0] != "2":
                 # Flask calls start_response inside the request context.
                 code = int(status[:3])
                 for fix in fixers:
                     headers = fix(code, headers)
-            cid = environ_state(environ, settings).correlation_id
+                if status[0] == "3":
+                    headers = _json_redirect(state, environ, code, headers, replaced)
             lower = self._lower
-            headers = [h for h in headers if h[0].lower() != lower]
-            headers.append((self.header, cid))
-            return start_response(status, headers, exc_info)
+            kept = []
+            streamed = True
+            cors = expose = None
+            for header in headers:
+                name = header[0].lower()
+                if name == lower:
+                    continue
+                if name == "content-length":
+                    streamed = False
+                elif name == _CORS_ORIGIN:
+                    cors = header
+                elif name == _CORS_EXPOSE:
+                    expose = header
+                kept.append(header)
+            if cors is not None:
+                _expose(kept, expose, self.header)
+            kept.append((self.header, environ_state(environ, settings).correlation_id))
+            started.append((status, kept, exc_info, streamed))
+            return _late_write(start_response, started)
 
-        iterable = self.wsgi_app(environ, start_with_id)
-        if spool is not None:
-            return ClosingIterator(iterable, [spool.close])
+        try:
+            iterable = self.wsgi_app(environ, start_with_id)
+        except Exception:
+            if self._propagate():
+                raise
+            # Escaped Flask's own handling (a raising teardown function): a
+            # JSON 500 with the ids instead of the response Flask began.
+            started.clear()
+            response = rendering.fallback_response(state, environ, "An exception escaped the app")
+            iterable = response(environ, start_with_id)
+        if started:
+            status, headers, exc_info, streamed = started[-1]
+            started.clear()
+            start_response(status, headers, exc_info)
+        else:
+            streamed = False
+        if replaced:
+            return ClosingIterator(replaced, getattr(iterable, "close", None))
+        if streamed:
+            return _LoggedStream(iterable, environ, state)
         return iterable
+
+    def _propagate(self) -> bool:
+        """Flask re-raises unhandled exceptions for the test client and the
+        debugger: do not hide them there."""
+        app = self.state.app
+        propagate = app.config.get("PROPAGATE_EXCEPTIONS")
+        if propagate is None:
+            propagate = app.testing or app.debug
+        return bool(propagate)
+
+
+def _json_redirect(
+    state: AppState,
+    environ: WSGIEnvironment,
+    code: int,
+    headers: list[tuple[str, str]],
+    replaced: list[bytes],
+) -> list[tuple[str, str]]:
+    """A routing redirect's HTML body replaced by the scope's JSON."""
+    req = environ.get("werkzeug.request")
+    if req is None or not isinstance(getattr(req, "routing_exception", None), RequestRedirect):
+        return headers
+    location = next((v for k, v in headers if k.lower() == "location"), None)
+    rendered = rendering.redirect_body(state, req, code, location) if location else None
+    if rendered is None:
+        return headers
+    body, mimetype = rendered
+    replaced.append(body)
+    kept = [h for h in headers if h[0].lower() not in ("content-type", "content-length")]
+    return [*kept, ("Content-Type", mimetype), ("Content-Length", str(len(body)))]
+
+
+def _late_write(start_response: StartResponse, started: list[t.Any]) -> t.Callable[[bytes], t.Any]:
+    """The ``write`` callable of a deferred start: starts the response for
+    real on first use (Flask never uses it; old WSGI code may)."""
+
+    def write(data: bytes) -> t.Any:
+        if started:
+            status, headers, exc_info, _ = started.pop()
+            started.clear()
+            write.target = start_response(status, headers, exc_info)  # type: ignore[attr-defined]
+        return write.target(data)  # type: ignore[attr-defined]
+
+    return write
+
+
+def _expose(headers: list[tuple[str, str]], expose: tuple[str, str] | None, name: str) -> None:
+    if expose is None:
+        headers.append(("Access-Control-Expose-Headers", name))
+        return
+    listed = {part.strip().lower() for part in expose[1].split(",")}
+    if name.lower() not in listed and "*" not in listed:
+        headers[headers.index(expose)] = (expose[0], f"{expose[1]}, {name}")
+
+
+class _LoggedStream(ClosingIterator):
+    """A streamed response body whose failure midway is logged with the
+    request's ids (the client only sees the connection end)."""
+
+    def __init__(self, iterable: t.Iterable[bytes], environ: WSGIEnvironment, state: AppState):
+        super().__init__(iterable)
+        self._environ = environ
+        self._state = state
+
+    def __next__(self) -> bytes:
+        try:
+            return super().__next__()
+        except StopIteration:
+            raise
+        except Exception:
+            ids = environ_state(self._environ, self._state.settings)
+            logger.exception(
+                "The response body failed while streaming [error_id=%s correlation_id=%s]",
+                ids.error_id or error_id_of(ids, self._state.settings),
+                ids.correlation_id,
+            )
+            raise

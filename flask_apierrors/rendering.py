@@ -23,6 +23,8 @@ from werkzeug.exceptions import InternalServerError
 from werkzeug.http import parse_accept_header
 
 from . import correlation
+from .catalog import reason_phrase
+from .catalog import snake_case
 from .formats import PROBLEM_JSON
 from .integrations.base import Context
 from .integrations.werkzeug import convert_internal_error
@@ -55,7 +57,20 @@ def context(state: AppState, scope: Scope, req: Request | None) -> Context:
         request=req,
         ids=ids,
         scope=scope,
+        translate=_translator(state, scope.settings),
     )
+
+
+def _translator(state: AppState, settings: Settings) -> t.Callable[[str], t.Any] | None:
+    """The ``translate`` setting, else flask-babel's ``gettext`` where
+    flask-babel is set up on the app."""
+    if settings.translate is not None:
+        return t.cast("t.Callable[[str], t.Any]", settings.translate)
+    if "babel" in state.app.extensions:
+        from flask_babel import gettext
+
+        return t.cast("t.Callable[[str], t.Any]", gettext)
+    return None
 
 
 def problem_for(e: BaseException, state: AppState, ctx: Context) -> Problem:
@@ -112,6 +127,35 @@ def _prefers_problem_json(environ: t.Mapping[str, t.Any]) -> bool:
     mimetypes = MIMEAccept(parse_accept_header(accept))
     problem = mimetypes.quality(PROBLEM_JSON)
     return problem > 0 and problem > mimetypes["application/json"]
+
+
+def redirect_body(
+    state: AppState, req: Request, status: int, location: str
+) -> tuple[bytes, str] | None:
+    """The body of a routing redirect (a missing trailing slash ...) in the
+    format of the request's scope, where ApiErrors is on there: clients of a
+    JSON API get JSON, with the target in ``details.location``."""
+    scope = state.scope_for(req.blueprints, req.path)
+    settings = scope.settings
+    if not settings.enabled:
+        return None
+    title = reason_phrase(status)
+    problem = Problem(
+        status=status,
+        code=snake_case(title.replace(" ", "")),
+        message="This resource is at the URL in the Location header.",
+        title=title,
+        details={"location": location},
+        correlation_id=(
+            correlation.environ_state(req.environ, state.settings).correlation_id
+            if settings.include_correlation_id
+            else None
+        ),
+        timestamp=now_text(),
+        instance=req.path,
+    )
+    fmt = choose_format(state, problem, settings, req.environ)
+    return encode(state.app, fmt.render(problem)), fmt.media_type
 
 
 # -- JSON ---------------------------------------------------------------------------------------
@@ -272,14 +316,20 @@ def fallback_problem(state: AppState | None, ids: correlation.RequestState | Non
 
 
 def fallback_response(
-    state: AppState | None, environ: t.MutableMapping[str, t.Any] | None
+    state: AppState | None,
+    environ: t.MutableMapping[str, t.Any] | None,
+    what: str = "Rendering an error failed",
 ) -> Response:
-    """A JSON 500 in the app's format when rendering an error failed; it
-    cannot fail itself (the ``error`` format's body is the last resort)."""
+    """A JSON 500 in the app's format when rendering an error failed (or an
+    exception escaped the app); it cannot fail itself (the ``error``
+    format's body is the last resort). Logs ``what`` with the traceback."""
     ids = environ.get(correlation.ENVIRON_KEY) if environ is not None else None
+    if ids is None and environ is not None and state is not None:
+        ids = correlation.environ_state(environ, state.settings)
     problem = fallback_problem(state, ids)
     logger.exception(
-        "Rendering an error failed [error_id=%s correlation_id=%s]",
+        "%s [error_id=%s correlation_id=%s]",
+        what,
         problem.details["error_id"],
         problem.correlation_id,
     )

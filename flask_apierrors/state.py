@@ -9,6 +9,7 @@ catalog. Everything else, features and tools alike, reads it through
 
 from __future__ import annotations
 
+import threading
 import typing as t
 import weakref
 
@@ -93,6 +94,8 @@ class AppState:
     def __init__(self, ext: ApiErrors, app: Flask, options: t.Mapping[str, t.Any]) -> None:
         #: The extension instance that set this app up.
         self.ext = ext
+        #: The error handler ApiErrors registers on the app.
+        self.handler: t.Callable[[BaseException], t.Any] = ext._handle
         self._app = weakref.ref(app)
         #: The core settings of the app.
         self.settings = config.load_settings(app, options)
@@ -117,6 +120,11 @@ class AppState:
         self.header_fixers: tuple[HeaderFixer, ...] = ()
         #: The app has received a request (setup is over).
         self.served = False
+        self._first_request: list[t.Callable[[AppState], None]] = []
+        self._serving_lock = threading.Lock()
+        #: Handlers of the app that ApiErrors replaced when it was set up
+        #: (exception class -> handler): they answer where ``enabled`` is off.
+        self.displaced: dict[type[BaseException], t.Callable[..., t.Any]] = {}
 
     @property
     def app(self) -> Flask:
@@ -269,8 +277,8 @@ class AppState:
         else:
             entries.insert(0, entry)
         self._chain()
-        if not issubclass(exc_type, HTTPException):
-            self.app.register_error_handler(exc_type, self.ext._handle)  # type: ignore[arg-type]
+        if issubclass(exc_type, Exception) and not issubclass(exc_type, HTTPException):
+            self.app.register_error_handler(exc_type, self.handler)
 
     def _chain(self) -> None:
         self.converters = (
@@ -279,6 +287,23 @@ class AppState:
             *self._plugin,
             *((BaseException, c) for c in CORE_LAST),
         )
+
+    def on_first_request(self, callback: t.Callable[[AppState], None]) -> None:
+        """Call ``callback`` once, when the app receives its first request,
+        before Flask handles it (setup methods still work then): for checks
+        of what other extensions set up after ApiErrors."""
+        if callback not in self._first_request:
+            self._first_request.append(callback)
+
+    def begin_serving(self) -> None:
+        """Mark setup as over, running the :meth:`on_first_request` callbacks
+        first (once, whichever thread gets the first request)."""
+        with self._serving_lock:
+            if self.served:
+                return
+            for callback in self._first_request:
+                callback(self)
+            self.served = True
 
     def add_header_fixer(self, fixer: HeaderFixer) -> None:
         """Give ``fixer`` the last word on the headers of every response that

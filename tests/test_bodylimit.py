@@ -79,19 +79,58 @@ def test_bodies_with_a_length_are_left_to_werkzeug(echo_app: Flask) -> None:
     assert echo_app.test_client().post("/echo", data=b"x" * 500).status_code == 413
 
 
-def test_large_streamed_body_goes_to_disk_and_is_closed(make_app: MakeApp) -> None:
-    size = 1_500_000  # more than bodylimit.SPOOL_BYTES
-    app, _ = make_app(config={"MAX_CONTENT_LENGTH": 2_000_000})
-    seen: list[t.Any] = []
+class CountingStream(io.BytesIO):
+    """A server's input stream that counts what the app read of it."""
 
-    @app.post("/echo")
-    def echo() -> dict[str, int]:
-        seen.append(request.environ["wsgi.input"])
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+
+@pytest.mark.parametrize("size", [1_500_000, 2_000_000])
+def test_a_view_that_raises_its_limit_gets_every_byte(make_app: MakeApp, size: int) -> None:
+    app, _ = make_app(config={"MAX_CONTENT_LENGTH": 1000})
+    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+
+    @app.post("/upload")
+    def upload() -> dict[str, t.Any]:
+        request.max_content_length = 2_000_000
+        data = request.get_data()
+        return {"bytes": len(data), "same": data == payload}
+
+    environ = _chunked_environ(io.BytesIO(payload))
+    response = app.test_client().post("/upload", environ_overrides=environ)
+    assert response.get_json() == {"bytes": size, "same": True}
+
+
+def test_a_view_that_raises_its_limit_still_gets_a_413_past_it(make_app: MakeApp) -> None:
+    app, _ = make_app(config={"MAX_CONTENT_LENGTH": 1000})
+
+    @app.post("/upload")
+    def upload() -> dict[str, t.Any]:
+        request.max_content_length = 5000
         return {"bytes": len(request.get_data())}
 
-    environ = _chunked_environ(io.BytesIO(b"x" * size))
-    response = app.test_client().post("/echo", environ_overrides=environ)
-    assert response.get_json() == {"bytes": size}
-    assert not isinstance(seen[0], io.BytesIO)
-    response.close()
-    assert seen[0].closed
+    environ = _chunked_environ(io.BytesIO(b"x" * 5001))
+    response = app.test_client().post("/upload", environ_overrides=environ)
+    assert response.status_code == 413
+    assert response.get_json()["details"] == {"max_size": 5000, "size_limit": "5KB"}
+
+
+@pytest.mark.parametrize("path", ["/no/such/route", "/echo"])
+def test_a_body_nobody_reads_is_not_read(echo_app: Flask, path: str) -> None:
+    @echo_app.post("/ignore")
+    def ignore() -> dict[str, bool]:
+        return {"ok": True}
+
+    stream = CountingStream(b"x" * 10_000)
+    environ = _chunked_environ(stream)
+    target = "/ignore" if path == "/echo" else path
+    response = echo_app.test_client().post(target, environ_overrides=environ)
+    assert response.status_code == (200 if path == "/echo" else 404)
+    assert stream.bytes_read == 0

@@ -51,6 +51,8 @@ class Context:
     ids: RequestState | None = None
     #: The scope whose settings are in force (for features' settings).
     scope: Scope | None = None
+    #: ``(message) -> message`` for the catalog's messages (i18n), or ``None``.
+    translate: t.Callable[[str], t.Any] | None = None
 
     def error_id(self) -> str | None:
         """The request's error id, created on first use (500 bodies)."""
@@ -78,7 +80,8 @@ class Context:
     ) -> Problem:
         """A :class:`Problem` for ``code``; the catalog fills in what is not
         given (status, message, format). ``validation_error`` answers with
-        the ``validation_status`` setting."""
+        the ``validation_status`` setting; catalog messages pass through
+        :attr:`translate`."""
         spec = self.catalog.get(code)
         if status is None:
             if spec is None:
@@ -89,12 +92,16 @@ class Context:
                 status = spec.status
         if message is None:
             message = spec.message if spec is not None else reason_phrase(status)
+            if self.translate is not None:
+                message = self.translate(message)
         if format is None and spec is not None:
             format = spec.format
         return Problem(
             status=status,
             code=spec.code if spec is not None and code.lower() == spec.code.lower() else code,
-            message=message,
+            # Lazy strings (flask-babel's lazy_gettext) are read now, in the
+            # request's locale.
+            message=str(message),
             title=reason_phrase(status),
             details=details if details is not None else {},
             errors=tuple(errors),

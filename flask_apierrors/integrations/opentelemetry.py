@@ -1,0 +1,53 @@
+"""OpenTelemetry: the server span of a 5xx that ApiErrors rendered from an
+exception is marked as an error, with the exception recorded.
+
+OpenTelemetry's Flask instrumentation records the exceptions Flask finds
+unhandled (they reach its ``teardown_request``), and sets the span status
+from the response status; an exception an error handler turned into a 5xx
+(an ``ApiError`` with status 503, ``register_exception``) reaches neither.
+This plug-in records those, through the ``got_request_exception`` signal
+the extension sends for them. Active when ``opentelemetry-api`` is installed;
+it does nothing without a tracer provider.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import got_request_exception
+
+from ..correlation import request_state
+from ..plugins import Plugin
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+    from ..state import AppState
+
+
+def _record(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import Status
+    from opentelemetry.trace import StatusCode
+
+    if request_state().signalled is not exception:
+        return  # Flask's own report of an unhandled error: recorded already
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.record_exception(exception)
+        span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
+
+
+def _setup(state: AppState) -> None:
+    got_request_exception.connect(_record, state.app, weak=False)
+
+
+def plugin() -> Plugin | None:
+    """The entry point: ``None`` without ``opentelemetry-api``."""
+    try:
+        import opentelemetry.trace  # noqa: F401
+    except ImportError:  # pragma: no cover - optional
+        return None
+    return Plugin("opentelemetry", setup=_setup, order=90)
