@@ -85,9 +85,9 @@ class Settings:
     field_error_codes: bool = False
     #: ``field`` of errors about the whole object (marshmallow's ``_schema``).
     schema_error_field: str = "_schema"
-    #: ``(message) -> message``, applied per request to the catalog's
-    #: messages; ``None``: flask-babel's ``gettext`` where flask-babel is
-    #: set up on the app, else none.
+    #: ``(message) -> message``, applied per request to every error
+    #: message; ``None``: flask-babel's ``gettext`` where flask-babel is set
+    #: up on the app, else none.
     translate: t.Any = None
     #: Log 4xx errors at INFO (5xx are always logged at ERROR).
     log_client_errors: bool = False

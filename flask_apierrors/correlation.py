@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 import re
+import traceback
 import typing as t
 
 from flask import current_app
@@ -155,11 +156,14 @@ class ExceptionLogTagger(logging.Filter):
     with the error id and correlation id, so the logged traceback can be
     found from the ``error_id`` a client reports, whatever the log format.
 
-    Flask writes the raw request path into that line; control characters in
-    it are escaped here.
+    Flask writes the raw request path into that line, and an exception's
+    text may hold request data too: control, ANSI and bidirectional
+    characters are escaped in both (the traceback is formatted here, once).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_text is None:
+            record.exc_text = format_exception(record.exc_info)
         if record.exc_info and record.levelno >= logging.ERROR and has_request_context():
             if "apierrors" not in current_app.extensions:
                 return True
@@ -170,3 +174,27 @@ class ExceptionLogTagger(logging.Filter):
                 if not record.msg.endswith(suffix):
                     record.msg = escape_log(record.msg) + suffix
         return True
+
+
+#: Parts of a formatted traceback that are the traceback's own text.
+_FIXED_PARTS: t.Final = (
+    "Traceback (most recent call last):\n",
+    "\nThe above exception was the direct cause of the following exception:\n\n",
+    "\nDuring handling of the above exception, another exception occurred:\n\n",
+)
+
+
+def format_exception(exc_info: t.Any) -> str:
+    """A traceback as :class:`logging.Formatter` writes it, with the
+    exceptions' own text (``Type: message`` and notes) escaped by
+    :func:`escape_log`; frames are left as Python prints them."""
+    if exc_info is True or not isinstance(exc_info, tuple):
+        return ""
+    parts = []
+    for part in traceback.format_exception(*exc_info):
+        if part.startswith("  File ") or part in _FIXED_PARTS:
+            parts.append(part)
+        else:
+            text = part[:-1] if part.endswith("\n") else part
+            parts.append(escape_log(text) + "\n")
+    return "".join(parts).rstrip("\n")

@@ -111,8 +111,9 @@ class ApiErrors:
         # needed, and it sees every response, even one a failing hook left.
         app.wsgi_app = ApiErrorsMiddleware(app.wsgi_app, state)  # type: ignore[method-assign]
         got_request_exception.connect(_on_exception, app, weak=False)
-        _add_filter(app.logger, correlation.ExceptionLogTagger)
-        _add_filter(app.logger, correlation.CorrelationIdFilter)
+        for target in (app.logger, logger):
+            _add_filter(target, correlation.ExceptionLogTagger)
+            _add_filter(target, correlation.CorrelationIdFilter)
         for method, args, kwargs in self._setup:
             getattr(state, method)(*args, **kwargs)
         for plugin in self._plugins:

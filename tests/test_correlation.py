@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import logging
 import re
+import typing as t
 
 import pytest
 from flask import Flask
 
+from flask_apierrors import ApiErrors
 from flask_apierrors import get_correlation_id
 from flask_apierrors.correlation import CorrelationIdFilter
 from flask_apierrors.correlation import escape_log
@@ -138,3 +140,22 @@ def test_other_error_records_are_left_alone(app: Flask, caplog: pytest.LogCaptur
         app.test_client().get("/log")
     (record,) = caplog.records
     assert record.getMessage() == "handled here"
+
+
+def test_exception_text_in_a_logged_traceback_is_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = Flask("forged_log")
+    ApiErrors(app)
+
+    @app.get("/boom")
+    def boom() -> t.NoReturn:
+        raise ValueError("bad\nCRITICAL forged \x1b[31mred\u202eevil")
+
+    with caplog.at_level(logging.ERROR):
+        assert app.test_client().get("/boom").status_code == 500
+    text = caplog.text
+    assert "ValueError: bad\\nCRITICAL forged \\x1b[31mred\\u202eevil" in text
+    assert "\nCRITICAL forged" not in text
+    assert "\x1b" not in text and "\u202e" not in text
+    assert 'File "' in text  # the frames are still there

@@ -51,7 +51,7 @@ class Context:
     ids: RequestState | None = None
     #: The scope whose settings are in force (for features' settings).
     scope: Scope | None = None
-    #: ``(message) -> message`` for the catalog's messages (i18n), or ``None``.
+    #: ``(message) -> message`` for every message (i18n), or ``None``.
     translate: t.Callable[[str], t.Any] | None = None
 
     def error_id(self) -> str | None:
@@ -80,7 +80,7 @@ class Context:
     ) -> Problem:
         """A :class:`Problem` for ``code``; the catalog fills in what is not
         given (status, message, format). ``validation_error`` answers with
-        the ``validation_status`` setting; catalog messages pass through
+        the ``validation_status`` setting; the message passes through
         :attr:`translate`."""
         spec = self.catalog.get(code)
         if status is None:
@@ -92,8 +92,8 @@ class Context:
                 status = spec.status
         if message is None:
             message = spec.message if spec is not None else reason_phrase(status)
-            if self.translate is not None:
-                message = self.translate(message)
+        if self.translate is not None:
+            message = self.translate(message)
         if format is None and spec is not None:
             format = spec.format
         return Problem(

@@ -1,0 +1,158 @@
+"""Messages translated per request (flask-babel, or the ``translate``
+setting), and detail values written as the app's JSON provider writes them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import json
+import typing as t
+import uuid
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask import request
+from flask_babel import Babel
+from flask_babel import lazy_gettext
+
+from flask_apierrors import ApiError
+from flask_apierrors import ApiErrors
+from flask_apierrors import Catalog
+
+CATALOG_PO = r"""
+msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=UTF-8\n"
+
+msgid "Job not found"
+msgstr "Auftrag nicht gefunden"
+
+msgid "The quota is used up"
+msgstr "Das Kontingent ist aufgebraucht"
+"""
+
+
+@pytest.fixture
+def translations(tmp_path: Path) -> Path:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    folder = tmp_path / "translations" / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    import io
+
+    catalog = read_po(io.StringIO(CATALOG_PO), locale="de")
+    with open(folder / "messages.mo", "wb") as out:
+        write_mo(out, catalog)
+    return tmp_path / "translations"
+
+
+def babel_app(translations: Path) -> Flask:
+    app = Flask("i18n_app")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations)
+    Babel(app, locale_selector=lambda: request.accept_languages.best_match(["de", "en"]))
+    catalog = Catalog.default()
+    catalog.add("job_not_found", 404, "Job not found", group="resource")
+    ApiErrors(app, catalog=catalog)
+
+    @app.get("/jobs/<job_id>")
+    def job(job_id: str) -> t.NoReturn:
+        raise ApiError("job_not_found", details={"job_id": job_id})
+
+    @app.get("/quota")
+    def quota() -> t.NoReturn:
+        raise ApiError("quota", lazy_gettext("The quota is used up"), status=402)
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("language", "path", "message"),
+    [
+        ("de", "/jobs/7", "Auftrag nicht gefunden"),
+        ("en", "/jobs/7", "Job not found"),
+        ("de", "/quota", "Das Kontingent ist aufgebraucht"),
+        ("en", "/quota", "The quota is used up"),
+    ],
+)
+def test_messages_follow_the_requests_locale(
+    translations: Path, language: str, path: str, message: str
+) -> None:
+    client = babel_app(translations).test_client()
+    response = client.get(path, headers={"Accept-Language": language})
+    assert response.get_json()["message"] == message
+
+
+def test_a_translate_setting_wins() -> None:
+    app = Flask("translate_app")
+    ApiErrors(app, translate=lambda text: text.upper())
+    assert app.test_client().get("/missing").get_json()["message"] == "ENDPOINT NOT FOUND"
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+VALUES: list[tuple[str, t.Any, t.Any]] = [
+    ("decimal", decimal.Decimal("12.50"), "12.50"),
+    ("uuid", uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
+    ("dataclass", Point(1, 2), {"x": 1, "y": 2}),
+    ("date", datetime.date(2024, 2, 29), "2024-02-29"),
+    (
+        "datetime",
+        datetime.datetime(2024, 2, 29, 10, 0, tzinfo=datetime.timezone.utc),
+        "2024-02-29T10:00:00Z",
+    ),
+    ("bytes", b"caf\xc3\xa9", "café"),
+    ("nan", float("nan"), None),
+    ("infinity", float("-inf"), None),
+    ("lazy", lazy_gettext("plain text"), "plain text"),
+    ("set", frozenset({3}), [3]),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "written"), VALUES, ids=[v[0] for v in VALUES])
+def test_detail_values_are_written_like_the_apps_json(
+    name: str, value: t.Any, written: t.Any
+) -> None:
+    app = Flask("values_app")
+    Babel(app)
+    ApiErrors(app)
+
+    @app.get("/value")
+    def value_view() -> t.NoReturn:
+        raise ApiError("conflict", details={"value": value})
+
+    with app.test_request_context():
+        response = app.test_client().get("/value")
+    assert response.status_code == 409
+    assert json.loads(response.data)["details"]["value"] == written
+
+
+@pytest.mark.parametrize(
+    ("compact", "sort_keys", "first_key"),
+    [(None, True, "correlation_id"), (None, False, "error"), (False, False, "error")],
+)
+def test_bodies_follow_the_json_providers_settings(
+    compact: bool | None, sort_keys: bool, first_key: str
+) -> None:
+    app = Flask("provider_app")
+    app.json.sort_keys = sort_keys  # type: ignore[attr-defined]
+    app.json.compact = compact  # type: ignore[attr-defined]
+    ApiErrors(app)
+
+    @app.get("/ok")
+    def ok() -> dict[str, t.Any]:
+        return {"b": 1, "a": [1, 2]}
+
+    client = app.test_client()
+    error = client.get("/missing").get_data(as_text=True)
+    success = client.get("/ok").get_data(as_text=True)
+    assert next(iter(json.loads(error))) == first_key
+    # The same separators and indentation as the app's own JSON.
+    assert (", " in error) == (", " in success)
+    assert ("\n  " in error) == ("\n  " in success) == (compact is False)

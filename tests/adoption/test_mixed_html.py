@@ -1,0 +1,123 @@
+"""Mixed HTML + API apps: ApiErrors renders the API's errors only, and the
+app's own handlers (the ones it replaced or registered after it) answer
+elsewhere; each case names the other handler in the log."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+import pytest
+from flask import Blueprint
+from flask import Flask
+from flask import abort
+from werkzeug.exceptions import HTTPException
+
+
+def _routes(app: Flask) -> tuple[Blueprint, Blueprint]:
+    api = Blueprint("api", __name__, url_prefix="/api")
+    web = Blueprint("web", __name__)
+
+    @api.get("/jobs/<int:job_id>")
+    def job(job_id: int) -> t.NoReturn:
+        abort(404)
+
+    @web.get("/page/<int:page_id>")
+    def page(page_id: int) -> t.NoReturn:
+        abort(404)
+
+    return api, web
+
+
+def _html_handler(e: HTTPException) -> tuple[str, int]:
+    return f"<h1>{e.code} custom page</h1>", e.code or 500
+
+
+def api_only_app() -> Flask:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("mixed")
+    api, web = _routes(app)
+    errors = ApiErrors(app, enabled=False)
+    errors.override(api, enabled=True)
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("path", "json_body"),
+    [
+        ("/api/jobs/1", True),
+        ("/api/no/such/route", True),  # routing 404 under the API's prefix
+        ("/page/1", False),
+        ("/no/such/page", False),
+    ],
+)
+def test_enabled_only_on_the_api(path: str, json_body: bool) -> None:
+    response = api_only_app().test_client().get(path)
+    assert response.status_code == 404
+    assert (response.mimetype == "application/json") is json_body
+    if not json_body:
+        assert b"<!doctype html>" in response.data.lower()
+    assert response.headers["X-Request-ID"]
+
+
+def test_web_blueprint_left_to_the_handler_apierrors_replaced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("mixed_handlers")
+    app.register_error_handler(HTTPException, _html_handler)
+    api, web = _routes(app)
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        errors = ApiErrors(app)
+    assert any("_html_handler" in r.getMessage() for r in caplog.records)
+    errors.override(web, enabled=False)
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    client = app.test_client()
+    page = client.get("/page/1")
+    assert (page.status_code, page.get_data(as_text=True)) == (404, "<h1>404 custom page</h1>")
+    assert client.get("/api/jobs/1").get_json()["error"] == "not_found"
+
+
+def test_a_handler_registered_after_is_named_at_the_first_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("late_handler")
+    ApiErrors(app)
+    app.register_error_handler(HTTPException, _html_handler)
+
+    @app.errorhandler(Exception)
+    def everything(e: Exception) -> tuple[str, int]:
+        return "oops", 500
+
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        client = app.test_client()
+        client.get("/missing")
+        client.get("/missing")
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if "_html_handler" in m]) == 1
+    assert len([m for m in messages if "everything" in m]) == 1
+    assert all("enabled=False" in m for m in messages)
+
+
+def test_no_warning_for_narrower_handlers(caplog: pytest.LogCaptureFixture) -> None:
+    from werkzeug.exceptions import NotFound
+
+    from flask_apierrors import ApiErrors
+
+    app = Flask("narrow_handler")
+    ApiErrors(app)
+
+    @app.errorhandler(NotFound)
+    def not_found(e: NotFound) -> tuple[str, int]:
+        return "gone", 404
+
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        assert app.test_client().get("/missing").get_data(as_text=True) == "gone"
+    assert caplog.records == []
