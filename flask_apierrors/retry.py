@@ -1,45 +1,29 @@
-"""Retry policy for calls to other services: exponential backoff with
-jitter, the upstream's ``Retry-After`` honoured, bounded in attempts and in
-total time. Pure: no IO, no Flask.
+"""Retries of calls to other services, with the parameters
+:func:`~flask_apierrors.upstream.upstream_call` documents.
+
+:class:`Retry` only names the parameters: the retry policy is the client's
+:class:`~flask_apierrors.client.RetryPolicy` (one computation of backoff,
+jitter, bounds and ``Retry-After`` for the whole package; its module says why
+no retry library). :func:`parse_retry_after` and :data:`KINDS` are the
+client layer's, kept importable from here. Pure: no IO, no Flask.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import math
-import random
 import typing as t
-from datetime import datetime
-from datetime import timezone
+
+from .client.failures import KINDS
+from .client.failures import Failure
+from .client.policy import RetryPolicy
+from .client.transport import parse_retry_after
 
 __all__ = ["KINDS", "Retry", "as_retry", "parse_retry_after"]
 
-#: The kinds of upstream failure: ``connection`` (refused, reset, connect
-#: timeout, broken response), ``status`` (an error status), ``rate_limited``
-#: (429), ``unavailable`` (503), ``timeout`` (no answer in time).
-KINDS: t.Final = ("connection", "status", "rate_limited", "unavailable", "timeout")
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> int | None:
-    """Seconds from a ``Retry-After`` value (seconds or an HTTP date), rounded
-    up; ``None`` when missing or invalid.
-
-    :param now: The current POSIX time (for tests).
-    """
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = datetime.now(timezone.utc).timestamp() if now is None else now
-    return max(0, math.ceil(when.timestamp() - current))
+#: Error statuses (kind ``status``) an upstream call retries: a 4xx means our
+#: request was wrong, and the same one will be too.
+UPSTREAM_STATUSES: t.Final = frozenset(range(500, 600))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,13 +54,30 @@ class Retry:
     jitter: float = 0.1
     max_time: float = 30.0
     kinds: frozenset[str] = frozenset(KINDS)
+    #: The same retries as a :class:`~flask_apierrors.client.RetryPolicy`.
+    policy: RetryPolicy = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ValueError("Retry(attempts=...) must be at least 1.")
-        unknown = set(self.kinds) - set(KINDS)
-        if unknown:
-            raise ValueError(f"Unknown upstream failure kinds {sorted(unknown)}; use {KINDS}.")
+        if self.jitter < 0:
+            raise ValueError("Retry(jitter=...) must be at least 0.")
+        # Jitter is added to the wait here and taken off it by RetryPolicy:
+        # from a wait (1 + jitter) times as long, the same spread of waits.
+        scale = 1 + self.jitter
+        policy = RetryPolicy(
+            max_retries=self.attempts - 1,
+            base_delay=self.base_delay * scale,
+            backoff_factor=self.backoff,
+            max_delay=self.max_delay * scale,
+            jitter=self.jitter / scale,
+            retry_after_spread=0.0,
+            max_retry_after=math.inf,
+            timeout=self.max_time,
+            statuses=UPSTREAM_STATUSES,
+            kinds=self.kinds,
+        )
+        object.__setattr__(self, "policy", policy)
 
     def delay(
         self,
@@ -95,17 +96,15 @@ class Retry:
         :param status: The upstream's status, for kind ``status``.
         :param retry_after: The upstream's ``Retry-After`` in seconds.
         """
-        if attempt >= self.attempts or kind not in self.kinds:
-            return None
-        if kind == "status" and (status is None or status < 500):
-            return None  # our request was wrong: the same one will be too
-        wait = min(self.max_delay, self.base_delay * self.backoff ** (attempt - 1))
-        wait += random.uniform(0, wait * self.jitter)
-        if retry_after is not None:
-            wait = max(wait, float(retry_after))
-        if elapsed + wait > self.max_time:
-            return None
-        return wait
+        failure = self.failure(kind, status=status, retry_after=retry_after)
+        return self.policy.wait(attempt, failure, elapsed=elapsed)
+
+    def failure(
+        self, kind: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> Failure:
+        """The failure :attr:`policy` judges; ``status`` counts for kind
+        ``status`` only (429 and 503 are kinds of their own)."""
+        return Failure(kind, status=status if kind == "status" else None, retry_after=retry_after)
 
 
 def as_retry(retry: Retry | int | bool | None) -> Retry:

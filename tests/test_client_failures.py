@@ -1,86 +1,105 @@
-"""Tests of flask_apierrors.integrations.http_clients: which exceptions of
-requests, httpx and the standard library are upstream failures, and the
-correlation id forwarding helpers."""
+"""Tests of flask_apierrors.client.failures: which exceptions of requests,
+httpx and the standard library are transport failures, of which kind, and
+whether the request had left."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import typing as t
 import urllib.error
 
 import httpx
 import pytest
 import requests
 
-from flask_apierrors.integrations.http_clients import classify
-from flask_apierrors.integrations.http_clients import forward_headers
-from flask_apierrors.integrations.http_clients import httpx_async_event_hooks
-from flask_apierrors.integrations.http_clients import httpx_event_hooks
-from flask_apierrors.integrations.http_clients import safe_url
-from flask_apierrors.integrations.http_clients import scrub
-from tests.conftest import MakeApp
+from flask_apierrors import upstream
+from flask_apierrors.client import is_connection_error
+from flask_apierrors.client.failures import Failure
+from flask_apierrors.client.failures import classify
+from flask_apierrors.client.failures import error_response
+from flask_apierrors.client.failures import failure_of
+from flask_apierrors.client.failures import status_kind
+from tests.support.upstream import refused_url
+
+REFUSED = ("connection", "Connection refused")
+RESET = ("connection", "Connection reset")
+CONNECT_TIMEOUT = ("connection", "Connection timeout")
+TIMEOUT = ("timeout", None)
+INVALID = ("connection", "Invalid response")
 
 
 @pytest.mark.parametrize(
-    ("exc", "expected"),
+    ("exc", "expected", "sent"),
     [
-        (ConnectionRefusedError(), ("connection", "Connection refused")),
-        (BrokenPipeError(), ("connection", "Connection reset")),
-        (TimeoutError(), ("timeout", None)),
-        (socket.gaierror(), ("connection", "Name resolution failed")),
-        (requests.exceptions.InvalidURL("x"), None),
-        (httpx.UnsupportedProtocol("x"), None),
-        (httpx.RemoteProtocolError("x"), ("connection", "Invalid response")),
-        (requests.exceptions.TooManyRedirects("x"), ("connection", "Too many redirects")),
-        (ValueError("x"), None),
-        (urllib.error.URLError(ConnectionRefusedError()), ("connection", "Connection refused")),
-        (urllib.error.URLError("no host"), ("connection", "Connection failed")),
-        (httpx.ConnectTimeout("x"), ("connection", "Connection timeout")),
-        (httpx.PoolTimeout("x"), ("timeout", None)),
-        (requests.exceptions.ConnectTimeout("x"), ("connection", "Connection timeout")),
-        (requests.exceptions.ReadTimeout("x"), ("timeout", None)),
+        (ConnectionRefusedError(), REFUSED, False),
+        (ConnectionResetError(), RESET, True),
+        (BrokenPipeError(), RESET, True),
+        (TimeoutError(), TIMEOUT, True),
+        (socket.gaierror(), ("connection", "Name resolution failed"), False),
+        (requests.exceptions.InvalidURL("x"), None, None),
+        (httpx.UnsupportedProtocol("x"), None, None),
+        (httpx.ConnectError("refused"), ("connection", "Connection failed"), False),
+        (httpx.ReadError("reset"), INVALID, True),
+        (httpx.RemoteProtocolError("x"), INVALID, True),
+        (requests.exceptions.TooManyRedirects("x"), ("connection", "Too many redirects"), True),
+        (ValueError("x"), None, None),
+        (urllib.error.URLError(ConnectionRefusedError()), REFUSED, False),
+        (urllib.error.URLError("no host"), ("connection", "Connection failed"), True),
+        (httpx.ConnectTimeout("x"), CONNECT_TIMEOUT, False),
+        (httpx.PoolTimeout("x"), TIMEOUT, True),
+        (httpx.ReadTimeout("x"), TIMEOUT, True),
+        (requests.exceptions.ConnectTimeout("x"), CONNECT_TIMEOUT, False),
+        (requests.exceptions.ReadTimeout("x"), TIMEOUT, True),
     ],
 )
-def test_classify(exc: BaseException, expected: tuple[str, str | None] | None) -> None:
-    assert classify(exc) == expected
+def test_classify(
+    exc: BaseException, expected: tuple[str, str | None] | None, sent: bool | None
+) -> None:
+    assert classify(exc) == upstream.classify(exc) == expected
+    failure = failure_of(exc)
+    assert (None if failure is None else failure.sent) == sent
+    connection = expected is not None and expected[0] == "connection"
+    assert is_connection_error(exc) is connection
+    assert is_connection_error(exc, sent=False) is (connection and sent is False)
+
+
+def test_a_refused_requests_connection_was_not_sent() -> None:
+    with pytest.raises(requests.ConnectionError) as raised:
+        requests.get(refused_url(), timeout=2)
+    assert failure_of(raised.value) == Failure(
+        "connection", sent=False, phrase="Connection refused"
+    )
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("status", "unavailable", "kind"),
     [
-        ("for url: http://u:pw@host:1/p?key=abc", "for url: http://host:1/p?[query]"),
-        (
-            "HTTPConnectionPool(host='h', port=1): url: /x?token=t",
-            "HTTPConnectionPool(host='h', port=1): url: /x?[query]",
-        ),
-        ("no url here", "no url here"),
+        (429, (429, 503), "rate_limited"),
+        (503, (429, 503), "unavailable"),
+        (502, (429, 503), "status"),
     ],
 )
-def test_scrub(text: str, expected: str) -> None:
-    assert scrub(text) == expected
+def test_status_kind(status: int, unavailable: tuple[int, ...], kind: str) -> None:
+    assert status_kind(status, unavailable) == kind
+    assert status_kind(503, (429,)) == "status"
 
 
-def test_safe_url_drops_credentials_and_query() -> None:
-    class Response:
-        url = "https://user:secret@api.example:8443/v1/models?api_key=k"
+@pytest.mark.parametrize(
+    ("failure", "processed"),
+    [
+        (Failure("rate_limited", status=429), False),
+        (Failure("unavailable", status=503), False),
+        (Failure("status", status=502), True),
+        (Failure("connection", sent=False), False),
+        (Failure("connection"), True),
+    ],
+)
+def test_processed(failure: Failure, processed: bool) -> None:
+    assert failure.processed is processed
 
-    assert safe_url(Response()) == "https://api.example:8443/v1/models"
-    assert safe_url(object()) == "-"
 
-
-def test_hooks_add_the_id_in_a_request_only(make_app: MakeApp) -> None:
-    app, _ = make_app()
-    sync_hook = httpx_event_hooks()["request"][0]
-    async_hook = httpx_async_event_hooks()["request"][0]
-    outside = httpx.Request("GET", "http://127.0.0.1/")
-    sync_hook(outside)
-    assert "X-Request-ID" not in outside.headers
-    with app.test_request_context("/", headers={"X-Request-ID": "req-1"}):
-        assert forward_headers() == {"X-Request-ID": "req-1"}
-        first = httpx.Request("GET", "http://127.0.0.1/")
-        sync_hook(first)
-        second = httpx.Request("GET", "http://127.0.0.1/", headers={"X-Request-ID": "mine"})
-        asyncio.run(t.cast(t.Any, async_hook)(second))
-    assert first.headers["X-Request-ID"] == "req-1"
-    assert second.headers["X-Request-ID"] == "mine"  # an explicit header wins
+def test_error_response() -> None:
+    response = httpx.Response(500, request=httpx.Request("GET", "http://127.0.0.1/"))
+    with pytest.raises(httpx.HTTPStatusError) as raised:
+        response.raise_for_status()
+    assert error_response(raised.value) is response
+    assert error_response(ValueError()) is None

@@ -1,12 +1,17 @@
-"""Tests of flask_apierrors.retry: backoff, jitter, bounds, Retry-After."""
+"""Tests of flask_apierrors.retry: the upstream's names for the retry policy
+(backoff, jitter, bounds, Retry-After); the parser is tested with the client's
+transport."""
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 
+from flask_apierrors.client import RetryPolicy
+from flask_apierrors.client.failures import Failure
 from flask_apierrors.retry import Retry
 from flask_apierrors.retry import as_retry
-from flask_apierrors.retry import parse_retry_after
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 3, 4, 5, 6])
@@ -56,20 +61,29 @@ def test_as_retry(value: Retry | int | bool | None, attempts: int) -> None:
     assert as_retry(value).attempts == attempts
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("7", 7),
-        (" 120 ", 120),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", 30),
-        ("Wed, 21 Oct 2015 07:27:00 GMT", 0),
-        ("Wed, 21 Oct 2015 07:28:00", 30),
-        ("soon", None),
-        ("-5", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_retry_after(value: str | None, expected: int | None) -> None:
-    now = 1445412450.0  # 2015-10-21T07:27:30Z
-    assert parse_retry_after(value, now=now) == expected
+def test_retry_names_the_same_policy() -> None:
+    retry = Retry(attempts=4, base_delay=1.0, backoff=3.0, max_delay=5.0, jitter=0.0, max_time=9.0)
+    assert retry.policy == RetryPolicy(
+        max_retries=3,
+        base_delay=1.0,
+        backoff_factor=3.0,
+        max_delay=5.0,
+        jitter=0.0,
+        retry_after_spread=0.0,
+        max_retry_after=float("inf"),
+        timeout=9.0,
+        statuses=frozenset(range(500, 600)),
+        kinds=retry.kinds,
+    )
+    # The upstream's status counts for kind "status" only.
+    assert retry.failure("rate_limited", status=429) == Failure("rate_limited")
+    assert retry.delay(1, kind="rate_limited", elapsed=0.0, status=429) == 1.0
+
+
+def test_retry_jitter_is_added() -> None:
+    retry = Retry(base_delay=1.0, jitter=0.5)
+    waits = [retry.delay(1, kind="connection", elapsed=0.0) for _ in range(200)]
+    assert all(w is not None and 1.0 <= w <= 1.5 for w in waits)
+    assert min(t.cast(list[float], waits)) < 1.1 and max(t.cast(list[float], waits)) > 1.4
+    with pytest.raises(ValueError, match="jitter"):
+        Retry(jitter=-0.1)

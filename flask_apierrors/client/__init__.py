@@ -14,7 +14,9 @@ RFC 9457 problem details, plus ``{"detail": "text"}`` and plain-text bodies.
 Retries (:func:`retry_call`, :func:`request_with_retry` and their async
 twins) use exponential backoff with jitter, honour ``Retry-After`` and
 ``X-RateLimit-Reset``, and retry only 429, 502, 503, 504 and connection
-errors, within a bound on attempts and on total time.
+errors, within a bound on attempts and on total time. The same
+:class:`RetryPolicy` computes the retries of
+:func:`flask_apierrors.upstream.upstream_call`.
 
 .. versionadded:: 0.1
 """
@@ -34,6 +36,7 @@ from .errors import ServerError
 from .errors import ServiceUnavailableError
 from .errors import UpstreamError
 from .errors import ValidationError
+from .failures import is_connection_error
 from .parse import CORRELATION_HEADERS as CORRELATION_HEADERS
 
 # flask_apierrors.testing reads body shapes with it.
@@ -43,15 +46,16 @@ from .parse import araise_for_error
 from .parse import error_from_response
 from .parse import parse_error
 from .parse import raise_for_error
+from .policy import OnRetry as OnRetry
+from .policy import RetryPolicy
 from .retry import IDEMPOTENT_METHODS as IDEMPOTENT_METHODS
-from .retry import OnRetry as OnRetry
-from .retry import RetryPolicy
 from .retry import arequest_with_retry
 from .retry import aretry_call
 from .retry import request_with_retry
 from .retry import retry_call
 from .tracker import ErrorTracker
-from .transport import is_connection_error
+from .transport import MAX_RETRY_AFTER as MAX_RETRY_AFTER
+from .transport import parse_retry_after
 from .transport import retry_after
 
 __all__ = [
@@ -76,6 +80,7 @@ __all__ = [
     "error_from_response",
     "is_connection_error",
     "parse_error",
+    "parse_retry_after",
     "raise_for_error",
     "request_with_retry",
     "retry_after",

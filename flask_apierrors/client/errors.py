@@ -157,7 +157,7 @@ _STATUS_CLASSES: t.Final[t.Mapping[int, type[ApiClientError]]] = {
 }
 
 #: Codes whose class differs from their status's (lower case). The code
-#: wins: the image-to-model API answers ``AUTHENTICATION_REQUIRED`` with 500.
+#: wins: some APIs answer ``AUTHENTICATION_REQUIRED`` with 500.
 CODE_CLASSES: t.Final[t.Mapping[str, type[ApiClientError]]] = {
     "validation_error": ValidationError,
     "invalid_json": ValidationError,

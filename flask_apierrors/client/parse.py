@@ -15,9 +15,9 @@ from .errors import ApiClientError
 from .errors import FieldViolation
 from .errors import _class_for
 from .transport import _content_of
-from .transport import _header
 from .transport import _json_body
 from .transport import _status_of
+from .transport import header
 from .transport import retry_after
 
 R = t.TypeVar("R")
@@ -181,7 +181,7 @@ def parse_error(
     correlation_id = f.correlation_id
     if correlation_id is None:
         for name in CORRELATION_HEADERS:
-            correlation_id = _header(headers, name)
+            correlation_id = header(response, name)
             if correlation_id:
                 break
     cls = _class_for(status, code, classes)

@@ -58,7 +58,7 @@ class ErrorTracker:
             self._by_code[error.code] += 1
             self._history.append(record)
 
-    #: The chat API's name for :meth:`track`.
+    #: Another name of :meth:`track`.
     track_error = track
 
     def track_response(self, response: t.Any) -> ApiClientError | None:
@@ -116,7 +116,7 @@ class ErrorTracker:
                 "recent_errors": list(self._history)[-recent:] if recent > 0 else [],
             }
 
-    #: The chat API's name for :meth:`summary`.
+    #: Another name of :meth:`summary`.
     get_error_summary = summary
 
     def reset(self) -> None:

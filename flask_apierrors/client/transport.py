@@ -1,6 +1,11 @@
-"""What the HTTP libraries hand back, read alike for requests, httpx and
-Werkzeug: a response's status, headers and body, how long the server asks
-to wait, and which exceptions are connection failures.
+"""What the HTTP libraries hand back, read alike for requests, httpx, urllib
+and Werkzeug: a response's status, headers and body, how long the server
+asks to wait, and closing it.
+
+:func:`parse_retry_after` is the one ``Retry-After`` parser of the package
+(the client's retries and errors, and the upstream errors, use it). It is
+strict and bounded: delta-seconds are ASCII digits only, dates are HTTP
+dates, and no value asks for more than :data:`MAX_RETRY_AFTER` seconds.
 
 .. versionadded:: 0.1
 """
@@ -9,55 +14,79 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
+import re
 import time
 import typing as t
 from datetime import timezone
 
+#: The longest wait a server is taken to ask for (one day): a larger
+#: ``Retry-After``, ``X-RateLimit-Reset`` or ``details.retry_after`` counts
+#: as this.
+MAX_RETRY_AFTER: t.Final = 86_400
+
 # Longest piece of a non-JSON body kept on the exception.
 _MAX_TEXT: t.Final = 2000
+# X-RateLimit-Reset: seconds or an epoch timestamp, perhaps with a fraction.
+_RESET: t.Final = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
 
 
-def _header(headers: t.Any, name: str) -> str | None:
+def header(response: t.Any, name: str) -> str | None:
+    """A header of a requests, httpx, urllib or Werkzeug response."""
     try:
-        value = headers.get(name)
+        value = response.headers.get(name)
     except Exception:
         return None
     return value if isinstance(value, str) else None
 
 
-def _parse_seconds(value: str | None, now: float) -> float | None:
-    """``Retry-After`` value (delta seconds or an HTTP date) as seconds."""
-    if value is None:
+def parse_retry_after(
+    value: str | None, *, now: float | None = None, maximum: int = MAX_RETRY_AFTER
+) -> int | None:
+    """Seconds from a ``Retry-After`` value, rounded up; never raises.
+
+    Delta-seconds must be ASCII digits (``"-5"``, ``"1.5"`` and ``"²"`` are no
+    value); an HTTP date in the past gives 0, one without a zone is UTC.
+
+    :param value: The header's value.
+    :param now: The current POSIX time (for tests).
+    :param maximum: Longer waits count as this many seconds.
+    :return: ``None`` when missing or invalid.
+    """
+    if not value:
         return None
     value = value.strip()
+    if value.isascii() and value.isdigit():
+        digits = value.lstrip("0") or "0"
+        # Capped before int(): thousands of digits are slow, then refused.
+        return maximum if len(digits) > len(str(maximum)) else min(int(digits), maximum)
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
+        when = email.utils.parsedate_to_datetime(value)
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
-        return max(0.0, when.timestamp() - now)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, seconds)
+    return min(maximum, max(0, math.ceil(seconds)))
 
 
-def _reset_seconds(value: str | None, now: float) -> float | None:
+def _reset_seconds(value: str | None, now: float, maximum: int) -> float | None:
     """``X-RateLimit-Reset``: an epoch timestamp (most servers, including
     flask-limiter) or, when small, seconds from now."""
-    seconds = _parse_seconds(value, now)
-    if seconds is None:
+    if value is None or not _RESET.fullmatch(value.strip()):
         return None
+    seconds = float(value)
     if seconds > 10**9:
-        return max(0.0, seconds - now)
-    return seconds
+        seconds -= now
+    return min(float(maximum), max(0.0, seconds))
 
 
 def retry_after(
-    response: t.Any, details: t.Mapping[str, t.Any] | None = None, *, now: float | None = None
+    response: t.Any,
+    details: t.Mapping[str, t.Any] | None = None,
+    *,
+    now: float | None = None,
+    maximum: int = MAX_RETRY_AFTER,
 ) -> float | None:
     """Seconds the server asks to wait: ``Retry-After``, else
     ``details.retry_after``, else ``X-RateLimit-Reset`` (on a 429); ``None``
@@ -66,25 +95,33 @@ def retry_after(
     :param response: A requests, httpx or Werkzeug response.
     :param details: The parsed body's ``details``, if known.
     :param now: The current time (epoch seconds), for tests.
+    :param maximum: Longer waits count as this many seconds.
     """
     now = time.time() if now is None else now
-    headers = getattr(response, "headers", None)
-    seconds = _parse_seconds(_header(headers, "Retry-After"), now)
+    seconds = parse_retry_after(header(response, "Retry-After"), now=now, maximum=maximum)
     if seconds is not None:
-        return seconds
+        return float(seconds)
     value = (details or {}).get("retry_after")
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    if _status_of(response) == 429:
-        return _reset_seconds(_header(headers, "X-RateLimit-Reset"), now)
+        return float(min(value, maximum))
+    if status_of(response) == 429:
+        return _reset_seconds(header(response, "X-RateLimit-Reset"), now, maximum)
+    return None
+
+
+def status_of(response: t.Any) -> int | None:
+    """The status of a requests, httpx, urllib or Werkzeug response; ``None``
+    for anything else."""
+    for name in ("status_code", "status", "code"):
+        status = getattr(response, name, None)
+        if isinstance(status, int) and not isinstance(status, bool):
+            return status
     return None
 
 
 def _status_of(response: t.Any) -> int:
-    status = getattr(response, "status_code", None)
+    status = status_of(response)
     if status is None:
-        status = getattr(response, "status", None)
-    if not isinstance(status, int):
         raise TypeError(f"Not an HTTP response: {type(response).__name__} has no status_code.")
     return status
 
@@ -117,55 +154,21 @@ def _json_body(content: bytes | None) -> tuple[t.Any, bool]:
         return content[:_MAX_TEXT].decode("utf-8", "replace"), False
 
 
-def is_connection_error(exc: BaseException, *, sent: bool | None = None) -> bool:
-    """Whether ``exc`` is a connection failure of requests, httpx or the
-    standard library (refused, reset, DNS, connect timeout), as opposed to a
-    read timeout or a bug.
-
-    :param sent: ``False``: only failures that happened before the request
-        was sent (safe to retry for any method).
-    """
-    not_sent = _not_sent(exc)
-    if sent is False:
-        return not_sent
-    if not_sent:
-        return True
-    try:
-        import requests
-    except ImportError:  # pragma: no cover - requests is optional
-        pass
-    else:
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            return True
-    try:
-        import httpx
-    except ImportError:  # pragma: no cover - httpx is optional
-        pass
-    else:
-        if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
-            return True
-    return isinstance(exc, ConnectionError)
+def close_quietly(response: t.Any) -> None:
+    """Release a response's connection. An httpx async response refuses a
+    sync close; once read, it has released its connection."""
+    close = getattr(response, "close", None)
+    if callable(close):
+        try:
+            close()
+        except RuntimeError:
+            pass
 
 
-def _not_sent(exc: BaseException) -> bool:
-    try:
-        import requests
-        import urllib3.exceptions
-    except ImportError:  # pragma: no cover - requests is optional
-        pass
+async def aclose_quietly(response: t.Any) -> None:
+    """:func:`close_quietly` for an httpx ``AsyncClient`` response."""
+    aclose = getattr(response, "aclose", None)
+    if callable(aclose):
+        await aclose()
     else:
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return True
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            reason = exc.args[0] if exc.args else None
-            reason = getattr(reason, "reason", reason)
-            if isinstance(reason, urllib3.exceptions.NewConnectionError):
-                return True
-    try:
-        import httpx
-    except ImportError:  # pragma: no cover - httpx is optional
-        pass
-    else:
-        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
-            return True
-    return isinstance(exc, ConnectionRefusedError)
+        close_quietly(response)

@@ -1,0 +1,224 @@
+"""Failed calls, classified once for the client's retries and the upstream
+errors: which exceptions of requests, httpx, urllib3 and the standard library
+are transport failures, of which kind, and whether the request had left. No
+library is imported: one the app did not import raises nothing.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import socket
+import sys
+import typing as t
+
+#: The kinds of failure: ``connection`` (refused, reset, connect timeout,
+#: broken response), ``status`` (an error status), ``rate_limited`` (429),
+#: ``unavailable`` (503), ``timeout`` (no answer in time).
+KINDS: t.Final = ("connection", "status", "rate_limited", "unavailable", "timeout")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed attempt, as a retry policy sees it.
+
+    :param kind: One of :data:`KINDS`.
+    :param status: The status of an error response.
+    :param retry_after: Seconds the server asked to wait, if it said.
+    :param sent: ``False`` when the request never left (refused, name not
+        resolved, connect timeout).
+    :param phrase: A fixed phrase for a connection failure
+        (``"Connection refused"``).
+    """
+
+    kind: str
+    status: int | None = None
+    retry_after: float | None = None
+    sent: bool = True
+    phrase: str | None = None
+
+    @property
+    def processed(self) -> bool:
+        """Whether the server may have acted on the request: not after 429
+        and 503, which answer first, nor when it never left."""
+        return self.sent if self.status is None else self.status not in (429, 503)
+
+
+def status_kind(status: int, unavailable: t.Collection[int] = (429, 503)) -> str:
+    """The kind of an error ``status``: ``rate_limited`` (429) or
+    ``unavailable`` when in ``unavailable`` (the statuses that say when to
+    come back), else ``status``."""
+    if status not in unavailable:
+        return "status"
+    return "rate_limited" if status == 429 else "unavailable"
+
+
+def _causes(exc: BaseException) -> t.Iterator[BaseException]:
+    """``exc`` and what it wraps (``__cause__``, ``__context__``, urllib3's
+    ``reason``, exceptions in ``args``), breadth first, bounded."""
+    queue = [exc]
+    seen: set[int] = set()
+    while queue and len(seen) < 32:
+        cur = queue.pop(0)
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield cur
+        for sub in (cur.__cause__, cur.__context__, getattr(cur, "reason", None), *cur.args):
+            if isinstance(sub, BaseException):
+                queue.append(sub)
+
+
+def _broken(exc: BaseException, default: str, *, sent: bool = True) -> Failure:
+    """A ``connection`` failure, phrased after the socket error behind ``exc``."""
+    urllib3 = sys.modules.get("urllib3.exceptions")
+    for cur in _causes(exc):
+        if urllib3 is not None and isinstance(cur, urllib3.NewConnectionError):
+            sent = False
+        code = getattr(cur, "errno", None)
+        if isinstance(cur, ConnectionRefusedError) or code == errno.ECONNREFUSED:
+            return Failure("connection", sent=False, phrase="Connection refused")
+        if isinstance(cur, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)) or (
+            code in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED)
+        ):
+            return Failure("connection", sent=sent, phrase="Connection reset")
+        if isinstance(cur, socket.gaierror):
+            return Failure("connection", sent=False, phrase="Name resolution failed")
+        if isinstance(cur, TimeoutError):
+            return Failure("connection", sent=sent, phrase="Connection timeout")
+    return Failure("connection", sent=sent, phrase=default)
+
+
+_TIMEOUT: t.Final = Failure("timeout")
+_CONNECT_TIMEOUT: t.Final = Failure("connection", sent=False, phrase="Connection timeout")
+_INVALID: t.Final = Failure("connection", phrase="Invalid response")
+_REDIRECTS: t.Final = Failure("connection", phrase="Too many redirects")
+
+
+def _of_requests(exc: BaseException) -> Failure | t.Literal[False] | None:
+    mod = sys.modules.get("requests.exceptions")
+    if mod is None or not isinstance(exc, mod.RequestException):
+        return None
+    if isinstance(exc, mod.ConnectTimeout):
+        return _CONNECT_TIMEOUT
+    if isinstance(exc, mod.Timeout):
+        return _TIMEOUT
+    if isinstance(exc, mod.ChunkedEncodingError):
+        return _broken(exc, "Incomplete response")
+    if isinstance(exc, mod.ContentDecodingError):
+        return _INVALID
+    if isinstance(exc, mod.ConnectionError):
+        return _broken(exc, "Connection failed")
+    if isinstance(exc, mod.TooManyRedirects):
+        return _REDIRECTS
+    # Invalid URL, missing schema ...: our own mistake, not the server's.
+    return False
+
+
+def _of_httpx(exc: BaseException) -> Failure | t.Literal[False] | None:
+    mod = sys.modules.get("httpx")
+    if mod is None or not isinstance(exc, (mod.HTTPError, mod.InvalidURL)):
+        return None
+    if isinstance(exc, mod.ConnectTimeout):
+        return _CONNECT_TIMEOUT
+    if isinstance(exc, mod.TimeoutException):
+        return _TIMEOUT
+    if isinstance(exc, mod.ConnectError):
+        return _broken(exc, "Connection failed", sent=False)
+    if isinstance(exc, (mod.NetworkError, mod.RemoteProtocolError, mod.ProxyError)):
+        return _broken(exc, "Invalid response")
+    if isinstance(exc, mod.DecodingError):
+        return _INVALID
+    if isinstance(exc, mod.TooManyRedirects):
+        return _REDIRECTS
+    return False
+
+
+def _of_stdlib(exc: BaseException) -> Failure | None:
+    import http.client
+    import urllib.error
+
+    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+        reason = exc.reason
+        if isinstance(reason, BaseException):
+            return _of_stdlib(reason) or _broken(exc, "Connection failed")
+        return _broken(exc, "Connection failed")
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return _TIMEOUT
+    if isinstance(exc, (ConnectionError, socket.gaierror)):
+        return _broken(exc, "Connection failed")
+    if isinstance(exc, http.client.IncompleteRead):
+        return _broken(exc, "Incomplete response")
+    if isinstance(exc, http.client.HTTPException):
+        return _INVALID
+    return None
+
+
+def failure_of(exc: BaseException) -> Failure | None:
+    """The :class:`Failure` (kind ``connection`` or ``timeout``) for a
+    transport failure of requests, httpx or the standard library, or ``None``
+    if ``exc`` is not one. Error *responses* (``raise_for_status``) are found
+    by :func:`error_response`."""
+    for of_library in (_of_requests, _of_httpx):
+        found = of_library(exc)
+        if found is False:
+            return None
+        if found is not None:
+            return found
+    return _of_stdlib(exc)
+
+
+def classify(exc: BaseException) -> tuple[str, str | None] | None:
+    """``(kind, phrase)`` of :func:`failure_of`, or ``None``."""
+    failure = failure_of(exc)
+    return None if failure is None else (failure.kind, failure.phrase)
+
+
+def is_connection_error(exc: BaseException, *, sent: bool | None = None) -> bool:
+    """Whether ``exc`` is a connection failure of requests, httpx or the
+    standard library (refused, reset, DNS, connect timeout, broken
+    response), as opposed to a read timeout or a bug.
+
+    :param sent: ``False``: only failures that happened before the request
+        was sent (safe to retry for any method).
+    """
+    failure = failure_of(exc)
+    if failure is None or failure.kind != "connection":
+        return False
+    return sent is not False or not failure.sent
+
+
+def error_response(exc: BaseException) -> t.Any:
+    """The response of a ``raise_for_status`` error (requests, httpx, urllib)."""
+    requests_exc = sys.modules.get("requests.exceptions")
+    if requests_exc is not None and isinstance(exc, requests_exc.HTTPError):
+        return exc.response
+    httpx = sys.modules.get("httpx")
+    if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
+        return exc.response
+    import urllib.error
+
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc
+    return None
+
+
+def timeout_of(exc: BaseException) -> float | None:
+    """The timeout httpx applied to the request that timed out."""
+    httpx = sys.modules.get("httpx")
+    if httpx is None or not isinstance(exc, httpx.TimeoutException):
+        return None
+    try:
+        timeouts = exc.request.extensions.get("timeout") or {}
+    except RuntimeError:  # no request attached
+        return None
+    name = {
+        httpx.ReadTimeout: "read",
+        httpx.WriteTimeout: "write",
+        httpx.PoolTimeout: "pool",
+        httpx.ConnectTimeout: "connect",
+    }.get(type(exc), "read")
+    value = timeouts.get(name)
+    return float(value) if isinstance(value, (int, float)) else None
