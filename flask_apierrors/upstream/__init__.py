@@ -21,15 +21,14 @@ Clients see the service name the app chose and short fixed phrases, never
 the upstream's URL, host, credentials or body; the full error goes to the
 ``flask_apierrors.upstream`` log with the correlation id, and the correlation
 id goes to the upstream in a header (:func:`forward_headers`).
+
+Failures are classified, and retries computed, by the client layer
+(:mod:`flask_apierrors.client`), which the API's consumers use too.
 """
 
 from __future__ import annotations
 
-from ..integrations.http_clients import classify
-from ..integrations.http_clients import forward_correlation_id
-from ..integrations.http_clients import forward_headers
-from ..integrations.http_clients import httpx_async_event_hooks
-from ..integrations.http_clients import httpx_event_hooks
+from ..client.failures import classify
 from ..retry import KINDS
 from ..retry import Retry
 from ..retry import parse_retry_after
@@ -41,6 +40,10 @@ from .exceptions import UpstreamStatusError
 from .exceptions import UpstreamTimeoutError
 from .exceptions import UpstreamUnavailableError
 from .exceptions import upstream_phrase as upstream_phrase
+from .forwarding import forward_correlation_id
+from .forwarding import forward_headers
+from .forwarding import httpx_async_event_hooks
+from .forwarding import httpx_event_hooks
 from .mapping import convert_upstream_exception as convert_upstream_exception
 from .mapping import logger as logger
 

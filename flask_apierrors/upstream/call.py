@@ -12,13 +12,14 @@ import inspect
 import time
 import typing as t
 
-from ..integrations.http_clients import close_quietly
-from ..integrations.http_clients import forward_headers
-from ..integrations.http_clients import status_of
+from ..client.policy import Attempts
+from ..client.transport import aclose_quietly
+from ..client.transport import close_quietly
+from ..client.transport import status_of
 from ..retry import Retry
 from .exceptions import UpstreamError
-from .exceptions import UpstreamStatusError
 from .exceptions import UpstreamUnavailableError
+from .forwarding import forward_headers
 from .mapping import ErrorMapping
 
 if t.TYPE_CHECKING:
@@ -66,19 +67,6 @@ class UpstreamCall(ErrorMapping):
 
     # -- retrying -----------------------------------------------------------
 
-    def _delay(self, error: UpstreamError, attempt: int, elapsed: float) -> float | None:
-        return self.retry.delay(
-            attempt,
-            kind=error.kind,
-            elapsed=elapsed,
-            status=error.upstream_status if isinstance(error, UpstreamStatusError) else None,
-            retry_after=(
-                error.retry_after
-                if isinstance(error, UpstreamUnavailableError) and error.from_upstream
-                else None
-            ),
-        )
-
     def _fail(
         self, exc: BaseException, attempts: int, elapsed: float | None
     ) -> UpstreamError | None:
@@ -87,23 +75,30 @@ class UpstreamCall(ErrorMapping):
             error.__cause__ = exc
         return error
 
-    def _retry_wait(
-        self, exc: Exception, attempt: int, started: float, begin: float
-    ) -> tuple[UpstreamError | None, float | None]:
-        """The error for attempt number ``attempt`` failing with ``exc``
-        (logged) and the seconds to wait before the next attempt (``None``:
-        no more attempts; no error: ``exc`` is no upstream failure).
-
-        :param started: When this attempt started (``time.monotonic()``).
-        :param begin: When the first attempt started.
-        """
-        now = time.monotonic()
-        error = self._fail(exc, attempt, now - started)
+    def _wait_after(self, exc: Exception, attempts: Attempts, started: float) -> float:
+        """Seconds to wait after the attempt that started at ``started``
+        failed with ``exc`` (logged); with no next attempt, raises the
+        :class:`UpstreamError` for ``exc`` (``exc`` if it is no upstream
+        failure)."""
+        error = self._fail(exc, attempts.number, time.monotonic() - started)
         if error is None:
-            return None, None
-        wait = self._delay(error, attempt, now - begin)
+            raise exc
+        failure = self.retry.failure(
+            error.kind,
+            status=getattr(error, "upstream_status", None),
+            retry_after=(
+                error.retry_after
+                if isinstance(error, UpstreamUnavailableError) and error.from_upstream
+                else None
+            ),
+        )
+        wait = attempts.wait_after(failure, exc)
         self._log(error, exc, retry_in=wait)
-        return error, wait
+        if wait is None:
+            if error is exc:
+                raise exc
+            raise error from exc
+        return wait
 
     # -- calling ------------------------------------------------------------
 
@@ -111,59 +106,32 @@ class UpstreamCall(ErrorMapping):
         """Call ``func(*args, **kwargs)`` with the retries of ``retry=``; an
         upstream response it returns is checked (:meth:`check`)."""
         token = _ACTIVE.set(_ACTIVE.get() + 1)
+        attempts = Attempts(self.retry.policy)
         try:
-            return self._call(func, args, kwargs)
+            while True:
+                started = time.monotonic()
+                try:
+                    return self._checked(func(*args, **kwargs), attempts.number)
+                except Exception as exc:
+                    time.sleep(self._wait_after(exc, attempts, started))
         finally:
             _ACTIVE.reset(token)
-
-    def _call(
-        self, func: t.Callable[..., _T], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
-    ) -> _T:
-        begin = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.monotonic()
-            try:
-                return self._checked(func(*args, **kwargs), attempt)
-            except Exception as exc:
-                error, wait = self._retry_wait(exc, attempt, started, begin)
-                if wait is None:
-                    if error is None or error is exc:
-                        raise
-                    raise error from exc
-                time.sleep(wait)
 
     async def acall(
         self, func: t.Callable[..., t.Awaitable[_T]], /, *args: t.Any, **kwargs: t.Any
     ) -> _T:
         """:meth:`call` for a coroutine function (waits with ``asyncio.sleep``)."""
         token = _ACTIVE.set(_ACTIVE.get() + 1)
+        attempts = Attempts(self.retry.policy)
         try:
-            return await self._acall(func, args, kwargs)
+            while True:
+                started = time.monotonic()
+                try:
+                    return await self._achecked(await func(*args, **kwargs), attempts.number)
+                except Exception as exc:
+                    await asyncio.sleep(self._wait_after(exc, attempts, started))
         finally:
             _ACTIVE.reset(token)
-
-    async def _acall(
-        self,
-        func: t.Callable[..., t.Awaitable[_T]],
-        args: tuple[t.Any, ...],
-        kwargs: dict[str, t.Any],
-    ) -> _T:
-        begin = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.monotonic()
-            try:
-                return await self._achecked(await func(*args, **kwargs), attempt)
-            except Exception as exc:
-                error, wait = self._retry_wait(exc, attempt, started, begin)
-                if wait is None:
-                    if error is None or error is exc:
-                        raise
-                    raise error from exc
-                await asyncio.sleep(wait)
 
     def _error_of(self, rv: t.Any, attempt: int) -> UpstreamError | None:
         # A returned response is checked, so ``return session.get(url)`` is
@@ -182,9 +150,7 @@ class UpstreamCall(ErrorMapping):
     async def _achecked(self, rv: _T, attempt: int) -> _T:
         error = self._error_of(rv, attempt)
         if error is not None:
-            aclose = getattr(rv, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await aclose_quietly(rv)
             raise error
         return rv
 
@@ -261,7 +227,7 @@ def upstream_call(
     async functions (which may ``return`` the upstream response: it is
     checked), and :meth:`UpstreamCall.check` for a response at hand::
 
-        search = upstream_call("perplexity_search", timeout=10, retry=3)
+        search = upstream_call("search", timeout=10, retry=3)
 
 
         @search
@@ -271,14 +237,14 @@ def upstream_call(
             )
 
 
-        with upstream_call("ai_model", details={"model": "Melanie-3"}):
+        with upstream_call("model", details={"model": "small"}):
             reply = client.post(MODEL_URL, json=payload).raise_for_status()
 
     :param service: The name clients see; never a URL or host.
     :param messages: The client message, one for all kinds or per kind of
-        :data:`KINDS` (``{"timeout": "AI model response timeout"}``).
+        :data:`KINDS` (``{"timeout": "Model response timeout"}``).
     :param codes: Another error code per kind
-        (``{"rate_limited": "FAL_RATE_LIMIT", "status": "FAL_API_ERROR"}``);
+        (``{"rate_limited": "PAYMENTS_RATE_LIMIT", "status": "PAYMENTS_ERROR"}``);
         a code in the catalog brings its status, message and format.
     :param details: App context added to the details (``{"model": ...}``).
     :param rename: Rename detail fields, ``None`` drops one

@@ -6,24 +6,27 @@ and the log line that tells the whole story (clients never get it).
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import typing as t
+import urllib.error
+import urllib.parse
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
+from ..client.failures import KINDS
+from ..client.failures import error_response
+from ..client.failures import failure_of
+from ..client.failures import status_kind
+from ..client.failures import timeout_of
+from ..client.transport import header
+from ..client.transport import parse_retry_after
+from ..client.transport import status_of
 from ..correlation import get_correlation_id
-from ..integrations.http_clients import body_snippet
-from ..integrations.http_clients import classify
-from ..integrations.http_clients import error_response
-from ..integrations.http_clients import safe_url
-from ..integrations.http_clients import scrub
-from ..integrations.http_clients import status_of
-from ..integrations.http_clients import timeout_of
 from ..plugins import Plugin
-from ..retry import KINDS
 from ..retry import Retry
 from ..retry import as_retry
-from ..retry import parse_retry_after
 from .exceptions import UpstreamConnectionError
 from .exceptions import UpstreamError
 from .exceptions import UpstreamStatusError
@@ -38,6 +41,11 @@ if t.TYPE_CHECKING:
 __all__ = ["ErrorMapping", "convert_upstream_exception", "logger"]
 
 logger = logging.getLogger("flask_apierrors.upstream")
+
+# ``//user:password@`` in URLs quoted by exception messages.
+_USERINFO: t.Final = re.compile(r"//[^/@\s'\"]*@")
+# Query strings of quoted URLs (they may carry API keys).
+_QUERY: t.Final = re.compile(r"\?[^\s'\"]+")
 
 
 class ErrorMapping:
@@ -101,9 +109,9 @@ class ErrorMapping:
         if status is None or status < 400:
             return None
         error: UpstreamError
-        if status in self.unavailable_statuses:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            kind = "rate_limited" if status == 429 else "unavailable"
+        kind = status_kind(status, self.unavailable_statuses)
+        if kind != "status":
+            retry_after = parse_retry_after(header(response, "Retry-After"))
             error = UpstreamUnavailableError(
                 self.service,
                 retry_after=self.default_retry_after if retry_after is None else retry_after,
@@ -135,11 +143,10 @@ class ErrorMapping:
         response = error_response(exc)
         if response is not None:
             return self.error_for_response(response, attempts=attempts)
-        found = classify(exc)
-        if found is None:
+        failure = failure_of(exc)
+        if failure is None:
             return None
-        kind, phrase = found
-        if kind == "timeout":
+        if failure.kind == "timeout":
             duration = self.timeout if self.timeout is not None else timeout_of(exc)
             if duration is None and elapsed is not None:
                 duration = round(elapsed, 1)
@@ -148,7 +155,7 @@ class ErrorMapping:
             )
         return UpstreamConnectionError(
             self.service,
-            upstream_error=phrase or "Connection failed",
+            upstream_error=failure.phrase or "Connection failed",
             **self._options("connection", attempts),
         )
 
@@ -178,6 +185,45 @@ class ErrorMapping:
             ", ".join(parts),
             get_correlation_id() or "-",
         )
+
+
+def safe_url(response_or_request: t.Any) -> str:
+    """Scheme, host and path of a URL, without credentials or query (log only)."""
+    url = getattr(response_or_request, "url", None)
+    if url is None:
+        return "-"
+    parts = urllib.parse.urlsplit(str(url))
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def body_snippet(response: t.Any, limit: int = 300) -> str | None:
+    """The start of an already-read upstream body, for the log only."""
+    content = None
+    try:
+        httpx = sys.modules.get("httpx")
+        if httpx is not None and isinstance(response, httpx.Response):
+            content = response.content  # raises ResponseNotRead if streamed
+        elif isinstance(response, urllib.error.HTTPError):
+            try:
+                content = response.read(limit)
+            finally:
+                response.close()
+        elif getattr(response, "_content_consumed", False):
+            content = response.content
+    except Exception:
+        return None
+    if not isinstance(content, bytes):
+        return None
+    return content[:limit].decode("utf-8", "replace")
+
+
+def scrub(text: str) -> str:
+    """``text`` (an exception message) without URL credentials and query
+    strings, for the log."""
+    return _QUERY.sub("?[query]", _USERINFO.sub("//", text))
 
 
 _DEFAULT: t.Final = ErrorMapping("upstream")
