@@ -14,6 +14,7 @@ from flask_apierrors.limits_storage import MemoryConcurrencyStorage
 from flask_apierrors.limits_storage import RedisConcurrencyStorage
 from flask_apierrors.limits_storage import StorageGuard
 from flask_apierrors.limits_storage import StorageUnavailable
+from flask_apierrors.limits_storage import check_storage_uri
 from flask_apierrors.limits_storage import concurrency_storage_from_uri
 from flask_apierrors.limits_storage import guard_for
 from flask_apierrors.limits_storage import redis_location
@@ -219,6 +220,16 @@ def test_redis_uris_get_bounded_clients(uri: str, location: str) -> None:
 def test_unsupported_uris(uri: str) -> None:
     with pytest.raises(ValueError, match="memory://"):
         concurrency_storage_from_uri(uri)
+    with pytest.raises(ValueError, match="memory://"):
+        check_storage_uri(uri)
+
+
+@pytest.mark.parametrize(
+    ("uri", "scheme"),
+    [("memory://", "memory"), ("redis://h:1/0", "redis"), ("unix:///run/r.sock", "unix")],
+)
+def test_supported_uris_are_checked_without_a_client(uri: str, scheme: str) -> None:
+    assert check_storage_uri(uri) == scheme
 
 
 def test_location_of_other_clients() -> None:

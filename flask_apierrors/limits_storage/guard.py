@@ -1,0 +1,190 @@
+"""The outage policy of every limit storage: one :class:`StorageGuard` per
+storage location and process.
+
+When a call fails, the guard logs one WARNING, then lets requests through
+(fail-open, the default) or answers them with :class:`StorageUnavailable`
+(fail-closed, a JSON 503 ``service_unavailable`` with ``Retry-After``). While
+the outage lasts, calls skip the storage, and one call per ``retry_interval``
+probes it, so a dead or hung Redis costs at most one socket timeout per
+interval. The first call that succeeds ends the outage and logs one INFO line.
+
+The concurrency limiter calls its storage through a guard, and the
+rate-limit feature passes flask-limiter's ``limits`` storage through the same
+guards (:mod:`flask_apierrors.ratelimit.guard` says why flask-limiter's own
+``swallow_errors`` and ``in_memory_fallback`` do not do this).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import typing as t
+
+from ..errors import ApiError
+
+logger = logging.getLogger("flask_apierrors.limits")
+
+T = t.TypeVar("T")
+
+
+class StorageUnavailable(ApiError):
+    """503 ``service_unavailable``: a limiter's storage cannot be reached and
+    the app fails closed. The body says when to retry, nothing about the
+    storage.
+
+    :param retry_after: Seconds until the storage is tried again (at least 1).
+    """
+
+    error_code = "service_unavailable"
+    status = 503
+    message = "Service temporarily unavailable"
+
+    def __init__(self, retry_after: int) -> None:
+        seconds = max(1, int(retry_after))
+        super().__init__(details={"retry_after": seconds}, headers={"Retry-After": str(seconds)})
+        self.retry_after = seconds
+
+
+class StorageGuard:
+    """The health of one storage location, as this process sees it.
+
+    :param name: How log lines name the storage (``"Redis 127.0.0.1:6379/0"``).
+    :param retry_interval: Seconds between probes while the storage is down.
+    """
+
+    def __init__(self, name: str, *, retry_interval: float = 1.0) -> None:
+        self.name = name
+        self.retry_interval = retry_interval
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self._next_probe = 0.0
+        self._skipped = 0
+
+    @property
+    def down(self) -> bool:
+        """Whether an outage is going on."""
+        return self._down_since is not None
+
+    def call(
+        self,
+        op: t.Callable[[], T],
+        fallback: t.Callable[[], T],
+        *,
+        fail_open: bool,
+        errors: tuple[type[BaseException], ...],
+        refuse: bool = True,
+    ) -> T:
+        """Run ``op`` against the storage.
+
+        :param fallback: What to return instead when the storage fails or is
+            skipped, unless the request is refused.
+        :param fail_open: The app's policy: let requests through (``True``)
+            or refuse them.
+        :param errors: The exceptions that mean "the storage failed"; others
+            propagate (they are bugs, not outages).
+        :param refuse: Whether this call may refuse the request at all
+            (``False`` for releases, and for reads once the answer is given).
+        :raises StorageUnavailable: the storage failed or is skipped,
+            ``fail_open`` is false and ``refuse`` is true.
+        """
+        return self.run(op, (), fallback, fail_open=fail_open, errors=errors, refuse=refuse)
+
+    def run(
+        self,
+        op: t.Callable[..., T],
+        args: tuple[t.Any, ...],
+        fallback: t.Callable[[], T],
+        *,
+        fail_open: bool,
+        errors: tuple[type[BaseException], ...],
+        refuse: bool = True,
+    ) -> T:
+        """:meth:`call` with ``op(*args)``: no closure to build per call."""
+        if self._down_since is not None and not self._claim_probe():
+            return self._unavailable(fallback, fail_open or not refuse)
+        try:
+            result = op(*args)
+        except errors as exc:
+            self._failed(exc, fail_open)
+            return self._unavailable(fallback, fail_open or not refuse)
+        if self._down_since is not None:
+            self._recovered()
+        return result
+
+    def _claim_probe(self) -> bool:
+        # During an outage one caller per interval tries the storage; the
+        # others skip it, so only that one can wait for a socket timeout.
+        with self._lock:
+            now = time.monotonic()
+            if self._down_since is None:
+                return True
+            if now >= self._next_probe:
+                self._next_probe = now + self.retry_interval
+                return True
+            self._skipped += 1
+            return False
+
+    def _failed(self, exc: BaseException, fail_open: bool) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._next_probe = now + self.retry_interval
+            first = self._down_since is None
+            if first:
+                self._down_since = now
+                self._skipped = 0
+            else:
+                self._skipped += 1
+        if first:
+            logger.warning(
+                "Limit storage %s is unreachable (%s): requests %s until it answers"
+                " again; retrying every %gs",
+                self.name,
+                type(exc).__name__,
+                "pass unchecked (fail-open)" if fail_open else "get 503 (fail-closed)",
+                self.retry_interval,
+            )
+
+    def _recovered(self) -> None:
+        with self._lock:
+            since, self._down_since = self._down_since, None
+            skipped, self._skipped = self._skipped, 0
+        if since is not None:
+            logger.info(
+                "Limit storage %s answers again after %.1fs (%d calls skipped it meanwhile)",
+                self.name,
+                time.monotonic() - since,
+                skipped,
+            )
+
+    def _unavailable(self, fallback: t.Callable[[], T], fail_open: bool) -> T:
+        if fail_open:
+            return fallback()
+        wait = math.ceil(self._next_probe - time.monotonic())
+        raise StorageUnavailable(max(1, wait)) from None
+
+
+_GUARDS: dict[str, StorageGuard] = {}
+_GUARDS_LOCK = threading.Lock()
+
+
+def guard_for(location: str, *, retry_interval: float = 1.0) -> StorageGuard:
+    """The process-wide :class:`StorageGuard` of ``location``, created on first
+    use. Limiters that share a storage location share its guard: one outage,
+    one WARNING, one probe."""
+    with _GUARDS_LOCK:
+        guard = _GUARDS.get(location)
+        if guard is None:
+            guard = _GUARDS[location] = StorageGuard(location, retry_interval=retry_interval)
+        return guard
+
+
+def redis_location(client: t.Any) -> str:
+    """``"Redis HOST:PORT/DB"`` (or ``"Redis PATH/DB"``) of a redis-py client,
+    from its connection pool; other clients get a name unique to the object."""
+    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
+    if not isinstance(kwargs, dict):
+        return f"{type(client).__name__} {id(client):#x}"
+    where = kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+    return f"Redis {where}/{kwargs.get('db', 0)}"
