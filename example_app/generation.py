@@ -19,6 +19,7 @@ import typing as t
 
 from flask_apierrors import ApiError
 from flask_apierrors.correlation import get_correlation_id
+from flask_apierrors.state import get_state
 from flask_apierrors.upstream import UpstreamError
 
 from . import db
@@ -56,12 +57,14 @@ def model_path(app: Flask, job_id: str, file_id: str) -> str:
 
 
 def stored_error(e: ApiError) -> dict[str, t.Any]:
-    """What is kept of an error, to answer it again later."""
+    """What is kept of an error, to answer it again later: what the API
+    answers for it (the app's catalog fills in status and message)."""
+    problem = get_state().ext.problem_for(e)
     return {
-        "code": e.error_code,
-        "status": e.status,
-        "message": e.message,
-        "details": dict(e.details),
+        "code": problem.code,
+        "status": problem.status,
+        "message": problem.message,
+        "details": dict(problem.details),
         "headers": dict(e.headers),
     }
 
@@ -170,15 +173,16 @@ def generate(
     except ApiError as e:
         # The service failed, not this app: a warning, with what the client
         # will be told.
+        error = stored_error(e)
         app.logger.warning(
             "Generation of %s/%s failed: %s %s",
             job_id,
             file_id,
-            e.status,
-            e.error_code,
+            error["status"],
+            error["code"],
             extra=log_ids,
         )
-        update(status="failed", error=stored_error(e))
+        update(status="failed", error=error)
     except Exception:
         app.logger.exception(
             "Generation of %s/%s failed unexpectedly", job_id, file_id, extra=log_ids

@@ -46,9 +46,23 @@ _SERVICE_URL = "EXAMPLE_APP_GENERATION_SERVICE_URL"
 _standin: subprocess.Popen[str] | None = None
 
 
+def _check_settings() -> None:
+    """Build the app once in the master: a setting that cannot work stops
+    gunicorn here with one line naming it, not with a traceback per worker."""
+    from example_app import create_app
+
+    try:
+        create_app()
+    except (ValueError, TypeError) as exc:
+        print(f"example_app: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def on_starting(server: t.Any) -> None:
-    """Start the stand-in generation service unless a URL is configured."""
+    """Check the settings, then start the stand-in generation service unless
+    a URL is configured."""
     global _standin
+    _check_settings()
     if _SERVICE_URL in os.environ:
         return
     _standin = subprocess.Popen(

@@ -18,21 +18,51 @@ if t.TYPE_CHECKING:
 
 PREFIX: t.Final = "APIERRORS_"
 
-#: Names a field whose value is never echoed in a validation error.
+#: Names whose values are never echoed in a validation error. A field name
+#: matches when some run of its words (snake, kebab or camel case), joined,
+#: is one of these (written in any case), unless the next word makes it a
+#: measure (``token_count``, ``session_length``): see the validation docs.
 DEFAULT_REDACT_FIELDS: t.Final = (
+    # passwords
     "password",
+    "passwords",
     "passwd",
+    "pwd",
+    "passphrase",
+    "passcode",
+    # keys, tokens, secrets
     "secret",
+    "secrets",
     "token",
     "api_key",
-    "apikey",
+    "access_key",
+    "private_key",
+    "signing_key",
+    "encryption_key",
+    "jwt",
+    "bearer",
     "authorization",
     "auth",
     "credential",
-    "private_key",
-    "access_key",
+    "credentials",
+    "otp",
+    "totp",
+    "pin",
+    "csrf",
+    "xsrf",
+    # sessions
     "session",
+    "sessions",
+    "sessionid",
     "cookie",
+    "cookies",
+    # payment and identity numbers
+    "card_number",
+    "cvv",
+    "cvc",
+    "iban",
+    "ssn",
+    "social_security_number",
 )
 
 
@@ -168,6 +198,17 @@ _TRUE: t.Final = frozenset({"1", "true", "yes", "on", "y", "t"})
 _FALSE: t.Final = frozenset({"0", "false", "no", "off", "n", "f", ""})
 
 
+def parse_bool(text: str) -> bool:
+    """The usual spellings of a switch from an environment (``1``, ``on``,
+    ``false`` ...); ValueError for anything else."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("use true/false, yes/no, on/off or 1/0")
+
+
 def _coerce_value(name: str, kind: str, value: t.Any) -> t.Any:
     """``value`` in the declared type ``kind`` (the field's annotation):
     lists become tuples, and the strings an environment gives (``"false"``,
@@ -180,12 +221,7 @@ def _coerce_value(name: str, kind: str, value: t.Any) -> t.Any:
     base = kind.split("|")[0].strip()
     try:
         if base == "bool":
-            lowered = value.strip().lower()
-            if lowered in _TRUE:
-                return True
-            if lowered in _FALSE:
-                return False
-            raise ValueError("use true/false, yes/no, on/off or 1/0")
+            return parse_bool(value)
         if base == "int":
             return int(value.strip())
         if base == "float":

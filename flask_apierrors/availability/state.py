@@ -8,6 +8,7 @@ import dataclasses
 import typing as t
 from datetime import datetime
 
+from ..config import parse_bool
 from ..timeutil import format_time
 from ..timeutil import parse_time
 from ..timeutil import utcnow
@@ -75,6 +76,16 @@ class MaintenanceState:
     def from_config(cls, value: t.Any) -> MaintenanceState | None:
         """The state ``APIERRORS_MAINTENANCE`` describes: ``True``, an ISO
         8601 interval ``"START/END"``, or a mapping; ``None`` when off."""
+        if isinstance(value, (bool, int)) and value in (0, 1):
+            value = bool(value)  # 1 and 0 from the environment
+        elif isinstance(value, str) and "/" not in value:
+            try:
+                value = parse_bool(value)
+            except ValueError:
+                raise ValueError(
+                    f"APIERRORS_MAINTENANCE={value!r}: use true/false (or 1/0, on/off),"
+                    " 'START/END' (ISO 8601) or a mapping with start, end and message."
+                ) from None
         if value is None or value is False:
             return None
         if value is True:
@@ -93,3 +104,4 @@ class MaintenanceState:
             f"APIERRORS_MAINTENANCE must be a bool, 'START/END' or a mapping,"
             f" not {type(value).__name__}."
         )
+
