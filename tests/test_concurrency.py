@@ -330,7 +330,7 @@ def test_application_limit_spans_views_and_respects_exempt() -> None:
 
 
 @pytest.mark.parametrize("app_limit", [None, 1])
-def test_application_check_stays_only_with_an_application_limit(app_limit: int | None) -> None:
+def test_application_check_applies_only_with_an_application_limit(app_limit: int | None) -> None:
     app = Flask("app-wide-check")
     ApiErrors(app, format="error")
     limiter = ConcurrencyLimiter(app, key_func=lambda: "k", application_limit=app_limit)
@@ -341,8 +341,8 @@ def test_application_check_stays_only_with_an_application_limit(app_limit: int |
 
     client = app.test_client()
     first = client.get("/a")
-    hooks = app.before_request_funcs[None]
-    assert (limiter._check_application_limit in hooks) is (app_limit is not None)
+    with app.app_context():
+        assert limiter.in_flight("k") == (0 if app_limit is None else 1)
     second = client.get("/a")
     assert second.status_code == (200 if app_limit is None else 429)
     for response in (first, second):
@@ -381,6 +381,69 @@ def test_setup_errors() -> None:
         ConcurrencyLimiter(concurrency_slot_tll=3)
     with pytest.raises(ValueError, match="at least 1"):
         limiter.limit(0)
+    with pytest.raises(ValueError, match="positive"):
+        ConcurrencyLimiter(Flask("ttl"), concurrency_slot_ttl=0)
+
+
+def _one_line_value_error(excinfo: pytest.ExceptionInfo[ValueError]) -> str:
+    message = str(excinfo.value)
+    assert "\n" not in message
+    assert "memory://" in message
+    return message
+
+
+def test_an_unsupported_storage_uri_fails_at_setup() -> None:
+    with pytest.raises(ValueError) as excinfo:
+        ConcurrencyLimiter(storage_uri="memcached://cache:11211")
+    assert "'memcached'" in _one_line_value_error(excinfo)
+
+    app = Flask("from-config")
+    app.config["APIERRORS_CONCURRENCY_STORAGE_URI"] = "mongodb://db/limits"
+    with pytest.raises(ValueError) as excinfo:
+        ConcurrencyLimiter(app)
+    assert "'mongodb'" in _one_line_value_error(excinfo)
+
+    # Checked when ApiErrors is set up, with or without a limiter.
+    with pytest.raises(ValueError) as excinfo:
+        ApiErrors(Flask("from-options"), concurrency_storage_uri="redis+sentinel://h:1/m")
+    assert "'redis+sentinel'" in _one_line_value_error(excinfo)
+
+
+def test_apierrors_set_up_after_the_limiter_brings_its_options() -> None:
+    app = Flask("late")
+    limiter = ConcurrencyLimiter(app, key_func=lambda: "k")
+    ApiErrors(app, format="error", concurrency_retry_after=9)
+
+    @app.get("/")
+    @limiter.limit(1)
+    def index() -> Response:
+        return Response(iter(["x"]))
+
+    client = app.test_client()
+    held = client.get("/")
+    response = client.get("/")
+    assert response.headers["Retry-After"] == "9"
+    held.close()
+    other = Flask("late-bad-uri")
+    ConcurrencyLimiter(other)
+    with pytest.raises(ValueError, match="'x'"):
+        ApiErrors(other, concurrency_storage_uri="x://y")
+
+
+def test_slots_outside_the_middleware_belong_to_their_request() -> None:
+    # A suite that pushes app.app_context() keeps one ``g`` for all its
+    # requests: the slots of one request must not be released by another's
+    # teardown.
+    setup = _setup(limit=2)
+    view = setup.app.view_functions["ok"]
+    with setup.app.app_context():
+        with setup.app.test_request_context("/ok", headers={"X-Key": "k"}):
+            view()
+            with setup.app.test_request_context("/ok", headers={"X-Key": "k"}):
+                view()
+                assert setup.limiter.in_flight("k", "shared") == 2
+            assert setup.limiter.in_flight("k", "shared") == 1
+        assert setup.limiter.in_flight("k", "shared") == 0
 
 
 def test_async_views_are_limited() -> None:

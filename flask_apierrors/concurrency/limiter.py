@@ -1,0 +1,293 @@
+"""The concurrency limiter: its decorator, its app-wide check and its 429."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import secrets
+import typing as t
+
+from flask import Flask
+from flask import current_app
+from flask import has_request_context
+from flask import request
+
+from ..errors import ApiError
+from ..limits_storage import ConcurrencyStorage
+from ..limits_storage import LimitsSettings
+from ..limits_storage import check_storage_uri
+from .release import ENVIRON_KEY
+from .release import Slot
+from .release import SlotReleaser
+from .release import held_slots
+from .release import release_at_teardown
+from .settings import AppLimits
+from .settings import ConcurrencySettings
+from .settings import check_options
+from .settings import settings_of
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: ``app.extensions`` key: each limiter set up on the app -> its :class:`AppLimits`.
+EXTENSION_KEY: t.Final = "apierrors_concurrency"
+
+__all__ = [
+    "ENVIRON_KEY",
+    "EXTENSION_KEY",
+    "ConcurrencyLimiter",
+    "ConcurrentLimitExceeded",
+    "configure_app",
+    "remote_address",
+]
+
+
+class ConcurrentLimitExceeded(ApiError):
+    """429 ``concurrent_limit_exceeded``.
+
+    :param limit: The concurrency limit.
+    :param current: Requests in flight, counting the refused one.
+    :param retry_after: Seconds the client should wait (``Retry-After``).
+    :param message: Replaces the catalog's message.
+    """
+
+    error_code = "concurrent_limit_exceeded"
+    status = 429
+
+    def __init__(
+        self, limit: int, current: int, retry_after: int, message: str | None = None
+    ) -> None:
+        super().__init__(
+            message=message,
+            details={
+                "concurrent_limit": limit,
+                "current_concurrent": current,
+                "retry_after": retry_after,
+            },
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def remote_address() -> str:
+    """The default key: the client's IP address (``request.remote_addr``)."""
+    return request.remote_addr or "127.0.0.1"
+
+
+def _qualified_name(f: t.Callable[..., t.Any]) -> str:
+    # flask-limiter's rule: __name__ too, since class-based views share a
+    # __qualname__.
+    return f"{f.__module__}.{f.__name__}.{f.__qualname__}"
+
+
+def _digest(key: str) -> str:
+    # Keys are often credentials (API keys): never store them as they are.
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _limits_on(app: Flask) -> dict[ConcurrencyLimiter, AppLimits]:
+    found: dict[ConcurrencyLimiter, AppLimits] = app.extensions.setdefault(EXTENSION_KEY, {})
+    return found
+
+
+def configure_app(app: Flask) -> None:
+    """Read the settings of every limiter set up on ``app`` again: called
+    when :class:`~flask_apierrors.ApiErrors` is set up on ``app`` after
+    them, so its options apply too.
+
+    :raises ValueError: the settings cannot work (an unsupported storage URI).
+    """
+    limiters: dict[ConcurrencyLimiter, AppLimits] = app.extensions.get(EXTENSION_KEY, {})
+    for limiter, limits in list(limiters.items()):
+        limiters[limiter] = limiter._resolve(app, limits)
+
+
+class ConcurrencyLimiter:
+    """At most N requests in flight per key, across every worker that shares
+    the storage.
+
+    :param app: The app to set up now.
+    :param key_func: Returns the key requests are counted by (an API key, a
+        user id ...); default: the client's IP. An empty key is not limited.
+    :param application_limit: A limit on all routes together, per key, or a
+        callable returning it (``APIERRORS_CONCURRENCY_APPLICATION_LIMIT``).
+    :param storage_uri: ``memory://`` (default) or a Redis URI shared by all
+        workers and hosts (``APIERRORS_CONCURRENCY_STORAGE_URI``).
+    :param storage: A ready :class:`~flask_apierrors.limits_storage.ConcurrencyStorage`
+        instead of ``storage_uri``.
+    :param options: Any other ``concurrency_*`` option, and ``limits_fail_open``
+        or ``limits_retry_interval``; see the configuration page. Options not
+        given are read from the app's ``ApiErrors`` settings, else from
+        ``app.config``, when the limiter is set up on the app (and again if
+        ``ApiErrors`` is set up on it later).
+    :raises ValueError: an unsupported storage URI (here or in ``init_app``).
+
+    .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        Settings are read and the storage URI checked in ``init_app``, not at
+        the first request.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        key_func: t.Callable[[], str | None] | None = None,
+        application_limit: int | t.Callable[[], int] | None = None,
+        storage_uri: str | None = None,
+        storage: ConcurrencyStorage | None = None,
+        **options: t.Any,
+    ) -> None:
+        check_options(options)
+        self.key_func = key_func or remote_address
+        self._storage = storage
+        self._options = {k: v for k, v in options.items() if v is not None}
+        if application_limit is not None:
+            self._options["concurrency_application_limit"] = application_limit
+        if storage_uri is not None:
+            check_storage_uri(storage_uri)
+            self._options["concurrency_storage_uri"] = storage_uri
+        self._exempt: set[str] = set()
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Read the settings, make the storage, install the slot-releasing
+        middleware and the app-wide check.
+
+        :raises RuntimeError: this limiter is already set up on ``app``.
+        :raises ValueError: the settings cannot work (an unsupported storage URI).
+        """
+        limiters = _limits_on(app)
+        if self in limiters:
+            raise RuntimeError("This ConcurrencyLimiter is already set up on this app.")
+        limiters[self] = self._resolve(app, None)
+        if not isinstance(app.wsgi_app, SlotReleaser):
+            app.wsgi_app = SlotReleaser(app.wsgi_app)  # type: ignore[method-assign]
+            app.teardown_request(release_at_teardown)
+        app.before_request(self._check_application_limit)
+
+    def _resolve(self, app: Flask, current: AppLimits | None) -> AppLimits:
+        settings = settings_of(app, ConcurrencySettings, self._options)
+        limits = settings_of(app, LimitsSettings, self._options)
+        if current is not None and current.settings == (settings, limits):
+            return current
+        return AppLimits(settings, limits, self._storage)
+
+    # -- public API ------------------------------------------------------------------------
+
+    def limit(
+        self,
+        limit: int | t.Callable[[], int],
+        *,
+        key_func: t.Callable[[], str | None] | None = None,
+        scope: str | None = None,
+        retry_after: int | None = None,
+        error_message: str | None = None,
+    ) -> t.Callable[[F], F]:
+        """Decorate a view: at most ``limit`` requests per key in flight in it.
+
+        :param limit: The limit, or a callable returning it per request.
+        :param key_func: Replaces the limiter's ``key_func`` here.
+        :param scope: Share one limit between views by giving them the same
+            scope; default: one limit per view.
+        :param retry_after: ``Retry-After`` of the 429 (seconds); default
+            ``APIERRORS_CONCURRENCY_RETRY_AFTER``.
+        :param error_message: Replaces the 429's message.
+        """
+        if isinstance(limit, int) and limit < 1:
+            raise ValueError("A concurrency limit must be at least 1.")
+
+        def decorator(f: F) -> F:
+            name = scope or _qualified_name(f)
+
+            def acquire() -> None:
+                if has_request_context():
+                    self._acquire(name, limit, key_func, retry_after, error_message)
+
+            if inspect.iscoroutinefunction(f):
+
+                @functools.wraps(f)
+                async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+                    acquire()
+                    return await f(*args, **kwargs)
+
+                return t.cast(F, async_wrapper)
+
+            @functools.wraps(f)
+            def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+                acquire()
+                return f(*args, **kwargs)
+
+            return t.cast(F, wrapper)
+
+        return decorator
+
+    def exempt(self, f: F) -> F:
+        """Decorate a view the application limit does not apply to."""
+        self._exempt.add(_qualified_name(f))
+        return f
+
+    def in_flight(self, key: str, scope: str = "app") -> int:
+        """Requests of ``key`` in flight now in ``scope`` (``"app"`` for the
+        application limit, else the view's scope), in the current app."""
+        limits = self._limits()
+        return limits.guard.call(
+            lambda: limits.storage.count(self._storage_key(limits, scope, key)),
+            lambda: 0,
+            fail_open=limits.fail_open,
+            errors=limits.storage.errors,
+            refuse=False,
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _limits(self) -> AppLimits:
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        limits = app.extensions.get(EXTENSION_KEY, {}).get(self)
+        if limits is None:
+            raise RuntimeError("This ConcurrencyLimiter is not set up on this app: call init_app.")
+        return t.cast(AppLimits, limits)
+
+    @staticmethod
+    def _storage_key(limits: AppLimits, scope: str, key: str) -> str:
+        return f"{limits.prefix}:{scope}:{_digest(key)}"
+
+    def _check_application_limit(self) -> None:
+        limits = self._limits()
+        if limits.application_limit is None or request.endpoint is None:
+            return  # no application limit; a routing error holds no slot
+        view = current_app.view_functions.get(request.endpoint)
+        if view is None or request.endpoint.rpartition(".")[2] == "static":
+            return
+        if _qualified_name(view) in self._exempt:
+            return
+        self._acquire("app", limits.application_limit, None, None, None)
+
+    def _acquire(
+        self,
+        scope: str,
+        limit: int | t.Callable[[], int],
+        key_func: t.Callable[[], str | None] | None,
+        retry_after: int | None,
+        message: str | None,
+    ) -> None:
+        limits = self._limits()
+        key = (key_func or self.key_func)()
+        if not key:
+            return
+        n = limit() if callable(limit) else limit
+        storage_key = self._storage_key(limits, scope, key)
+        member = secrets.token_hex(8)
+        result = limits.guard.call(
+            lambda: limits.storage.acquire(storage_key, member, n, limits.ttl),
+            lambda: None,
+            fail_open=limits.fail_open,
+            errors=limits.storage.errors,
+        )
+        if result is None:
+            return  # storage down, failing open: no slot to hold
+        acquired, count = result
+        if not acquired:
+            wait = retry_after if retry_after is not None else limits.retry_after
+            raise ConcurrentLimitExceeded(n, count + 1, max(1, wait), message)
+        held_slots().slots.append(Slot(limits, storage_key, member))

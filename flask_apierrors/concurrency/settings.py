@@ -1,0 +1,110 @@
+"""The concurrency limiter's settings, and what one limiter resolved for one app."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from .. import config
+from ..limits_storage import ConcurrencyStorage
+from ..limits_storage import LimitsSettings
+from ..limits_storage import StorageGuard
+from ..limits_storage import concurrency_storage_from_uri
+from ..limits_storage import guard_for
+from ..state import find_state
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+S = t.TypeVar("S")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConcurrencySettings:
+    """The ``APIERRORS_CONCURRENCY_*`` keys (:class:`~flask_apierrors.ConcurrencyLimiter`)."""
+
+    #: Where ``ConcurrencyLimiter`` keeps its slots: ``memory://`` or a
+    #: Redis URI shared by every worker and host.
+    concurrency_storage_uri: str = "memory://"
+    #: Connect and read timeout of the concurrency Redis, seconds.
+    concurrency_socket_timeout: float = 0.5
+    #: Seconds after which a slot frees itself (the slots of a crashed worker).
+    concurrency_slot_ttl: float = 300.0
+    #: ``Retry-After`` of a concurrency 429, seconds.
+    concurrency_retry_after: int = 1
+    #: Prefix of the concurrency keys in the storage.
+    concurrency_key_prefix: str = "apierrors:concurrency"
+    #: App-wide concurrency limit per key (an int or a callable);
+    #: ``None``: only decorated views are limited.
+    concurrency_application_limit: t.Any = None
+
+
+#: The keyword options of ``ConcurrencyLimiter``: its own settings and the
+#: outage policy's.
+OPTIONS: t.Final = (*config.field_names(ConcurrencySettings), *config.field_names(LimitsSettings))
+
+
+def check_options(options: t.Mapping[str, t.Any]) -> None:
+    """Raise TypeError naming the valid options for an unknown one."""
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"Unknown ConcurrencyLimiter option(s): {', '.join(sorted(unknown))}."
+            f" Valid options: {', '.join(OPTIONS)}."
+        )
+
+
+def settings_of(app: Flask, cls: type[S], given: t.Mapping[str, t.Any]) -> S:
+    """``cls``'s settings for a limiter on ``app``: the options the limiter
+    was given, then the app's ``ApiErrors`` settings, or ``app.config`` where
+    ``ApiErrors`` is not (yet) set up."""
+    mine = {name: given[name] for name in config.field_names(cls) if name in given}
+    state = find_state(app)
+    if state is None:
+        return config.load(app, cls, mine)
+    return config.merged(state.settings_of(cls), mine)
+
+
+class AppLimits:
+    """What one limiter uses on one app: the settings in force, the storage
+    and that storage's guard.
+
+    :raises ValueError: the settings cannot work (an unsupported storage URI,
+        a slot TTL that is not positive).
+    """
+
+    __slots__ = (
+        "application_limit",
+        "fail_open",
+        "guard",
+        "prefix",
+        "retry_after",
+        "settings",
+        "storage",
+        "ttl",
+    )
+
+    def __init__(
+        self,
+        settings: ConcurrencySettings,
+        limits: LimitsSettings,
+        storage: ConcurrencyStorage | None = None,
+    ) -> None:
+        if settings.concurrency_slot_ttl <= 0:
+            raise ValueError("concurrency_slot_ttl must be a positive number of seconds.")
+        #: The settings it was made from (with the outage policy's).
+        self.settings = (settings, limits)
+        self.storage: ConcurrencyStorage = storage or concurrency_storage_from_uri(
+            settings.concurrency_storage_uri,
+            socket_timeout=float(settings.concurrency_socket_timeout),
+        )
+        self.guard: StorageGuard = guard_for(
+            self.storage.location, retry_interval=float(limits.limits_retry_interval)
+        )
+        self.fail_open = bool(limits.limits_fail_open)
+        self.ttl = float(settings.concurrency_slot_ttl)
+        self.retry_after = int(settings.concurrency_retry_after)
+        self.prefix = str(settings.concurrency_key_prefix)
+        self.application_limit: int | t.Callable[[], int] | None = (
+            settings.concurrency_application_limit
+        )
