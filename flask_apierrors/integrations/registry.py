@@ -34,10 +34,14 @@ def _optional() -> tuple[list[Converter], list[type[Exception]]]:
 _OPTIONAL_CONVERTERS, _OPTIONAL_TYPES = _optional()
 
 #: Tried first (after the app's own converters): specific sources.
-CORE_FIRST: t.Final[tuple[Converter, ...]] = (wz.convert_api_error, *_OPTIONAL_CONVERTERS)
+CORE_FIRST: t.Final[tuple[Converter, ...]] = (
+    wz.convert_api_error,
+    wz.convert_json_recursion,
+    *_OPTIONAL_CONVERTERS,
+)
 
 #: Tried last: the generic 500 and Werkzeug fallbacks.
 CORE_LAST: t.Final[tuple[Converter, ...]] = (wz.convert_internal_error, wz.convert_http_exception)
 
 #: Exception classes (besides HTTPException) the core handles.
-EXCEPTION_TYPES: t.Final[tuple[type[Exception], ...]] = tuple(_OPTIONAL_TYPES)
+EXCEPTION_TYPES: t.Final[tuple[type[Exception], ...]] = (RecursionError, *_OPTIONAL_TYPES)

@@ -70,6 +70,43 @@ def _json_error(e: BaseException) -> str | None:
 _JSON_FAILURE: t.Final = "Failed to decode JSON object"
 
 
+def _form_limit(e: RequestEntityTooLarge) -> str | None:
+    """Which of Werkzeug's form limits a 413 comes from (it raises the same
+    exception for the body size, the number of parts and a field's size)."""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return None
+    module = tb.tb_frame.f_globals.get("__name__")
+    if module == "werkzeug.sansio.multipart":
+        return (
+            "max_form_parts"
+            if tb.tb_frame.f_code.co_name == "next_event"
+            else ("max_form_memory_size")
+        )
+    if module == "werkzeug.formparser":
+        return "max_form_memory_size"
+    return None
+
+
+def convert_json_recursion(e: BaseException, ctx: Context) -> Problem | None:
+    """JSON nested deeper than the parser's recursion limit: the client's
+    mistake (``invalid_json``), not a 500."""
+    if not isinstance(e, RecursionError):
+        return None
+    tb = e.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("json"):
+            return ctx.problem(
+                "invalid_json",
+                details={"json_error": "JSON nested too deeply"},
+                description=str(e),
+            )
+        tb = tb.tb_next
+    return None
+
+
 def _has_default_description(e: HTTPException) -> bool:
     return e.description == type(e).description
 
@@ -131,12 +168,20 @@ def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
     elif isinstance(e, MethodNotAllowed):
         details = {"method": req.method, "allowed_methods": sorted(e.valid_methods or ())}
     elif isinstance(e, RequestEntityTooLarge):
-        limit = req.max_content_length
-        if req.content_length is not None and TRUNCATED not in req.environ:
-            details["body_size"] = req.content_length
-        if limit is not None:
-            details["max_size"] = limit
-            details["size_limit"] = human_size(limit)
+        form_limit = _form_limit(e)
+        if form_limit == "max_form_parts":
+            message = "The form has too many parts"
+            details = {"max_form_parts": req.max_form_parts}
+        elif form_limit == "max_form_memory_size":
+            message = "A form field is too large"
+            details = {"max_form_memory_size": req.max_form_memory_size}
+        else:
+            limit = req.max_content_length
+            if req.content_length is not None and TRUNCATED not in req.environ:
+                details["body_size"] = req.content_length
+            if limit is not None:
+                details["max_size"] = limit
+                details["size_limit"] = human_size(limit)
     elif isinstance(e, UnsupportedMediaType):
         details = {
             "provided_type": req.mimetype or None,
