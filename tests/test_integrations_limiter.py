@@ -16,6 +16,7 @@ import pytest
 from flask import Blueprint
 from flask import Flask
 from flask import Response
+from flask import g
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -23,11 +24,13 @@ from flask_apierrors import ApiErrors
 
 flask_limiter = pytest.importorskip("flask_limiter")
 from flask_limiter import Limiter  # noqa: E402
+from flask_limiter import RateLimitExceeded  # noqa: E402
 from flask_limiter import RequestLimit  # noqa: E402
 from limits.storage import MemoryStorage  # noqa: E402
 
-from flask_apierrors.integrations.limiter import GuardedStorage  # noqa: E402
-from flask_apierrors.integrations.limiter import RateLimitInfo  # noqa: E402
+from flask_apierrors.ratelimit import guard  # noqa: E402
+from flask_apierrors.ratelimit.convert import RateLimitInfo  # noqa: E402
+from flask_apierrors.ratelimit.guard import GuardedStorage  # noqa: E402
 from tests.support.seeds import seed_examples  # noqa: E402
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
@@ -58,6 +61,9 @@ def _make(
     app = Flask("limited")
     app.config["TESTING"] = True
     app.config.update(config or {})
+    # Details come "in order": the order shows when the app's JSON provider
+    # keeps it (Flask's default sorts keys).
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     limiter = Limiter(lambda: "client", storage_uri="memory://", **(limiter_options or {}))
     if apierrors_first:
         ApiErrors(app, **options)
@@ -458,6 +464,34 @@ def test_rate_limit_info_wording(
     assert info.reset_at == "2023-12-01T10:05:00Z"
 
 
+def test_a_breach_rendered_outside_a_request() -> None:
+    # ApiErrors.problem_for works in an app context without a request (a
+    # background job): the numbers then come from the limit alone.
+    app = Flask("outside")
+    ext = ApiErrors(app, format="error", ratelimit_details=DETAILS_ALL)
+    limiter = Limiter(lambda: "client", app=app, storage_uri="memory://")
+    caught: list[RateLimitExceeded] = []
+
+    @app.get("/")
+    @limiter.exempt
+    def index() -> str:
+        try:
+            with limiter.limit("1/minute", scope="job"):
+                return "ok"
+        except RateLimitExceeded as e:
+            caught.append(e)
+            return "caught"
+
+    client = app.test_client()
+    assert [client.get("/").get_data(as_text=True) for _ in range(2)] == ["ok", "caught"]
+    with app.app_context():
+        problem = ext.problem_for(caught[0])
+    assert (problem.status, problem.code) == (429, "rate_limit_exceeded")
+    assert problem.details["limit"] == 1
+    assert problem.details["remaining"] == 0
+    assert 60 <= problem.details["retry_after"] <= 61
+
+
 # -- storage outages --------------------------------------------------------------------------
 
 
@@ -510,18 +544,22 @@ def test_storage_is_guarded_whatever_the_setup_order(apierrors_first: bool) -> N
 
 
 @pytest.mark.parametrize("apierrors_first", [True, False])
-def test_storage_guard_hook_leaves_after_the_first_request(apierrors_first: bool) -> None:
+def test_storage_guard_hook_works_once(
+    apierrors_first: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    real = guard.guard_limiters
+    monkeypatch.setattr(guard, "guard_limiters", lambda state: calls.append(real(state)))
     app, limiter = _make(apierrors_first=apierrors_first)
-    before = list(app.before_request_funcs[None])
+    assert len(calls) == 1  # at setup
     client = app.test_client()
     assert client.get("/limited").status_code == 200
-    after = app.before_request_funcs[None]
-    assert len(after) == len(before) - 1
-    assert [f.__name__ for f in before if f not in after] == ["guard_before_request"]
+    assert len(calls) == 2  # at the first request, for a Limiter set up later
     guarded = limiter.limiter.storage
     assert isinstance(guarded, GuardedStorage)
     assert client.get("/limited").status_code == 200
     assert client.get("/limited").status_code == 429
+    assert len(calls) == 2  # later requests return at once
     assert limiter.limiter.storage is guarded
 
 
@@ -607,3 +645,34 @@ def test_fail_closed_only_refuses_before_the_response() -> None:
     guarded.inner = flaky
     response = client.get("/")
     assert (response.status_code, response.get_data(as_text=True)) == (200, "done")
+
+
+# -- per-request data lives with the request -------------------------------------------------
+
+
+def test_an_app_context_kept_across_requests_shares_nothing() -> None:
+    # A suite that pushes app.app_context() in its setup keeps one ``g`` for
+    # every request it makes.
+    app, limiter = _make("1/minute", format="error", ratelimit_details=DETAILS_ALL)
+
+    @app.get("/five")
+    @limiter.limit("5/minute")
+    def five() -> str:
+        return "ok"
+
+    client = app.test_client()
+    with app.app_context():
+        one = _exhaust(client, 1)
+        assert _details(one.get_json())["limit"] == 1
+        response = _exhaust(client, 5, "/five")
+        assert _details(response.get_json())["limit"] == 5
+        assert response.headers.getlist("X-RateLimit-Limit") == ["5"]
+        assert not [name for name in vars(g) if "apierrors" in name]
+
+
+def test_fail_closed_refuses_every_request_of_a_kept_app_context() -> None:
+    app, _, flaky = _flaky_app(limits_fail_open=False)
+    client = app.test_client()
+    flaky.down = True
+    with app.app_context():
+        assert [client.get("/limited").status_code for _ in range(3)] == [503] * 3

@@ -1,16 +1,32 @@
-"""The flask-limiter feature's front: its settings and its plug-in.
+"""The flask-limiter feature: its settings and its plug-in.
 
-The integration itself (:mod:`flask_apierrors.integrations.limiter`) is
-imported only when flask-limiter is installed; the settings are declared
-either way, so a configuration stays valid without it.
+flask-limiter counts the requests and decides; this feature adds only what
+flask-limiter 4 and limits 5 do not do (each module says why in detail):
+
+* :mod:`.convert`: the 429 body in the error format in force (flask-limiter
+  renders its own text), a ``Retry-After`` that is right (flask-limiter
+  sends ``int(reset - now)``, 0 near the end of a window, and looks at one
+  breached limit only), and the rate-limit headers exactly once and with the
+  body's numbers (flask-limiter adds them in an ``after_request`` hook, only
+  when ``RATELIMIT_HEADERS_ENABLED``, next to any already there).
+* :mod:`.guard`: the limits outage policy of :mod:`flask_apierrors.limits_storage`
+  for flask-limiter's storage (``swallow_errors`` and ``in_memory_fallback``
+  cannot fail closed, and keep asking a storage that is down on every
+  request).
+
+The integration is imported only when flask-limiter is installed; the
+settings are declared either way, so a configuration stays valid without it.
+
+.. versionchanged:: 0.2
+    A package, replacing the undocumented ``flask_apierrors.integrations.limiter``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from .plugins import Plugin
-from .state import AppState
+from ..plugins import Plugin
+from ..state import AppState
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,9 +50,11 @@ class RateLimitSettings:
 
 
 def _setup(state: AppState) -> None:
-    from .integrations import limiter
+    from . import convert
+    from . import guard
 
-    limiter.init_app(state)
+    convert.init_app(state)
+    guard.init_app(state)
 
 
 def plugin() -> Plugin:

@@ -1,0 +1,326 @@
+"""flask-limiter's 429s: their body in the format in force, and their headers.
+
+What flask-limiter (4.x, with limits 5.x) leaves to this module, and why:
+
+**The body.** flask-limiter raises ``RateLimitExceeded``, a Werkzeug 429
+whose description is the limit's text. It becomes ``rate_limit_exceeded``
+with the numbers of the breached limit, shaped by the format it is rendered
+in, unless ``APIERRORS_RATELIMIT_DETAILS`` names the fields:
+
+* the ``error_code`` and ``detail`` formats: message ``"Rate limit
+  exceeded"``, details ``limit``, ``window`` (``"1 minute"``), ``retry_after``;
+* any other format: message ``"Rate limit of 100 requests per minute
+  exceeded"``, details ``limit``, ``remaining``, ``reset_at`` (ISO 8601),
+  ``retry_after``.
+
+**Retry-After.** flask-limiter sends ``int(reset - now)``: 0 in the last
+second before a reset (often, on a one-second window), and only for the limit
+it reports, while with ``RATELIMIT_FAIL_ON_FIRST_BREACH = False`` a request
+may breach several. Ours is at least ``APIERRORS_RATELIMIT_MIN_RETRY_AFTER``
+(and 1), rounded up, and not before every limit the request breached has
+reset.
+
+**Headers exactly once, with the body's numbers.** flask-limiter adds
+``X-RateLimit-*`` in an ``after_request`` hook, only when
+``RATELIMIT_HEADERS_ENABLED``, and with ``add`` (a second copy next to one
+already there). Every 429 of a breached limit gets ``X-RateLimit-Limit``,
+``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` (epoch seconds) and
+``Retry-After`` exactly once, set by the extension's WSGI middleware after
+every hook ran (:meth:`~flask_apierrors.state.AppState.add_header_fixer`).
+``on_breach`` responses and ``error_message`` keep their body and message;
+they get the same headers when their status is 429.
+
+The numbers are worked out once per request and kept in its WSGI environ,
+so body and headers agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import typing as t
+
+from flask import has_request_context
+from flask import request
+from flask_limiter import Limiter
+from flask_limiter import RateLimitExceeded
+from flask_limiter.constants import ConfigVars
+from flask_limiter.constants import HeaderNames
+
+from ..timeutil import format_time
+from . import RateLimitSettings
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from flask_limiter import RequestLimit
+    from limits import RateLimitItem
+
+    from ..integrations.base import Context
+    from ..problem import Problem
+    from ..state import AppState
+
+#: Fields ``APIERRORS_RATELIMIT_DETAILS`` may list.
+DETAIL_FIELDS: t.Final = ("limit", "remaining", "reset", "reset_at", "window", "retry_after")
+#: The details of the ``error_code`` and ``detail`` formats.
+WINDOW_DETAILS: t.Final = ("limit", "window", "retry_after")
+#: The details of every other format.
+RESET_DETAILS: t.Final = ("limit", "remaining", "reset_at", "retry_after")
+#: Formats that get :data:`WINDOW_DETAILS` and :data:`WINDOW_MESSAGE`.
+WINDOW_FORMATS: t.Final = ("error_code", "detail")
+WINDOW_MESSAGE: t.Final = "Rate limit exceeded"
+RESET_MESSAGE: t.Final = "Rate limit of {limit} {requests} per {period} exceeded"
+
+#: WSGI environ key of the request's :class:`RateLimitInfo`.
+INFO_KEY: t.Final = "flask_apierrors.ratelimit.info"
+#: WSGI environ key of the headers the converter gave the request's 429.
+HEADERS_KEY: t.Final = "flask_apierrors.ratelimit.headers"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    """The numbers of one breached rate limit, shared by body and headers."""
+
+    #: Requests allowed per window.
+    limit: int
+    #: Requests left in the window.
+    remaining: int
+    #: When the window resets, epoch seconds (``X-RateLimit-Reset``).
+    reset: int
+    #: Seconds to wait (``Retry-After``): at least 1, and not before this
+    #: limit (or any other limit breached by the request) resets.
+    retry_after: int
+    #: Window length: ``multiples`` x ``granularity`` (``1`` x ``"minute"``).
+    multiples: int
+    granularity: str
+    #: Window length in seconds.
+    window_seconds: int
+
+    @property
+    def window(self) -> str:
+        """``"1 minute"``, ``"10 seconds"``."""
+        return f"{self.multiples} {self.granularity}{'' if self.multiples == 1 else 's'}"
+
+    @property
+    def period(self) -> str:
+        """``"minute"``, ``"10 seconds"`` (as in "per minute")."""
+        return self.granularity if self.multiples == 1 else self.window
+
+    @property
+    def reset_at(self) -> str:
+        """:attr:`reset` in ISO 8601 UTC (``2023-12-01T10:05:00Z``)."""
+        return format_time(self.reset)
+
+    def fields(self) -> dict[str, t.Any]:
+        """What a message template may use."""
+        return {
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "reset": self.reset,
+            "reset_at": self.reset_at,
+            "retry_after": self.retry_after,
+            "window": self.window,
+            "period": self.period,
+            "requests": "request" if self.limit == 1 else "requests",
+        }
+
+    def details(self, names: t.Iterable[str]) -> dict[str, t.Any]:
+        """The body's details: ``names``, in that order."""
+        values = self.fields()
+        return {name: values[name] for name in names}
+
+    def headers(
+        self, config: t.Mapping[str, t.Any], *, draft: bool = False
+    ) -> list[tuple[str, str]]:
+        """The rate-limit headers, named as flask-limiter's ``RATELIMIT_HEADER_*``
+        keys of the app's ``config`` name them."""
+        rv = [
+            (config.get(ConfigVars.HEADER_LIMIT, HeaderNames.LIMIT.value), str(self.limit)),
+            (
+                config.get(ConfigVars.HEADER_REMAINING, HeaderNames.REMAINING.value),
+                str(self.remaining),
+            ),
+            (config.get(ConfigVars.HEADER_RESET, HeaderNames.RESET.value), str(self.reset)),
+            (
+                config.get(ConfigVars.HEADER_RETRY_AFTER, HeaderNames.RETRY_AFTER.value),
+                str(self.retry_after),
+            ),
+        ]
+        if draft:
+            # draft-ietf-httpapi-ratelimit-headers: quota and window, then
+            # what is left and when it comes back.
+            rv.append(("RateLimit-Policy", f'"default";q={self.limit};w={self.window_seconds}'))
+            rv.append(("RateLimit", f'"default";r={self.remaining};t={self.retry_after}'))
+        return rv
+
+
+def limiters_of(app: Flask) -> list[Limiter]:
+    """The flask-limiter ``Limiter`` objects set up on ``app``."""
+    found = app.extensions.get("limiter") or ()
+    if isinstance(found, Limiter):
+        return [found]
+    return [limiter for limiter in found if isinstance(limiter, Limiter)]
+
+
+def breached_limits(limiters: t.Iterable[Limiter]) -> list[RequestLimit]:
+    """The limits the current request breached, as flask-limiter's
+    ``current_limits`` of each limiter report them."""
+    found: list[RequestLimit] = []
+    for limiter in limiters:
+        current = limiter.current_limit
+        if current is not None:
+            found += [r for r in (current, *limiter.current_limits) if r.breached]
+    return found
+
+
+def breach_info(
+    item: RateLimitItem | None, breached: t.Sequence[RequestLimit], *, min_retry_after: int = 1
+) -> RateLimitInfo | None:
+    """The :class:`RateLimitInfo` of the breached limit ``item`` (or of the
+    first of ``breached`` when ``item`` is ``None``); ``None`` when the
+    request breached no limit.
+
+    With ``RATELIMIT_FAIL_ON_FIRST_BREACH`` off, flask-limiter's "current"
+    limit may be another breached one than the exception's: ``item`` wins,
+    and ``retry_after`` waits for every limit of ``breached``.
+    """
+    current = next((r for r in breached if item is None or r.limit == item), None)
+    if current is None and item is None:
+        return None
+    now = time.time()
+    if current is not None:
+        item = current.limit
+        reset = int(current.reset_at)
+        remaining = max(0, int(current.remaining))
+    else:
+        assert item is not None
+        reset = math.ceil(now + item.get_expiry())
+        remaining = 0
+    # Not before every breached limit has reset: retrying earlier fails.
+    last_reset = max([reset, *(int(other.reset_at) for other in breached)])
+    floor = max(1, int(min_retry_after))
+    return RateLimitInfo(
+        limit=item.amount,
+        remaining=remaining,
+        reset=reset,
+        retry_after=max(floor, math.ceil(last_reset - now)),
+        multiples=item.multiples,
+        granularity=item.GRANULARITY.name,
+        window_seconds=item.get_expiry(),
+    )
+
+
+def _shape(ctx: Context, settings: RateLimitSettings) -> tuple[tuple[str, ...], str]:
+    spec = ctx.catalog.get("rate_limit_exceeded")
+    fmt = (spec.format if spec is not None else None) or ctx.settings.format
+    window = isinstance(fmt, str) and fmt in WINDOW_FORMATS
+    names = settings.ratelimit_details or (WINDOW_DETAILS if window else RESET_DETAILS)
+    message = settings.ratelimit_message or (WINDOW_MESSAGE if window else RESET_MESSAGE)
+    return tuple(names), message
+
+
+class RateLimitErrors:
+    """The integration on one app: its converter and its header fixer.
+
+    Made by :func:`init_app` for each app, so the converter finds that app's
+    limiters without Flask's globals.
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+
+    def info(
+        self, environ: t.MutableMapping[str, t.Any] | None, item: RateLimitItem | None, floor: int
+    ) -> RateLimitInfo | None:
+        """The request's :class:`RateLimitInfo`, worked out once and kept in
+        its WSGI ``environ`` (``None``: outside a request, from ``item`` alone)."""
+        if environ is None:
+            return breach_info(item, (), min_retry_after=floor)
+        cached: RateLimitInfo | None = environ.get(INFO_KEY)
+        if cached is None:
+            breached = breached_limits(limiters_of(self.state.app))
+            cached = breach_info(item, breached, min_retry_after=floor)
+            if cached is not None:
+                environ[INFO_KEY] = cached
+        return cached
+
+    def convert(self, e: BaseException, ctx: Context) -> Problem | None:
+        """flask-limiter's :class:`~flask_limiter.RateLimitExceeded` ->
+        ``rate_limit_exceeded`` (see the module docs for the shape)."""
+        if not isinstance(e, RateLimitExceeded):
+            return None
+        settings = ctx.settings_of(RateLimitSettings)
+        environ = ctx.request.environ if ctx.request is not None else None
+        info = self.info(environ, e.limit.limit, settings.ratelimit_min_retry_after)
+        assert info is not None  # an item always gives one
+        names, template = _shape(ctx, settings)
+        fields = info.fields()
+        message = e.description if e.limit.error_message else template.format(**fields)
+        headers = info.headers(self.state.app.config, draft=settings.ratelimit_draft_headers)
+        if environ is not None:
+            # The middleware calls fix_headers after every hook: the same headers again.
+            environ.setdefault(HEADERS_KEY, headers)
+        return ctx.problem(
+            "rate_limit_exceeded",
+            status=429,
+            message=message,
+            details={name: fields[name] for name in names},
+            headers=headers,
+        )
+
+    def fix_headers(self, status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The rate-limit headers of a 429, each exactly once. Called by the
+        extension's middleware after every ``after_request`` hook
+        (flask-limiter's included), still inside the request context: the
+        only place where "exactly once" can be guaranteed."""
+        if status != 429 or not has_request_context():
+            return headers
+        environ = request.environ
+        wanted: list[tuple[str, str]] | None = environ.get(HEADERS_KEY)
+        if wanted is None:
+            # Not rendered by the converter (an on_breach response, an app's own 429).
+            scope = self.state.scope_for(request.blueprints, request.path)
+            settings = scope.settings_of(RateLimitSettings)
+            info = self.info(environ, None, settings.ratelimit_min_retry_after)
+            if info is None:
+                return headers  # a 429 that is no rate limit (concurrency, an app's own)
+            wanted = info.headers(self.state.app.config, draft=settings.ratelimit_draft_headers)
+        names = {name.lower() for name, _ in wanted}
+        kept = [(k, v) for k, v in headers if k.lower() not in names]
+        current = {k.lower(): v for k, v in headers}
+        for name, value in wanted:
+            if name.lower() == "retry-after":
+                # An on_breach response may ask for a longer wait: keep it.
+                asked = current.get("retry-after", "")
+                if asked.isdigit() and int(asked) > int(value):
+                    value = asked
+            kept.append((name, value))
+        return kept
+
+
+def check_settings(settings: RateLimitSettings) -> None:
+    """Raise ValueError for details or a message template that cannot work."""
+    unknown = set(settings.ratelimit_details or ()) - set(DETAIL_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"Unknown rate-limit detail(s) {sorted(unknown)}: use {', '.join(DETAIL_FIELDS)}."
+        )
+    if settings.ratelimit_message is not None:
+        sample = RateLimitInfo(100, 0, 0, 1, 1, "minute", 60)
+        try:
+            settings.ratelimit_message.format(**sample.fields())
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"ratelimit_message {settings.ratelimit_message!r} cannot be formatted ({exc!r});"
+                f" it may use {{{'}, {'.join(sample.fields())}}}."
+            ) from exc
+
+
+def init_app(state: AppState) -> None:
+    """Register the converter and the header fixer on an app (the plug-in's setup)."""
+    check_settings(state.settings_of(RateLimitSettings))
+    errors = RateLimitErrors(state)
+    state.register_converter(RateLimitExceeded, errors.convert, plugin=True)
+    state.add_header_fixer(errors.fix_headers)

@@ -1,0 +1,246 @@
+"""The limits outage policy for flask-limiter's storage.
+
+Every ``Limiter`` set up on the app gets its ``limits`` storage passed
+through the :class:`~flask_apierrors.limits_storage.StorageGuard` of its
+location (:class:`GuardedStorage`), so a Redis outage follows
+``APIERRORS_LIMITS_FAIL_OPEN`` as the concurrency limiter does, with the same
+guard when both use one Redis: one WARNING per outage, one probe per
+``APIERRORS_LIMITS_RETRY_INTERVAL``, one INFO line when it is over.
+
+Why not flask-limiter's own options (flask-limiter 4, limits 5):
+
+* ``swallow_errors`` fails open, but logs a traceback on every request, and
+  every request still asks the storage: a Redis that hangs costs each
+  request its socket timeout.
+* ``in_memory_fallback`` counts in each process's memory during an outage
+  (with N workers, N times the limit), and tries the storage again after 1,
+  2, 4 ... 32 seconds; it cannot refuse requests either.
+* ``wrap_exceptions`` (a ``RATELIMIT_STORAGE_OPTIONS`` entry) only changes
+  the exception's type; without ``swallow_errors`` the request fails with it.
+
+None of them answers a JSON 503 with ``Retry-After`` (fail-closed). Set
+``APIERRORS_RATELIMIT_GUARD_STORAGE = False`` to use them instead.
+
+Fail-closed refuses only the decision: once the request has its response
+(flask-limiter reading its headers, a ``deduct_when`` deduction), a failing
+storage call falls back instead, as in fail-open. The request's phase is
+kept in its WSGI environ.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+
+from flask import after_this_request
+from flask import has_request_context
+from flask import request
+from limits.errors import StorageError
+from limits.storage import MovingWindowSupport
+from limits.storage import SlidingWindowCounterSupport
+from limits.storage import Storage
+
+from ..limits_storage import LimitsSettings
+from ..limits_storage import StorageGuard
+from ..limits_storage import guard_for
+from ..limits_storage import redis_location
+from . import RateLimitSettings
+from .convert import limiters_of
+
+if t.TYPE_CHECKING:
+    from flask import Response
+
+    from ..state import AppState
+
+T = t.TypeVar("T")
+
+#: WSGI environ key: ``"check"`` while the request is being decided,
+#: ``"done"`` once it has a response.
+PHASE_KEY: t.Final = "flask_apierrors.ratelimit.phase"
+
+
+def _deciding() -> bool:
+    """Whether this request is still deciding (before its response exists).
+    Fail-closed refuses only then; later calls (headers, deductions) fail
+    open, since the answer is already given."""
+    if not has_request_context():
+        return False
+    environ = request.environ
+    phase = environ.get(PHASE_KEY)
+    if phase is None:
+        environ[PHASE_KEY] = "check"
+
+        def decided(response: Response) -> Response:
+            environ[PHASE_KEY] = "done"
+            return response
+
+        after_this_request(decided)
+        return True
+    return bool(phase == "check")
+
+
+# What the storage answers while it cannot be reached (fail-open).
+def _zero() -> int:
+    return 0
+
+
+def _true() -> bool:
+    return True
+
+
+def _false() -> bool:
+    return False
+
+
+def _empty_moving_window() -> tuple[float, int]:
+    return time.time(), 0
+
+
+def _empty_sliding_window() -> tuple[int, float, int, float]:
+    return 0, 0.0, 0, 0.0
+
+
+class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
+    """A ``limits`` storage passed through a :class:`StorageGuard`: during an
+    outage, hits succeed and reads return empty windows (fail-open), or the
+    request gets a 503 (fail-closed).
+
+    :param inner: The storage flask-limiter made.
+    :param guard: The guard of its location.
+    :param fail_open: The app's policy.
+    """
+
+    STORAGE_SCHEME = None  # a wrapper, not registered for any URI
+
+    def __init__(self, inner: Storage, guard: StorageGuard, *, fail_open: bool) -> None:
+        super().__init__()
+        self.inner = inner
+        self.guard = guard
+        self.fail_open = fail_open
+
+    @property
+    def inner(self) -> Storage:
+        """The wrapped storage."""
+        return self._inner
+
+    @inner.setter
+    def inner(self, storage: Storage) -> None:
+        # What counts as an outage, worked out once per storage rather
+        # than on every call.
+        base = storage.base_exceptions
+        self._errors: tuple[type[BaseException], ...] = (
+            *(base if isinstance(base, tuple) else (base,)),
+            StorageError,
+            OSError,
+        )
+        self._inner = storage
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return self.inner.base_exceptions
+
+    def _call(
+        self, op: t.Callable[..., T], args: tuple[t.Any, ...], fallback: t.Callable[[], T]
+    ) -> T:
+        refuse = not self.fail_open and _deciding()
+        return self.guard.run(
+            op, args, fallback, fail_open=self.fail_open, errors=self._errors, refuse=refuse
+        )
+
+    def incr(self, key: str, expiry: int, *args: t.Any, **kwargs: t.Any) -> int:
+        if kwargs:
+            return self._call(lambda: self._inner.incr(key, expiry, *args, **kwargs), (), _zero)
+        return self._call(self._inner.incr, (key, expiry, *args), _zero)
+
+    def get(self, key: str) -> int:
+        return self._call(self._inner.get, (key,), _zero)
+
+    def get_expiry(self, key: str) -> float:
+        return self._call(self._inner.get_expiry, (key,), time.time)
+
+    def check(self) -> bool:
+        return self.guard.run(
+            self._inner.check,
+            (),
+            _false,
+            fail_open=self.fail_open,
+            errors=self._errors,
+            refuse=False,
+        )
+
+    def reset(self) -> int | None:
+        return self.inner.reset()
+
+    def clear(self, key: str) -> None:
+        self.inner.clear(key)
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        inner = t.cast(MovingWindowSupport, self._inner)
+        return self._call(inner.acquire_entry, (key, limit, expiry, amount), _true)
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        inner = t.cast(MovingWindowSupport, self._inner)
+        return self._call(inner.get_moving_window, (key, limit, expiry), _empty_moving_window)
+
+    def acquire_sliding_window_entry(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> bool:
+        inner = t.cast(SlidingWindowCounterSupport, self._inner)
+        return self._call(inner.acquire_sliding_window_entry, (key, limit, expiry, amount), _true)
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        inner = t.cast(SlidingWindowCounterSupport, self._inner)
+        return self._call(inner.get_sliding_window, (key, expiry), _empty_sliding_window)
+
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        t.cast(SlidingWindowCounterSupport, self.inner).clear_sliding_window(key, expiry)
+
+
+_INSTALL_LOCK = threading.Lock()
+
+
+def _location(storage: Storage) -> str:
+    client = getattr(storage, "storage", None)
+    if client is not None and hasattr(client, "connection_pool"):
+        return redis_location(client)
+    return f"{type(storage).__name__} {id(storage):#x}"
+
+
+def guard_limiters(state: AppState) -> None:
+    """Pass the storage of every flask-limiter ``Limiter`` set up on the app
+    through the app's outage policy (once per limiter): the strategy's
+    ``storage`` attribute (limits' ``RateLimiter.storage``) gets the wrapper.
+    """
+    if not state.settings_of(RateLimitSettings).ratelimit_guard_storage:
+        return
+    settings = state.settings_of(LimitsSettings)
+    for limiter in limiters_of(state.app):
+        if not (limiter.initialized and limiter.enabled):
+            continue
+        strategy = limiter.limiter
+        with _INSTALL_LOCK:
+            if not isinstance(strategy.storage, GuardedStorage):
+                inner = strategy.storage
+                guard = guard_for(_location(inner), retry_interval=settings.limits_retry_interval)
+                strategy.storage = GuardedStorage(inner, guard, fail_open=settings.limits_fail_open)
+
+
+def init_app(state: AppState) -> None:
+    """Guard the limiters set up on the app now, and those set up after
+    :class:`~flask_apierrors.ApiErrors` at its first request, so the order
+    in which the extensions are set up does not matter."""
+    if not state.settings_of(RateLimitSettings).ratelimit_guard_storage:
+        return
+    guard_limiters(state)
+    done = False
+
+    def guard_before_request() -> None:
+        # No extension can be set up once the app has served a request, so
+        # one pass is enough: later requests return at once.
+        nonlocal done
+        if not done:
+            guard_limiters(state)
+            done = True
+
+    state.app.before_request(guard_before_request)
