@@ -18,7 +18,11 @@ second before a reset (often, on a one-second window), and only for the limit
 it reports, while with ``RATELIMIT_FAIL_ON_FIRST_BREACH = False`` a request
 may breach several. Ours is at least ``APIERRORS_RATELIMIT_MIN_RETRY_AFTER``
 (and 1), rounded up, and not before every limit the request breached has
-reset.
+reset. limits' Redis storage reads a window's end with ``TTL``, which Redis
+rounds to the nearest second: the wait also covers half a second past the
+end it reports. The clock is read after the storage answered; read before, a
+storage read that crossed a second boundary made a one-minute window ask for
+62 seconds.
 
 **Headers exactly once, with the body's numbers.** flask-limiter adds
 ``X-RateLimit-*`` in an ``after_request`` hook, only when
@@ -75,6 +79,10 @@ RESET_MESSAGE: t.Final = "Rate limit of {limit} {requests} per {period} exceeded
 INFO_KEY: t.Final = "flask_apierrors.ratelimit.info"
 #: WSGI environ key of the headers the converter gave the request's 429.
 HEADERS_KEY: t.Final = "flask_apierrors.ratelimit.headers"
+
+#: How far a window may end after the end limits' Redis storage reports:
+#: Redis rounds ``TTL`` to the nearest second.
+TTL_ROUNDING: t.Final = 0.5
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -173,6 +181,12 @@ def breached_limits(limiters: t.Iterable[Limiter]) -> list[RequestLimit]:
     return found
 
 
+def _earliest_retry(limit: RequestLimit) -> float:
+    # flask-limiter's reset (whole seconds, after the window's end), and half
+    # a second past the end the storage reports (Redis rounds TTL).
+    return max(limit.reset_at, limit.window.reset_time + TTL_ROUNDING)
+
+
 def breach_info(
     item: RateLimitItem | None, breached: t.Sequence[RequestLimit], *, min_retry_after: int = 1
 ) -> RateLimitInfo | None:
@@ -187,6 +201,10 @@ def breach_info(
     current = next((r for r in breached if item is None or r.limit == item), None)
     if current is None and item is None:
         return None
+    # Every storage read first (flask-limiter reads a window on first use),
+    # then the clock: a wait computed from an earlier "now" can come out a
+    # second too long when a read crosses a second boundary.
+    waits = [_earliest_retry(r) for r in breached]
     now = time.time()
     if current is not None:
         item = current.limit
@@ -196,14 +214,12 @@ def breach_info(
         assert item is not None
         reset = math.ceil(now + item.get_expiry())
         remaining = 0
-    # Not before every breached limit has reset: retrying earlier fails.
-    last_reset = max([reset, *(int(other.reset_at) for other in breached)])
     floor = max(1, int(min_retry_after))
     return RateLimitInfo(
         limit=item.amount,
         remaining=remaining,
         reset=reset,
-        retry_after=max(floor, math.ceil(last_reset - now)),
+        retry_after=max(floor, math.ceil(max([reset, *waits]) - now)),
         multiples=item.multiples,
         granularity=item.GRANULARITY.name,
         window_seconds=item.get_expiry(),
