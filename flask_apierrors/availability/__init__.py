@@ -18,7 +18,6 @@ the app when it decides so.
 
 from __future__ import annotations
 
-from ..integrations.redis_store import RedisStore
 from .exceptions import InsufficientStorageError
 from .exceptions import MaintenanceError
 from .exceptions import OverloadedError
@@ -26,6 +25,7 @@ from .exceptions import UnavailableError
 from .exceptions import ensure_free_space
 from .maintenance import Maintenance
 from .maintenance import maintenance_command as maintenance_command
+from .redis_store import RedisStore
 from .state import MaintenanceState
 from .state import format_time as format_time
 from .state import parse_time as parse_time

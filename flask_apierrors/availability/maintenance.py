@@ -104,7 +104,7 @@ class _AppMaintenance:
         return False
 
 
-def _check_maintenance() -> None:
+def _check_maintenance(endpoint: str | None = None, values: t.Any = None) -> None:
     app_state: _AppMaintenance = current_app.extensions[_EXTENSION_KEY]
     state = app_state.effective()
     if state is None or app_state.is_exempt():
@@ -170,8 +170,10 @@ class Maintenance:
             )
             store = FileStore(path)
         app.extensions[_EXTENSION_KEY] = _AppMaintenance(settings, store)
-        # First, so no authentication or rate limit answers before it.
-        app.before_request_funcs.setdefault(None, []).insert(0, _check_maintenance)
+        # URL value preprocessors run before every before_request function
+        # (Flask's preprocess_request), whatever the order extensions were
+        # set up in: no authentication or rate limit answers before it.
+        app.url_value_preprocessor(_check_maintenance)
         app.cli.add_command(maintenance_command)
 
     @staticmethod

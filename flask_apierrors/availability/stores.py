@@ -1,6 +1,6 @@
 """Where the run-time maintenance state lives, shared by the workers:
 the :class:`MaintenanceStore` protocol and the file store (the Redis store is
-in :mod:`flask_apierrors.integrations.redis_store`).
+in :mod:`flask_apierrors.availability.redis_store`).
 """
 
 from __future__ import annotations

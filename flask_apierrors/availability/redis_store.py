@@ -9,7 +9,7 @@ import logging
 import typing as t
 
 if t.TYPE_CHECKING:
-    from ..availability.state import MaintenanceState
+    from .state import MaintenanceState
 
 __all__ = ["RedisStore"]
 
@@ -53,7 +53,7 @@ class RedisStore:
         import redis
 
         # Here, not at the top: flask_apierrors.availability imports this module.
-        from ..availability.state import MaintenanceState
+        from .state import MaintenanceState
 
         try:
             raw = self.client.get(self.key)
