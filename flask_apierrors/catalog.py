@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing as t
-from http import HTTPStatus
 from types import MappingProxyType
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
+
+from .statuses import code_for_status
+from .statuses import reason_phrase as reason_phrase
 
 #: Groups the error reference is ordered by.
 GROUPS: t.Final = (
@@ -28,14 +30,6 @@ GROUPS: t.Final = (
     "http",
     "custom",
 )
-
-
-def reason_phrase(status: int) -> str:
-    """The HTTP reason phrase for ``status`` (``"Unknown Error"`` if none)."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown Error"
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -97,13 +91,6 @@ class ErrorSpec:
 
 # Werkzeug classes whose code the chat API documentation spells differently from the
 # class name.
-_RENAMED: t.Final = {
-    413: "payload_too_large",
-    414: "uri_too_long",
-    416: "range_not_satisfiable",
-    429: "rate_limit_exceeded",
-}
-
 _MESSAGES: t.Final = {
     400: "Bad request",
     401: "Authentication required",
@@ -199,8 +186,8 @@ _GROUP_BY_STATUS: t.Final = {
 
 def code_for_exception_class(cls: type[HTTPException]) -> str:
     """The built-in code of a Werkzeug exception class."""
-    if cls.code in _RENAMED and default_exceptions.get(cls.code) is cls:
-        return _RENAMED[cls.code]
+    if cls.code is not None and default_exceptions.get(cls.code) is cls:
+        return code_for_status(cls.code)
     return snake_case(cls.__name__)
 
 

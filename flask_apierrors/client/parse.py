@@ -7,10 +7,10 @@ parsed into an :class:`~flask_apierrors.client.ApiClientError`.
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing as t
-from http import HTTPStatus
 
+from ..statuses import code_for_status
+from ..statuses import reason_phrase
 from .errors import ApiClientError
 from .errors import FieldViolation
 from .errors import _class_for
@@ -24,23 +24,6 @@ R = t.TypeVar("R")
 
 #: Headers a correlation id is read from when the body has none.
 CORRELATION_HEADERS: t.Final = ("X-Request-ID", "X-Correlation-ID")
-
-_RENAMED: t.Final = {
-    413: "payload_too_large",
-    414: "uri_too_long",
-    416: "range_not_satisfiable",
-    429: "rate_limit_exceeded",
-}
-
-
-def _default_code(status: int) -> str:
-    if status in _RENAMED:
-        return _RENAMED[status]
-    try:
-        phrase = HTTPStatus(status).phrase.lower().replace("'", "")
-    except ValueError:
-        return "unknown_error"
-    return re.sub(r"[^a-z0-9]+", "_", phrase).strip("_")
 
 
 @dataclasses.dataclass
@@ -176,8 +159,8 @@ def parse_error(
         body, _ = _json_body(_content_of(response))
     f = _fields_of(body)
     headers = getattr(response, "headers", None)
-    code = f.code or _default_code(status)
-    message = f.message or f"HTTP {status} {_phrase(status)}"
+    code = f.code or code_for_status(status)
+    message = f.message or f"HTTP {status} {reason_phrase(status, 'Error')}"
     correlation_id = f.correlation_id
     if correlation_id is None:
         for name in CORRELATION_HEADERS:
@@ -204,13 +187,6 @@ def parse_error(
         body=body,
         response=response,
     )
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
 
 
 def error_from_response(
