@@ -89,8 +89,7 @@ class ErrorSpec:
         return reason_phrase(self.status)
 
 
-# Werkzeug classes whose code the chat API documentation spells differently from the
-# class name.
+# The messages of the Werkzeug codes, written for API clients.
 _MESSAGES: t.Final = {
     400: "Bad request",
     401: "Authentication required",
@@ -273,7 +272,7 @@ _EXAMPLES: t.Final[dict[str, dict[str, t.Any]]] = {
     "bad_gateway": {
         "message": "External service error",
         "details": {
-            "service": "perplexity_search",
+            "service": "search",
             "upstream_status": 503,
             "upstream_message": "Service temporarily unavailable",
         },
@@ -286,8 +285,8 @@ _EXAMPLES: t.Final[dict[str, dict[str, t.Any]]] = {
         },
     },
     "gateway_timeout": {
-        "message": "AI model response timeout",
-        "details": {"model": "Melanie-3", "timeout_duration": 60},
+        "message": "Model response timeout",
+        "details": {"model": "model-1", "timeout_duration": 60},
     },
     "rate_limit_exceeded": {
         "details": {

@@ -80,7 +80,7 @@ class Settings:
     #: Answer ``application/problem+json`` when the client prefers it.
     problem_on_accept: bool = True
     #: Spell codes upper case (``NOT_FOUND``). ``None``: upper case in the
-    #: ``error_code`` and ``detail`` formats, as the image-to-model API documents.
+    #: ``error_code`` and ``detail`` formats, lower case in the others.
     uppercase_codes: bool | None = None
     #: Put the correlation id in every error body.
     include_correlation_id: bool = True

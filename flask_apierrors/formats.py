@@ -48,7 +48,7 @@ def _code(problem: Problem, upper: bool) -> str:
 
 
 class ErrorFormat:
-    """The chat API's ``{"error": code, ...}`` body."""
+    """The ``{"error": code, "message", ...}`` body."""
 
     media_type = JSON
 
@@ -71,7 +71,7 @@ class ErrorFormat:
 
 
 class ErrorCodeFormat:
-    """The image-to-model API's ``{"error": true, "error_code": CODE, ...}`` body."""
+    """The ``{"error": true, "error_code": CODE, ...}`` body."""
 
     media_type = JSON
 
@@ -94,7 +94,7 @@ class ErrorCodeFormat:
 
 
 class DetailFormat:
-    """The image-to-model API's ``{"detail": {"code": CODE, ...}}`` body."""
+    """The ``{"detail": {"code": CODE, ...}}`` body (FastAPI-style)."""
 
     media_type = JSON
 

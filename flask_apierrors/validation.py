@@ -2,9 +2,9 @@
 
 ::
 
-    @app.post("/v1/chat/completions")
-    @use_schema(ChatCompletionRequest)
-    def chat(body): ...
+    @app.post("/orders")
+    @use_schema(OrderRequest)
+    def create_order(body): ...
 
 Invalid data is answered with the ``validation_error`` body; a body that is
 not JSON, has the wrong content type or is too large is answered with the
@@ -33,6 +33,9 @@ View = t.Callable[..., RV]
 #: Where :func:`use_schema` reads data from.
 LOCATIONS: t.Final = ("json", "query", "form", "files")
 
+#: What data nested deeper than a schema that nests itself can load is told.
+TOO_DEEP_MESSAGE: t.Final = "The data is nested too deeply."
+
 _FORM_TYPES: t.Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 _FILES_TYPES: t.Final = ("multipart/form-data",)
 
@@ -60,7 +63,9 @@ def use_schema(
     that knows the schema, so ``load_only`` fields are never echoed), which
     :class:`~flask_apierrors.ApiErrors` renders as ``validation_error``.
     Exceptions the schema's validators raise otherwise (an
-    :class:`~flask_apierrors.ApiError`, for instance) pass through.
+    :class:`~flask_apierrors.ApiError`, for instance) pass through. Data
+    nested deeper than a schema that nests itself can load is a
+    ``validation_error`` (:data:`TOO_DEEP_MESSAGE`), not a 500.
 
     :param schema: A schema instance, a schema class (created once) or a
         ``dict`` of fields.
@@ -75,6 +80,8 @@ def use_schema(
     :raises ValueError: ``location`` is not one of :data:`LOCATIONS`.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        Data nested too deeply is a 400, not a 500.
     """
     if location not in LOCATIONS:
         raise ValueError(f"use_schema: location must be one of {LOCATIONS}, not {location!r}.")
@@ -107,6 +114,12 @@ def use_schema(
                 data=data,
                 valid_data=err.valid_data,
             ) from err
+        except RecursionError:
+            # marshmallow recurses once per level of a schema that nests
+            # itself: data deeper than the stack is invalid, not a crash.
+            raise RequestValidationError(
+                {"_schema": [TOO_DEEP_MESSAGE]}, schema=instance, location=location, data=data
+            ) from None
 
     def decorator(view: View[RV]) -> View[RV]:
         if inspect.iscoroutinefunction(view):
@@ -151,6 +164,7 @@ def _location_data(location: str, schema: Schema) -> t.Any:
     if location == "json":
         # Werkzeug raises 415 for a non-JSON type, 413 past the size limit,
         # and a BadRequest chained to the decoding error for bad JSON.
+        # (JSON nested past the parser's limit is invalid_json: the core's.)
         return request.get_json()
     expected = _FORM_TYPES if location == "form" else _FILES_TYPES
     if request.mimetype not in expected:

@@ -2,7 +2,7 @@
 storage (507).
 
 :class:`Maintenance` answers every request, except the health endpoints,
-with the chat API's maintenance body and a ``Retry-After``
+with the ``service_unavailable`` maintenance body and a ``Retry-After``
 header. It is switched on by configuration, or at run time without a restart
 through a state that every gunicorn worker reads (a file in the instance
 folder by default, or a Redis key)::

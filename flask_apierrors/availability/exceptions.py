@@ -130,7 +130,7 @@ class OverloadedError(UnavailableError):
 class InsufficientStorageError(ApiError):
     """507 ``insufficient_storage``, ``{"required": bytes, "available": bytes}``.
 
-    The image-to-model API calls it ``STORAGE_ERROR``: pass
+    An API that calls it ``STORAGE_ERROR`` passes
     ``error_code="STORAGE_ERROR"`` (and render it in the ``error_code``
     format) to answer exactly that.
 

@@ -81,13 +81,13 @@ class UpstreamError(ApiError):
     fields depend on the subclass; ``rename`` renames fields (or drops them,
     with ``None``) to fit a documented shape.
 
-    :param service: The name clients see (``"fal.ai"``, ``"perplexity_search"``);
+    :param service: The name clients see (``"payments"``, ``"search"``);
         never a URL or host.
     :param message: The sentence for the client; defaults to the catalog's
         message of ``error_code`` if given, else the class's.
-    :param details: App context (``{"model": "Melanie-3"}``).
+    :param details: App context (``{"model": "model-1"}``).
     :param rename: ``{"upstream_message": "error", "service": None}``.
-    :param error_code: Another code for this failure (``"FAL_API_ERROR"``);
+    :param error_code: Another code for this failure (``"PAYMENTS_API_ERROR"``);
         its catalog entry, if any, gives the status, message and format.
     :param headers: Extra response headers.
     :param attempts: How many attempts were made.
