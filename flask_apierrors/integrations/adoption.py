@@ -1,0 +1,326 @@
+"""What the integrations of existing frameworks and auth extensions share.
+
+- :func:`take_over`: ApiErrors answers an exception class in place of the
+  handler another extension registered on the app for that exact class
+  (Flask tries a class's own handler before its bases', so ApiErrors'
+  ``HTTPException`` handler never sees those errors). The replaced handler
+  is kept in :attr:`AppState.displaced <flask_apierrors.state.AppState.displaced>`,
+  so it still answers where ApiErrors is turned off.
+- :func:`applies`: ApiErrors answers the errors of the current request.
+- :func:`located_errors`: field errors from messages keyed by request
+  location (``{"json": {"name": [...]}}``), as webargs, APIFlask and
+  APIFairy report them.
+- :func:`chained_data`: the submitted data a chained marshmallow
+  ``ValidationError`` knows, to echo invalid values.
+- :func:`convert_abort`: the ``abort(status, message=..., errors=...)`` of
+  webargs (re-exported by flask-smorest) and of flask-restx, which keep
+  their arguments in ``e.data``.
+
+Nothing here imports an optional library at import time: plug-in modules
+are imported whenever an :class:`~flask_apierrors.ApiErrors` is created.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections import abc
+
+from flask import has_request_context
+from flask import request
+from werkzeug.exceptions import HTTPException
+
+from ..problem import MISSING
+from ..problem import FieldError
+from .werkzeug import convert_http_exception
+from .werkzeug import exception_headers
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+    from ..config import Settings
+    from ..problem import Problem
+    from ..state import AppState
+    from .base import Context
+    from .base import Converter
+
+Segment = str | int
+
+#: The request locations of webargs, APIFlask and APIFairy (the keys of
+#: their validation messages).
+LOCATIONS: t.Final = frozenset(
+    {
+        "json",
+        "query",
+        "querystring",
+        "form",
+        "headers",
+        "cookies",
+        "files",
+        "json_or_form",
+        "form_and_files",
+        "path",
+        "view_args",
+    }
+)
+
+#: Key of whole-object messages (marshmallow's).
+SCHEMA_KEY: t.Final = "_schema"
+
+
+def app_handler(app: Flask, exc_type: type[Exception]) -> t.Callable[..., t.Any] | None:
+    """The app-wide handler registered for exactly ``exc_type``, if any."""
+    handlers = app.error_handler_spec.get(None, {}).get(None, {})
+    return handlers.get(exc_type)
+
+
+def take_over(state: AppState, exc_type: type[Exception], convert: Converter) -> None:
+    """Render ``exc_type`` errors with ``convert``, through ApiErrors' handler
+    in place of the one another extension registered for that class.
+
+    Safe to call again (at the first request, for extensions set up after
+    ApiErrors); the handler replaced is kept in ``state.displaced``.
+    """
+    current = app_handler(state.app, exc_type)
+    if current is not None and current != state.handler:
+        state.displaced[exc_type] = current
+    state.register_converter(exc_type, convert, plugin=True)
+    if app_handler(state.app, exc_type) != state.handler:
+        state.app.register_error_handler(exc_type, state.handler)
+
+
+def applies(state: AppState | None) -> bool:
+    """ApiErrors is set up (``state``) and turned on for the current request."""
+    if state is None or not has_request_context():
+        return False
+    return bool(state.scope_for(request.blueprints, request.path).settings.enabled)
+
+
+def by_location(messages: t.Any) -> bool:
+    """``messages`` are keyed by request location: every key is one of
+    :data:`LOCATIONS` and every value a mapping."""
+    return (
+        isinstance(messages, abc.Mapping)
+        and bool(messages)
+        and all(key in LOCATIONS for key in messages)
+        and all(isinstance(value, abc.Mapping) for value in messages.values())
+    )
+
+
+def located_errors(
+    messages: t.Mapping[t.Any, t.Any],
+    ctx: Context,
+    *,
+    data: t.Any = MISSING,
+    with_location: bool = True,
+) -> tuple[list[FieldError], int]:
+    """Field errors of messages keyed by request location, each entry naming
+    its location (unless ``with_location`` is off), at most
+    ``max_validation_errors`` in all.
+
+    :param data: The submitted data of the location that failed (frameworks
+        stop at the first location that fails), to echo invalid values;
+        ignored when several locations are reported.
+    :returns: The entries and the total number of errors.
+    """
+    errors: list[FieldError] = []
+    total = 0
+    for location, location_messages in messages.items():
+        found, count = flat_errors(
+            location_messages,
+            ctx.settings,
+            data=data if len(messages) == 1 else MISSING,
+            location=str(location) if with_location else None,
+            limit=max(ctx.settings.max_validation_errors - len(errors), 0),
+        )
+        errors.extend(found)
+        total += count
+    return errors, total
+
+
+def chained(e: BaseException, accept: t.Callable[[BaseException], bool]) -> BaseException | None:
+    """The first exception behind ``e`` (its cause or context, a few levels
+    deep) that ``accept`` accepts."""
+    current = e.__cause__ or e.__context__
+    for _ in range(4):
+        if current is None:
+            return None
+        if accept(current):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def chained_data(e: BaseException) -> t.Any:
+    """The data a marshmallow ``ValidationError`` behind ``e`` was given
+    (frameworks raise their own exception while handling it), else
+    :data:`~flask_apierrors.problem.MISSING`."""
+    try:
+        from marshmallow import ValidationError
+    except ImportError:  # pragma: no cover - marshmallow is an extra
+        return MISSING
+    found = chained(e, lambda c: isinstance(c, ValidationError))
+    data = getattr(found, "data", None)
+    return MISSING if data is None else data
+
+
+# -- field errors ----------------------------------------------------------------------------
+
+
+def flat_errors(
+    messages: t.Any,
+    settings: Settings,
+    *,
+    data: t.Any = MISSING,
+    location: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[FieldError], int]:
+    """marshmallow-style ``messages`` (nested mappings of lists of texts) as
+    at most ``limit`` entries and the total number of errors: with the
+    marshmallow integration's rules (values echoed and redacted, texts cut)
+    when marshmallow is installed, else :func:`plain_errors`."""
+    try:
+        from .marshmallow import field_errors
+    except ImportError:  # pragma: no cover - marshmallow is an extra (restx apps)
+        return plain_errors(messages, settings, location=location, limit=limit)
+    return field_errors(messages, settings, data=data, location=location, limit=limit)
+
+
+def plain_errors(
+    messages: t.Any,
+    settings: Settings,
+    *,
+    location: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[FieldError], int]:
+    """:func:`flat_errors` without marshmallow: paths and texts only."""
+    limit = settings.max_validation_errors if limit is None else limit
+    found: list[FieldError] = []
+    total = 0
+
+    def walk(node: t.Any, path: tuple[Segment, ...]) -> None:
+        nonlocal total
+        if isinstance(node, abc.Mapping):
+            for key, value in node.items():
+                walk(value, path if key == SCHEMA_KEY else (*path, key))
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item, path)
+        else:
+            total += 1
+            if len(found) < limit:
+                field = path_text(path) or settings.schema_error_field
+                found.append(FieldError(field=field, message=str(node), location=location))
+
+    walk(messages, ())
+    return found, total
+
+
+def path_text(path: t.Sequence[Segment]) -> str:
+    """``("items", 0, "name")`` -> ``items[0].name``."""
+    text = ""
+    for segment in path:
+        if isinstance(segment, int):
+            text += f"[{segment}]"
+        else:
+            text += f".{segment}" if text else str(segment)
+    return text
+
+
+def split_path(key: t.Any) -> tuple[t.Any, ...]:
+    """``"items.0.name"`` -> ``("items", 0, "name")`` (flask-restx and
+    APIFlask's pydantic errors spell paths with dots)."""
+    if not isinstance(key, str) or "." not in key.strip("."):
+        return (key,)
+    return tuple(int(part) if part.isdigit() else part for part in key.split(".") if part)
+
+
+def nest_dotted(messages: t.Mapping[t.Any, t.Any]) -> dict[t.Any, t.Any]:
+    """``{"address.city": [...]}`` -> ``{"address": {"city": [...]}}``."""
+    return nest_paths((split_path(key), value) for key, value in messages.items())
+
+
+def nest_paths(pairs: t.Iterable[tuple[t.Sequence[t.Any], t.Any]]) -> dict[t.Any, t.Any]:
+    """Messages by path as marshmallow nests them: ``(("address", "city"),
+    [...])`` -> ``{"address": {"city": [...]}}``; a path that is also the
+    parent of another keeps its messages under ``_schema``, as does the
+    empty path."""
+    root: dict[t.Any, t.Any] = {}
+    for path, value in pairs:
+        if not path:
+            path = (SCHEMA_KEY,)
+        *parents, last = path
+        node = root
+        for segment in parents:
+            child = node.get(segment)
+            if not isinstance(child, dict):
+                child = node[segment] = {} if child is None else {SCHEMA_KEY: child}
+            node = child
+        current = node.get(last)
+        if isinstance(current, dict) and not isinstance(value, abc.Mapping):
+            current[SCHEMA_KEY] = value
+        elif isinstance(value, abc.Mapping):
+            node[last] = {**(current if isinstance(current, dict) else {}), **value}
+        else:
+            node[last] = value
+    return root
+
+
+def validation_problem(
+    ctx: Context, errors: t.Sequence[FieldError], total: int, *, status: int | None = None
+) -> Problem:
+    """The ``validation_error`` problem of ``errors`` (``total_errors`` when
+    some were left out); ``status`` defaults to the ``validation_status``."""
+    return ctx.problem(
+        "validation_error",
+        status=status,
+        details={"total_errors": total} if total > len(errors) else {},
+        errors=errors,
+    )
+
+
+# -- webargs' and flask-restx's abort --------------------------------------------------------
+
+
+def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
+    """An ``HTTPException`` raised by the app with webargs' (flask-smorest's)
+    or flask-restx's ``abort``: status, ``message``, ``headers`` and the field
+    errors of ``errors`` (or ``messages``), by location or by field, kept.
+
+    Field errors make a ``validation_error`` with the status given, as
+    webargs' ``error_status_code=`` does. The 422 webargs' parser raises is
+    not converted here (it carries the ``ValidationError`` as ``e.exc``,
+    and the schema).
+    """
+    if not isinstance(e, HTTPException):
+        return None
+    data = getattr(e, "data", None)
+    if not isinstance(data, abc.Mapping) or "schema" in data:
+        return None
+    if getattr(e, "exc", None) is not None:
+        return None  # the parser's own 422: the webargs converter's
+    raw = data.get("message")
+    message = raw if isinstance(raw, str) and raw else None
+    headers = exception_headers(e)
+    extra = data.get("headers")
+    if isinstance(extra, abc.Mapping):
+        headers.extend((str(k), str(v)) for k, v in extra.items())
+    problem = convert_http_exception(e, ctx)
+    if problem is None:  # pragma: no cover - e is an HTTPException
+        return None
+    messages = data.get("errors", data.get("messages"))
+    if isinstance(messages, abc.Mapping) and messages:
+        if by_location(messages):
+            errors, total = located_errors(
+                {k: nest_dotted(v) for k, v in messages.items()},
+                ctx,
+                # As webargs' own errors: locations named when several.
+                with_location=len(messages) > 1,
+            )
+        else:
+            errors, total = flat_errors(nest_dotted(messages), ctx.settings)
+        problem = validation_problem(ctx, errors, total, status=problem.status)
+    if message:
+        problem = problem.replace(message=message)
+    return problem.replace(headers=tuple(headers), description=message or e.description)

@@ -1,0 +1,60 @@
+"""flask-smorest: the ``abort`` an app calls, in the app's format.
+
+flask-smorest re-exports webargs' ``abort``, which keeps its keyword
+arguments on the exception (``e.data``). Both ways apps call it keep their
+status, message, headers and field errors::
+
+    abort(422, messages={"json": {"name": ["Bad name."]}})  # by location
+    abort(422, message="Invalid pet", errors={"name": ["Bad name."]})  # by field
+
+(:func:`flask_apierrors.integrations.adoption.convert_abort`). The 422s
+webargs' parser raises for a schema are the webargs integration's. Its
+``HTTPException`` handler is replaced by ApiErrors' (and answers where
+ApiErrors is turned off), whichever of ``Api(app)`` and ``ApiErrors(app)``
+comes first: one registered after ApiErrors is taken back at the first
+request.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from importlib.util import find_spec
+
+from werkzeug.exceptions import HTTPException
+
+from ..plugins import Plugin
+from . import adoption
+from .adoption import convert_abort
+
+if t.TYPE_CHECKING:
+    from ..state import AppState
+
+
+def _take_back(state: AppState) -> None:
+    """Answer HTTP errors again where ``Api(app)`` replaced ApiErrors' handler."""
+    if "flask_smorest" not in sys.modules:
+        return
+    from flask_smorest import Api
+
+    handler = adoption.app_handler(state.app, HTTPException)
+    if isinstance(getattr(handler, "__self__", None), Api):
+        assert handler is not None
+        state.displaced[HTTPException] = handler
+        state.app.register_error_handler(HTTPException, state.handler)
+
+
+def _setup(state: AppState) -> None:
+    # As one of the app's own converters, tried before the core's webargs
+    # converter: that one reads every key of ``messages`` as a location.
+    state.register_converter(HTTPException, convert_abort)
+    state.on_first_request(_take_back)
+
+
+def plugin() -> Plugin | None:
+    """The entry point: ``None`` without webargs (flask-smorest is built on it)."""
+    if find_spec("webargs") is None:  # pragma: no cover - optional
+        return None
+    return Plugin("smorest", setup=_setup, order=20)

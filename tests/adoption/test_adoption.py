@@ -1,0 +1,109 @@
+"""The helpers the framework integrations share."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Flask
+
+from flask_apierrors import ApiErrors
+from flask_apierrors import FieldError
+from flask_apierrors import Problem
+from flask_apierrors.config import Settings
+from flask_apierrors.integrations import adoption
+from flask_apierrors.integrations.base import Context
+from flask_apierrors.state import get_state
+from flask_apierrors.testing import assert_api_error
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("name", ("name",)),
+        ("owner.name", ("owner", "name")),
+        ("tags.1", ("tags", 1)),
+        (".hidden", (".hidden",)),
+        (3, (3,)),
+    ],
+)
+def test_split_path(key: t.Any, path: tuple[t.Any, ...]) -> None:
+    assert adoption.split_path(key) == path
+
+
+def test_nest_paths_keeps_parent_messages_under_schema() -> None:
+    nested = adoption.nest_paths(
+        [
+            (("tags",), ["Too many."]),
+            (("tags", 0), ["Not a string."]),
+            ((), ["Bad object."]),
+            (("owner", "name"), ["Required."]),
+            (("owner",), ["Invalid owner."]),
+        ]
+    )
+    assert nested == {
+        "tags": {"_schema": ["Too many."], 0: ["Not a string."]},
+        "_schema": ["Bad object."],
+        "owner": {"name": ["Required."], "_schema": ["Invalid owner."]},
+    }
+
+
+def test_plain_errors_without_marshmallow() -> None:
+    errors, total = adoption.plain_errors(
+        {"_schema": ["Bad."], "tags": {0: ["Not a string."]}, "name": "Required."},
+        Settings(max_validation_errors=2),
+        location="json",
+    )
+    assert total == 3
+    assert errors == [
+        FieldError(field="_schema", message="Bad.", location="json"),
+        FieldError(field="tags[0]", message="Not a string.", location="json"),
+    ]
+
+
+def test_flat_errors_uses_the_marshmallow_rules() -> None:
+    errors, total = adoption.flat_errors(
+        {"password": ["Too short."]}, Settings(), data={"password": "hunter2"}
+    )
+    assert (total, errors[0].invalid_value) == (1, "[REDACTED]")
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        ({"json": {"name": ["x"]}}, True),
+        ({"json": {"name": ["x"]}, "query": {}}, True),
+        ({"name": ["x"]}, False),
+        ({"json": ["x"]}, False),
+        ({}, False),
+        (["x"], False),
+    ],
+)
+def test_by_location(messages: t.Any, expected: bool) -> None:
+    assert adoption.by_location(messages) is expected
+
+
+def test_take_over_keeps_the_replaced_handler() -> None:
+    class Taken(Exception):
+        pass
+
+    def convert(e: BaseException, ctx: Context) -> Problem:
+        return ctx.problem("conflict")
+
+    app = Flask("take_over")
+
+    @app.errorhandler(Taken)
+    def theirs(e: Taken) -> tuple[str, int]:
+        return "theirs", 400
+
+    @app.get("/")
+    def index() -> t.NoReturn:
+        raise Taken()
+
+    ApiErrors(app)
+    state = get_state(app)
+    adoption.take_over(state, Taken, convert)
+    adoption.take_over(state, Taken, convert)
+    assert state.displaced[Taken] is theirs
+    assert adoption.app_handler(app, Taken) == state.handler
+    assert_api_error(app.test_client().get("/"), "conflict", app=app)
