@@ -1,0 +1,120 @@
+"""flask-restx: the errors of its routes in the app's format.
+
+flask-restx answers the errors of its own routes itself: ``Api`` wraps the
+app's ``handle_user_exception`` and ``handle_exception`` with its
+``error_router``, which sends them to ``Api.handle_error`` (its
+``{"message": ...}`` bodies, its 404 hints) before Flask's handlers are
+asked. Its router falls back to Flask's handling when ``handle_error``
+raises, so this integration registers, on the last namespace of every
+``Api`` of the app, an ``Exception`` handler that raises the error again
+where ApiErrors is on: Flask's handlers, ApiErrors' among them, answer it.
+
+- The app's own restx handlers (``@api.errorhandler(SomeError)``,
+  ``@ns.errorhandler(...)``) are tried first and still answer; one
+  registered for ``Exception`` itself keeps restx in charge of everything.
+- ``abort(404, "Pet not found")`` keeps its message, and payload validation
+  (``@api.expect(model, validate=True)``) becomes a ``validation_error``
+  (:func:`~flask_apierrors.integrations.adoption.convert_abort`).
+- Where ApiErrors is off (``enabled=False``, or an app without it sharing
+  the ``Api``), restx answers as it does without ApiErrors.
+
+``Api`` objects are found at ``init_app`` and again at the first request,
+so ``Api(app)`` may come before or after ``ApiErrors(app)``.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import typing as t
+from http import HTTPStatus
+from importlib.util import find_spec
+
+from flask import current_app
+from flask import got_request_exception
+from werkzeug.exceptions import HTTPException
+
+from ..plugins import Plugin
+from ..state import find_state
+from . import adoption
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+    from ..state import AppState
+
+
+def handle_restx_error(e: Exception) -> t.Any:
+    """The ``Exception`` handler this integration gives restx: raise ``e``
+    again for Flask (and ApiErrors) to answer; restx's own default answer
+    where ApiErrors is off."""
+    if adoption.applies(find_state()):
+        raise e
+    if isinstance(e, HTTPException):
+        # What Api.handle_error answers with no handler for the error.
+        data = {}
+        if current_app.config.get("ERROR_INCLUDE_MESSAGE", True):
+            data["message"] = e.description or HTTPStatus(e.code or 500).phrase
+        return data, e.code, e.get_response().headers
+    propagate = current_app.config.get("PROPAGATE_EXCEPTIONS")
+    if propagate or (propagate is None and (current_app.testing or current_app.debug)):
+        raise e
+    got_request_exception.send(current_app._get_current_object(), exception=e)  # type: ignore[attr-defined]
+    return {"message": HTTPStatus.INTERNAL_SERVER_ERROR.phrase}, 500
+
+
+def apis(app: Flask) -> list[t.Any]:
+    """The flask-restx ``Api`` objects set up on ``app`` (each wraps the
+    app's exception handling with its ``error_router``)."""
+    if "flask_restx" not in sys.modules:
+        return []
+    from flask_restx import Api
+
+    found: list[t.Any] = []
+    for name in ("handle_user_exception", "handle_exception"):
+        handler = vars(app).get(name)
+        while isinstance(handler, functools.partial):
+            api = getattr(handler.func, "__self__", None)
+            if isinstance(api, Api) and api not in found:
+                found.append(api)
+            handler = handler.args[0] if handler.args else None
+    return found
+
+
+def install(api: t.Any) -> None:
+    """Give ``api`` the handler that hands its errors to ApiErrors, last of
+    its handlers (restx tries them in order: the Api's, then each
+    namespace's), unless the app handles ``Exception`` with restx itself."""
+    spaces = list(api.namespaces)
+    theirs = [
+        handler
+        for handlers in (api.error_handlers, *(ns.error_handlers for ns in spaces))
+        for exc_type, handler in handlers.items()
+        if exc_type is Exception and handler is not handle_restx_error
+    ]
+    for ns in spaces:
+        if ns.error_handlers.get(Exception) is handle_restx_error:
+            del ns.error_handlers[Exception]
+    if not theirs and spaces:
+        spaces[-1].errorhandler(Exception)(handle_restx_error)
+
+
+def _install_all(state: AppState) -> None:
+    for api in apis(state.app):
+        install(api)
+
+
+def _setup(state: AppState) -> None:
+    state.register_converter(HTTPException, adoption.convert_abort)
+    _install_all(state)
+    # An Api set up after ApiErrors, or handlers added since.
+    state.on_first_request(_install_all)
+
+
+def plugin() -> Plugin | None:
+    """The entry point: ``None`` without flask-restx."""
+    if find_spec("flask_restx") is None:  # pragma: no cover - optional
+        return None
+    return Plugin("restx", setup=_setup, order=20)

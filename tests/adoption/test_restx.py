@@ -1,0 +1,203 @@
+"""flask-restx apps (the real flask-restx): the errors of its routes, which
+restx answers itself, come out in ApiErrors' format; its own error
+handlers still answer."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Blueprint
+from flask import Flask
+from flask_restx import Api
+from flask_restx import Namespace
+from flask_restx import Resource
+from flask_restx import abort
+from flask_restx import fields
+
+from flask_apierrors import ApiErrors
+from flask_apierrors.integrations.restx import handle_restx_error
+from flask_apierrors.testing import assert_api_error
+
+
+class PetMissing(Exception):
+    pass
+
+
+class Teapot(Exception):
+    pass
+
+
+def build_api(api: Api) -> None:
+    ns = Namespace("pets", path="/pets")
+    owner = ns.model("Owner", {"name": fields.String(required=True)})
+    pet = ns.model(
+        "Pet",
+        {
+            "name": fields.String(required=True),
+            "age": fields.Integer,
+            "owner": fields.Nested(owner),
+            "tags": fields.List(fields.String),
+        },
+    )
+
+    @ns.route("/<int:pet_id>")
+    class PetResource(Resource):  # type: ignore[misc]
+        def get(self, pet_id: int) -> None:
+            abort(404, "Pet not found")
+
+        @ns.expect(pet, validate=True)  # type: ignore[untyped-decorator]
+        def put(self, pet_id: int) -> dict[str, t.Any]:
+            return {}
+
+    @ns.route("/missing")
+    class Missing(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            raise PetMissing()
+
+    @ns.route("/teapot")
+    class TeapotResource(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            raise Teapot()
+
+    @ns.route("/boom")
+    class Boom(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            raise KeyError("secret")
+
+    @ns.errorhandler(PetMissing)  # type: ignore[untyped-decorator]
+    def pet_missing(e: PetMissing) -> tuple[dict[str, str], int]:
+        return {"message": "gone"}, 410
+
+    api.add_namespace(ns)
+
+
+def make_app(apierrors_first: bool = False, testing: bool = True, **options: t.Any) -> Flask:
+    app = Flask("restx_app")
+    app.config["TESTING"] = testing
+    api = Api()
+    build_api(api)
+
+    @api.errorhandler(Teapot)  # type: ignore[untyped-decorator]
+    def teapot(e: Teapot) -> tuple[dict[str, str], int]:
+        return {"message": "short and stout"}, 418
+
+    if apierrors_first:
+        ApiErrors(app, **options)
+        api.init_app(app)
+    else:
+        api.init_app(app)
+        ApiErrors(app, **options)
+    return app
+
+
+@pytest.fixture(params=[False, True], ids=["restx-first", "apierrors-first"])
+def app(request: pytest.FixtureRequest) -> Flask:
+    return make_app(apierrors_first=request.param)
+
+
+def test_abort_keeps_its_message(app: Flask) -> None:
+    response = app.test_client().get("/pets/1")
+    # restx's "You have requested this URI ..." hint is not added.
+    assert_api_error(response, "not_found", app=app, message="Pet not found")
+
+
+def test_method_not_allowed(app: Flask) -> None:
+    response = app.test_client().delete("/pets/1")
+    assert_api_error(response, "method_not_allowed", app=app)
+    assert "PUT" in response.headers["Allow"]
+
+
+def test_payload_validation(app: Flask) -> None:
+    response = app.test_client().put("/pets/1", json={"age": "old"})
+    error = assert_api_error(response, "validation_error", app=app)
+    assert error.message == "Input payload validation failed"
+    assert sorted((v.field, v.message) for v in error.validation_errors) == [
+        ("age", "'old' is not of type 'integer'"),
+        ("name", "'name' is a required property"),
+    ]
+
+
+def test_payload_validation_paths(app: Flask) -> None:
+    response = app.test_client().put("/pets/1", json={"name": "Rex", "owner": {}, "tags": ["a", 3]})
+    error = assert_api_error(response, "validation_error", app=app)
+    assert sorted(v.field for v in error.validation_errors) == ["owner.name", "tags[1]"]
+
+
+def test_unhandled_exception_is_the_500_with_an_error_id() -> None:
+    app = make_app(testing=False)
+    response = app.test_client().get("/pets/boom")
+    error = assert_api_error(response, "internal_server_error", app=app)
+    assert error.details["error_id"].startswith("err_")
+    assert "secret" not in response.text
+
+
+def test_unhandled_exception_propagates_in_testing(app: Flask) -> None:
+    with pytest.raises(KeyError):
+        app.test_client().get("/pets/boom")
+
+
+def test_restx_handlers_of_the_app_still_answer(app: Flask) -> None:
+    client = app.test_client()
+    missing = client.get("/pets/missing")
+    assert (missing.status_code, missing.get_json()) == (410, {"message": "gone"})
+    teapot = client.get("/pets/teapot")
+    assert (teapot.status_code, teapot.get_json()) == (418, {"message": "short and stout"})
+
+
+def test_routing_404_outside_restx(app: Flask) -> None:
+    assert_api_error(app.test_client().get("/nowhere"), "not_found", app=app)
+
+
+def test_an_exception_handler_of_the_app_keeps_restx_in_charge() -> None:
+    app = Flask("own")
+    api = Api(app)
+    build_api(api)
+
+    @api.errorhandler(Exception)  # type: ignore[untyped-decorator]
+    def everything(e: Exception) -> tuple[dict[str, str], int]:
+        return {"message": "handled"}, 400
+
+    ApiErrors(app)
+    response = app.test_client().get("/pets/boom")
+    assert (response.status_code, response.get_json()) == (400, {"message": "handled"})
+    assert all(ns.error_handlers.get(Exception) is not handle_restx_error for ns in api.namespaces)
+
+
+def test_restx_default_where_apierrors_is_off() -> None:
+    app = Flask("off")
+    bp = Blueprint("api", __name__, url_prefix="/api")
+    api = Api(bp)
+    build_api(api)
+    app.register_blueprint(bp)
+    errors = ApiErrors(app)
+    errors.override(bp, enabled=False)
+    response = app.test_client().get("/api/pets/1")
+    assert response.status_code == 404
+    assert response.get_json()["message"].startswith("Pet not found.")
+
+
+def test_an_api_shared_with_an_app_without_apierrors() -> None:
+    api = Api()
+    build_api(api)
+    with_errors = Flask("with")
+    api.init_app(with_errors)
+    ApiErrors(with_errors)
+    without = Flask("without")
+    without.config["ERROR_INCLUDE_MESSAGE"] = False
+    api.init_app(without)
+    assert_api_error(with_errors.test_client().get("/pets/1"), "not_found", app=with_errors)
+    response = without.test_client().get("/pets/1")
+    assert (response.status_code, response.get_json()) == (404, {"message": "Pet not found"})
+    boom = without.test_client().get("/pets/boom")
+    assert (boom.status_code, boom.get_json()) == (500, {"message": "Internal Server Error"})
+
+
+def test_blueprint_api_registered_after_apierrors() -> None:
+    app = Flask("late")
+    errors = ApiErrors(app)
+    bp = Blueprint("api", __name__, url_prefix="/api")
+    build_api(Api(bp))
+    app.register_blueprint(bp)
+    assert errors is not None
+    assert_api_error(app.test_client().get("/api/pets/1"), "not_found", app=app)
