@@ -1,0 +1,123 @@
+"""Flask-HTTPAuth: its 401 and 403 in the app's format.
+
+Flask-HTTPAuth answers a failed login with its ``auth_error_callback``
+(``Unauthorized Access`` as text by default), kept on the auth object the
+app never sees. :func:`api_errors` gives an auth object a callback that
+raises the HTTP error instead, so Flask's handlers, ApiErrors' among them,
+answer it: ``unauthorized`` (401) or ``forbidden`` (403) with the
+catalog's message, the ``WWW-Authenticate`` challenge Flask-HTTPAuth would
+send, and its text as ``Problem.description``::
+
+    from flask_httpauth import HTTPBasicAuth
+    from flask_apierrors.integrations.httpauth import api_errors
+
+    auth = api_errors(HTTPBasicAuth())
+
+Where ApiErrors is off (``enabled=False``), or the app has no ApiErrors,
+the auth object's previous callback answers. APIFlask's ``HTTPBasicAuth``
+and ``HTTPTokenAuth`` need nothing: the APIFlask integration answers
+through ``app.error_callback``, which they call.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import typing as t
+import weakref
+
+from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Unauthorized
+
+from ..state import find_state
+from . import adoption
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+__all__ = ["AuthForbidden", "AuthRequired", "api_errors"]
+
+A = t.TypeVar("A")
+
+#: What Flask-HTTPAuth answers by default, kept as the description.
+HTTPAUTH_TEXT: t.Final = "Unauthorized Access"
+
+
+class _Challenge:
+    """Adds Flask-HTTPAuth's ``WWW-Authenticate`` header, as it sends it."""
+
+    challenge: str | None = None
+
+    def _challenge_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if self.challenge and not any(k.lower() == "www-authenticate" for k, _ in headers):
+            headers.append(("WWW-Authenticate", self.challenge))
+        return headers
+
+
+class AuthRequired(_Challenge, Unauthorized):
+    """A 401 of Flask-HTTPAuth, as :func:`api_errors` raises it."""
+
+    description = HTTPAUTH_TEXT
+
+    def __init__(self, challenge: str | None = None) -> None:
+        super().__init__()
+        self.challenge = challenge
+
+    def get_headers(
+        self, environ: WSGIEnvironment | None = None, scope: dict[str, t.Any] | None = None
+    ) -> list[tuple[str, str]]:
+        return self._challenge_headers(super().get_headers(environ, scope))
+
+
+class AuthForbidden(_Challenge, Forbidden):
+    """A 403 of Flask-HTTPAuth (a role missing), as :func:`api_errors` raises it."""
+
+    description = HTTPAUTH_TEXT
+
+    def __init__(self, challenge: str | None = None) -> None:
+        super().__init__()
+        self.challenge = challenge
+
+    def get_headers(
+        self, environ: WSGIEnvironment | None = None, scope: dict[str, t.Any] | None = None
+    ) -> list[tuple[str, str]]:
+        return self._challenge_headers(super().get_headers(environ, scope))
+
+
+#: Auth objects :func:`api_errors` has set up.
+_DONE: weakref.WeakSet[t.Any] = weakref.WeakSet()
+
+
+class _Callback:
+    __slots__ = ("auth", "previous")
+
+    def __init__(self, auth: t.Any, previous: t.Callable[..., t.Any] | None) -> None:
+        self.auth = auth
+        self.previous = previous
+
+    def __call__(self, status: int = 401) -> t.Any:
+        if self.previous is not None and not adoption.applies(find_state()):
+            return self.previous(status)
+        challenge = self.auth.authenticate_header()
+        if status == 403:
+            raise AuthForbidden(challenge)
+        raise AuthRequired(challenge)
+
+
+def api_errors(auth: A) -> A:
+    """Have ``auth`` (Flask-HTTPAuth's ``HTTPBasicAuth``, ``HTTPDigestAuth``,
+    ``HTTPTokenAuth`` or ``MultiAuth`` of them, APIFairy's or APIFlask's
+    alike) answer its 401 and 403 through the app's error handlers, in
+    ApiErrors' format. Returns ``auth``; calling it again changes nothing.
+
+    Use it in place of ``@auth.error_handler``; a callback set after it wins.
+
+    .. versionadded:: 0.2
+    """
+    target: t.Any = auth
+    members = (target.main_auth, *target.additional_auths) if hasattr(target, "main_auth") else ()
+    for member in members or (target,):
+        if member not in _DONE:
+            member.error_handler(_Callback(member, getattr(member, "auth_error_callback", None)))
+            _DONE.add(member)
+    return auth

@@ -1,0 +1,160 @@
+"""Flask-HTTPAuth (the real package): ``api_errors(auth)`` makes its 401
+and 403 ApiErrors bodies with its challenge."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Blueprint
+from flask import Flask
+from flask_httpauth import HTTPBasicAuth
+from flask_httpauth import HTTPDigestAuth
+from flask_httpauth import HTTPTokenAuth
+from flask_httpauth import MultiAuth
+
+from flask_apierrors import ApiErrors
+from flask_apierrors import Problem
+from flask_apierrors.integrations.httpauth import api_errors
+from flask_apierrors.testing import assert_api_error
+
+
+def legacy(problem: Problem) -> dict[str, t.Any]:
+    return {"error": problem.description}
+
+
+def make_app(before: bool = True, **options: t.Any) -> Flask:
+    """An app whose auth is set up ``before`` ApiErrors, or after it."""
+    app = Flask("auth_app")
+    app.config.update(TESTING=True, SECRET_KEY="s")
+    errors = ApiErrors(app, **options) if before else None
+    basic = api_errors(HTTPBasicAuth())
+    token = HTTPTokenAuth()
+    multi = api_errors(MultiAuth(basic, token))
+    digest = api_errors(HTTPDigestAuth())
+
+    @basic.verify_password  # type: ignore[untyped-decorator]
+    def verify_password(username: str, password: str) -> str | None:
+        return username if password == "pw" else None
+
+    @basic.get_user_roles  # type: ignore[untyped-decorator]
+    def roles(user: str) -> list[str]:
+        return ["admin"] if user == "root" else []
+
+    @token.verify_token  # type: ignore[untyped-decorator]
+    def verify_token(value: str) -> str | None:
+        return "alice" if value == "good" else None
+
+    @digest.get_password  # type: ignore[untyped-decorator]
+    def digest_password(username: str) -> str | None:
+        return None
+
+    @app.get("/basic")
+    @basic.login_required  # type: ignore[untyped-decorator]
+    def basic_view() -> str:
+        return "basic"
+
+    @app.get("/admin")
+    @basic.login_required(role="admin")  # type: ignore[untyped-decorator]
+    def admin_view() -> str:
+        return "admin"
+
+    @app.get("/multi")
+    @multi.login_required  # type: ignore[untyped-decorator]
+    def multi_view() -> str:
+        return "multi"
+
+    @app.get("/digest")
+    @digest.login_required  # type: ignore[untyped-decorator]
+    def digest_view() -> str:
+        return "digest"
+
+    web = Blueprint("web", __name__, url_prefix="/web")
+
+    @web.get("/page")
+    @basic.login_required  # type: ignore[untyped-decorator]
+    def page() -> str:
+        return "page"
+
+    app.register_blueprint(web)
+    if errors is None:
+        errors = ApiErrors(app, **options)
+    errors.override(web, enabled=False)
+    return app
+
+
+@pytest.fixture(params=[True, False], ids=["apierrors-first", "auth-first"])
+def app(request: pytest.FixtureRequest) -> Flask:
+    return make_app(before=request.param)
+
+
+def test_basic_401(app: Flask) -> None:
+    client = app.test_client()
+    response = client.get("/basic", auth=("alice", "wrong"))
+    assert_api_error(response, "unauthorized", app=app, message="Authentication required")
+    assert response.headers.getlist("WWW-Authenticate") == ['Basic realm="Authentication Required"']
+    assert client.get("/basic", auth=("alice", "pw")).text == "basic"
+
+
+def test_role_403(app: Flask) -> None:
+    response = app.test_client().get("/admin", auth=("alice", "pw"))
+    assert_api_error(response, "forbidden", app=app)
+    # As Flask-HTTPAuth sends it.
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="Authentication Required"'
+
+
+def test_multi_auth_challenge_of_the_auth_tried(app: Flask) -> None:
+    client = app.test_client()
+    response = client.get("/multi", headers={"Authorization": "Bearer bad"})
+    assert_api_error(response, "unauthorized", app=app)
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
+    assert client.get("/multi", headers={"Authorization": "Bearer good"}).text == "multi"
+
+
+def test_digest_challenge(app: Flask) -> None:
+    response = app.test_client().get("/digest")
+    assert_api_error(response, "unauthorized", app=app)
+    assert response.headers["WWW-Authenticate"].startswith('Digest realm="Authentication Required"')
+
+
+def test_previous_callback_where_apierrors_is_off(app: Flask) -> None:
+    response = app.test_client().get("/web/page")
+    assert response.status_code == 401
+    assert response.text == "Unauthorized Access"
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="Authentication Required"'
+
+
+def test_description_is_flask_httpauths_text() -> None:
+    app = make_app(format=legacy)
+    assert app.test_client().get("/basic").get_json() == {"error": "Unauthorized Access"}
+
+
+def test_app_error_handler_for_401_still_wins() -> None:
+    app = make_app()
+
+    @app.errorhandler(401)
+    def mine(e: Exception) -> tuple[str, int]:
+        return "mine", 401
+
+    assert app.test_client().get("/basic").text == "mine"
+
+
+def test_calling_it_again_changes_nothing() -> None:
+    auth = HTTPBasicAuth()
+    api_errors(auth)
+    callback = auth.auth_error_callback
+    assert api_errors(auth) is auth
+    assert auth.auth_error_callback is callback
+
+
+def test_app_without_apierrors_keeps_flask_httpauths_answer() -> None:
+    app = Flask("bare")
+    auth = api_errors(HTTPBasicAuth())
+
+    @app.get("/")
+    @auth.login_required  # type: ignore[untyped-decorator]
+    def index() -> str:
+        return "x"
+
+    response = app.test_client().get("/")
+    assert (response.status_code, response.text) == (401, "Unauthorized Access")
