@@ -1,0 +1,179 @@
+"""APIFlask: its ``abort``/``HTTPError``, input validation and auth errors in
+the app's format.
+
+APIFlask answers them through ``app.error_callback`` (what
+``@app.error_processor`` sets), called by its ``HTTPError`` handler and by
+the error handler of its ``HTTPBasicAuth``/``HTTPTokenAuth``. On an
+``APIFlask`` app this integration
+
+- renders ``HTTPError`` through ApiErrors (the handler APIFlask registered
+  for it is replaced, and kept for where ApiErrors is off): status,
+  headers, and the message when it is not the bare reason phrase;
+  ``detail`` and ``extra_data`` become ``details``;
+- turns validation errors (``detail`` keyed by location, then field) into a
+  ``validation_error`` whose entries carry the field path, message,
+  invalid value (redacted like any) and location; APIFlask's default 422
+  follows the ``validation_status`` setting, another status is kept;
+- sets ``app.error_callback`` so auth errors come out the same way, with
+  their ``WWW-Authenticate``; where ApiErrors is off, the previous callback
+  (APIFlask's, or the app's ``error_processor``) answers.
+
+APIFlask's original text (``HTTPError.message``) is kept as
+``Problem.description``.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from collections import abc
+from importlib.util import find_spec
+
+from werkzeug.exceptions import default_exceptions
+from werkzeug.http import HTTP_STATUS_CODES
+
+from ..catalog import code_for_exception_class
+from ..plugins import Plugin
+from ..problem import MISSING
+from ..state import find_state
+from . import adoption
+
+if t.TYPE_CHECKING:
+    from ..problem import Problem
+    from ..state import AppState
+    from .base import Context
+
+#: The status of APIFlask's validation errors unless the app sets another
+#: (``VALIDATION_ERROR_STATUS_CODE``); it follows the ``validation_status``.
+APIFLASK_VALIDATION_STATUS: t.Final = 422
+
+
+def _is_http_error(e: BaseException) -> bool:
+    if "apiflask" not in sys.modules:
+        return False
+    from apiflask.exceptions import HTTPError
+
+    return isinstance(e, HTTPError)
+
+
+def _is_pydantic_error(e: BaseException) -> bool:
+    return type(e).__module__.startswith("pydantic") and callable(getattr(e, "errors", None))
+
+
+def _headers(raw: t.Any) -> list[tuple[str, str]]:
+    items = raw.items() if isinstance(raw, abc.Mapping) else (raw or ())
+    return [(str(k), str(v)) for k, v in items if str(k).lower() != "content-type"]
+
+
+class _Branch(dict):  # type: ignore[type-arg]
+    """A level of the submitted values rebuilt from pydantic's errors (not a
+    submitted mapping, which is never changed)."""
+
+
+def pydantic_messages(error: t.Any) -> tuple[dict[t.Any, t.Any], t.Any]:
+    """The messages (marshmallow's nesting) and submitted values of a
+    pydantic ``ValidationError``, from its ``errors()``: each entry's
+    ``loc`` is a path, its ``input`` the value there (the parent object for
+    a missing field, so not echoed)."""
+    messages: dict[tuple[t.Any, ...], list[str]] = {}
+    values = _Branch()
+    for entry in error.errors():
+        loc = tuple(entry.get("loc", ()))
+        messages.setdefault(loc, []).append(str(entry.get("msg", "")))
+        if not loc or entry.get("type") == "missing" or "input" not in entry:
+            continue
+        node: t.Any = values
+        for part in loc[:-1]:
+            node = node.setdefault(part, _Branch()) if isinstance(node, _Branch) else None
+        if isinstance(node, _Branch):
+            node.setdefault(loc[-1], entry["input"])
+    return adoption.nest_paths(messages.items()), values or MISSING
+
+
+def convert_http_error(e: BaseException, ctx: Context) -> Problem | None:
+    """APIFlask's ``HTTPError`` (raised by its ``abort`` and its input
+    validation)."""
+    if not _is_http_error(e):
+        return None
+    error: t.Any = e
+    status = int(error.status_code)
+    headers = _headers(error.headers)
+    detail = error.detail
+    text = str(error.message)
+    if adoption.by_location(detail) or (
+        isinstance(detail, abc.Mapping)
+        and detail
+        and adoption.chained(e, _is_pydantic_error) is not None
+    ):
+        cause = adoption.chained(e, _is_pydantic_error)
+        if cause is not None and len(detail) == 1:
+            messages, data = pydantic_messages(cause)
+            errors, total = adoption.located_errors({next(iter(detail)): messages}, ctx, data=data)
+        else:
+            errors, total = adoption.located_errors(detail, ctx, data=adoption.chained_data(e))
+        given = None if status == APIFLASK_VALIDATION_STATUS else status
+        problem = adoption.validation_problem(ctx, errors, total, status=given)
+        return problem.replace(headers=tuple(headers), description=text)
+    spec = ctx.catalog.for_status(status)
+    if spec is not None:
+        code = spec.code
+    elif status in default_exceptions:
+        code = code_for_exception_class(default_exceptions[status])
+    else:  # pragma: no cover - HTTPError accepts Werkzeug's statuses only
+        code = "internal_server_error"
+    details: dict[str, t.Any] = {}
+    if isinstance(detail, abc.Mapping):
+        details.update(detail)
+    elif detail:
+        details["detail"] = detail
+    if isinstance(error.extra_data, abc.Mapping):
+        details.update(error.extra_data)
+    return ctx.problem(
+        code,
+        status=status,
+        # APIFlask's default message is the reason phrase: the catalog's instead.
+        message=None if text == HTTP_STATUS_CODES.get(status) else text,
+        details=details,
+        headers=headers,
+        description=text,
+    )
+
+
+class ErrorCallback:
+    """What this integration sets as ``app.error_callback``: APIFlask's
+    errors rendered by ApiErrors, or by the ``previous`` callback where
+    ApiErrors is off."""
+
+    __slots__ = ("previous",)
+
+    def __init__(self, previous: t.Callable[[t.Any], t.Any]) -> None:
+        self.previous = previous
+
+    def __call__(self, error: t.Any) -> t.Any:
+        state = find_state()
+        if state is None or not adoption.applies(state):
+            return self.previous(error)
+        return state.handler(error)
+
+
+def _setup(state: AppState) -> None:
+    if "apiflask" not in sys.modules:
+        return  # no APIFlask app exists
+    from apiflask import APIFlask
+    from apiflask.exceptions import HTTPError
+
+    app = state.app
+    if not isinstance(app, APIFlask):
+        return
+    adoption.take_over(state, HTTPError, convert_http_error)
+    if not isinstance(app.error_callback, ErrorCallback):
+        app.error_callback = ErrorCallback(app.error_callback)
+
+
+def plugin() -> Plugin | None:
+    """The entry point: ``None`` without APIFlask."""
+    if find_spec("apiflask") is None:  # pragma: no cover - optional
+        return None
+    return Plugin("apiflask", setup=_setup, order=20)

@@ -1,0 +1,288 @@
+"""APIFlask apps (the real APIFlask): abort/HTTPError, input validation
+(marshmallow and pydantic) and HTTPBasicAuth/HTTPTokenAuth errors in
+ApiErrors' format."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pydantic
+import pytest
+from apiflask import APIBlueprint
+from apiflask import APIFlask
+from apiflask import HTTPBasicAuth
+from apiflask import HTTPError
+from apiflask import HTTPTokenAuth
+from apiflask import Schema
+from apiflask import abort
+from apiflask.fields import Integer
+from apiflask.fields import List
+from apiflask.fields import Nested
+from apiflask.fields import String
+from flask import Flask
+
+from flask_apierrors import ApiErrors
+from flask_apierrors import Problem
+from flask_apierrors.integrations.apiflask import ErrorCallback
+from flask_apierrors.testing import assert_api_error
+
+
+class Tag(Schema):
+    name = String(required=True)
+
+
+class PetIn(Schema):
+    name = String(required=True)
+    age = Integer()
+    password = String()
+    tags = List(Nested(Tag))
+
+
+class Query(Schema):
+    page = Integer(required=True)
+
+
+class PetModel(pydantic.BaseModel):
+    name: str
+    age: int
+    tags: list[str] = []
+
+
+def legacy(problem: Problem) -> dict[str, t.Any]:
+    """An old body shape, from the framework's own text."""
+    return {"message": problem.description, "code": problem.status}
+
+
+def make_app(**options: t.Any) -> tuple[APIFlask, ApiErrors]:
+    app = APIFlask("pets")
+    app.config["TESTING"] = True
+    errors = ApiErrors(app, **options)
+    token = HTTPTokenAuth()
+    basic = HTTPBasicAuth()
+
+    @token.verify_token  # type: ignore[untyped-decorator]
+    def verify_token(value: str) -> str | None:
+        return "alice" if value == "good" else None
+
+    @basic.verify_password  # type: ignore[untyped-decorator]
+    def verify_password(username: str, password: str) -> str | None:
+        return username if password == "pw" else None
+
+    @basic.get_user_roles  # type: ignore[untyped-decorator]
+    def roles(user: str) -> list[str]:
+        return ["admin"] if user == "root" else []
+
+    @app.get("/pets/<int:pet_id>")
+    def get_pet(pet_id: int) -> t.NoReturn:
+        abort(404, "Pet not found", detail={"pet_id": pet_id}, extra_data={"hint": "list /pets"})
+
+    @app.get("/plain")
+    def plain() -> t.NoReturn:
+        raise HTTPError(409, headers={"X-Reason": "taken"})
+
+    @app.post("/pets")
+    @app.input(PetIn)
+    def create(json_data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return json_data
+
+    @app.get("/search")
+    @app.input(Query, location="query")
+    def search(query_data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return query_data
+
+    @app.post("/strict")
+    @app.input(PetIn, error_status_code=409)
+    def strict(json_data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return json_data
+
+    @app.post("/models")
+    @app.input(PetModel)
+    def create_model(json_data: PetModel) -> dict[str, t.Any]:
+        return json_data.model_dump()
+
+    @app.get("/token")
+    @app.auth_required(token)
+    def with_token() -> str:
+        return "ok"
+
+    @app.get("/admin")
+    @app.auth_required(basic, roles=["admin"])
+    def admin() -> str:
+        return "ok"
+
+    web = APIBlueprint("web", __name__, url_prefix="/web")
+
+    @web.get("/pets/<int:pet_id>")
+    def web_pet(pet_id: int) -> t.NoReturn:
+        abort(404, "No such pet")
+
+    app.register_blueprint(web)
+    errors.override(web, enabled=False)
+    return app, errors
+
+
+@pytest.fixture
+def app() -> APIFlask:
+    return make_app()[0]
+
+
+def test_abort_keeps_message_detail_and_extra_data(app: APIFlask) -> None:
+    response = app.test_client().get("/pets/7")
+    error = assert_api_error(response, "not_found", app=app, message="Pet not found")
+    assert error.details == {"pet_id": 7, "hint": "list /pets"}
+
+
+def test_http_error_headers_kept_and_reason_phrase_replaced(app: APIFlask) -> None:
+    response = app.test_client().get("/plain")
+    assert_api_error(response, "conflict", app=app, message="Conflict")
+    assert response.headers["X-Reason"] == "taken"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/pets/7", {"message": "Pet not found", "code": 404}),
+        ("/plain", {"message": "Conflict", "code": 409}),
+        ("/token", {"message": "Unauthorized", "code": 401}),
+    ],
+)
+def test_description_is_apiflasks_text(path: str, body: dict[str, t.Any]) -> None:
+    app = make_app(format=legacy)[0]
+    assert app.test_client().get(path).get_json() == body
+
+
+def test_validation_error_entries(app: APIFlask) -> None:
+    response = app.test_client().post(
+        "/pets", json={"age": "old", "password": "hunter2", "tags": [{"name": 3}]}
+    )
+    error = assert_api_error(response, "validation_error", app=app)
+    assert error.message == "Request validation failed"
+    entries = response.get_json()["details"]["validation_errors"]
+    assert entries == [
+        {"field": "name", "message": "Field required", "invalid_value": None, "location": "json"},
+        {
+            "field": "age",
+            "message": "Not a valid integer.",
+            "invalid_value": "old",
+            "location": "json",
+        },
+        {
+            "field": "tags[0].name",
+            "message": "Not a valid string.",
+            "invalid_value": 3,
+            "location": "json",
+        },
+    ]
+
+
+def test_credentials_are_not_echoed() -> None:
+    app = make_app()[0]
+
+    @app.post("/login")
+    @app.input(PetIn)
+    def login(json_data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return json_data
+
+    response = app.test_client().post("/login", json={"name": "x", "password": 12})
+    entries = response.get_json()["details"]["validation_errors"]
+    assert entries == [
+        {
+            "field": "password",
+            "message": "Not a valid string.",
+            "invalid_value": "[REDACTED]",
+            "location": "json",
+        }
+    ]
+
+
+def test_query_validation_names_the_location(app: APIFlask) -> None:
+    response = app.test_client().get("/search?page=two")
+    assert_api_error(response, "validation_error", app=app)
+    [entry] = response.get_json()["details"]["validation_errors"]
+    assert entry == {
+        "field": "page",
+        "message": "Not a valid integer.",
+        "invalid_value": "two",
+        "location": "query",
+    }
+
+
+def test_validation_status_setting_replaces_apiflasks_default() -> None:
+    app = make_app(validation_status=422)[0]
+    response = app.test_client().post("/pets", json={})
+    error = assert_api_error(response, "validation_error", app=app)
+    assert error.status == 422
+
+
+def test_a_status_chosen_for_the_route_is_kept(app: APIFlask) -> None:
+    response = app.test_client().post("/strict", json={})
+    assert_api_error(response, "validation_error", 409, app=app)
+
+
+def test_pydantic_input(app: APIFlask) -> None:
+    response = app.test_client().post("/models", json={"age": "old", "tags": ["a", 2]})
+    assert_api_error(response, "validation_error", app=app)
+    entries = response.get_json()["details"]["validation_errors"]
+    assert [(e["field"], e["invalid_value"], e["location"]) for e in entries] == [
+        ("name", None, "json"),
+        ("age", "old", "json"),
+        ("tags[1]", 2, "json"),
+    ]
+    assert entries[0]["message"] == "Field required"
+
+
+def test_token_auth_401_keeps_the_challenge(app: APIFlask) -> None:
+    response = app.test_client().get("/token", headers={"Authorization": "Bearer bad"})
+    assert_api_error(response, "unauthorized", app=app, message="Authentication required")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
+    assert app.test_client().get("/token", headers={"Authorization": "Bearer good"}).text == "ok"
+
+
+def test_basic_auth_403_for_a_missing_role(app: APIFlask) -> None:
+    client = app.test_client()
+    response = client.get("/admin", auth=("alice", "pw"))
+    assert_api_error(response, "forbidden", app=app)
+    assert client.get("/admin", auth=("root", "pw")).text == "ok"
+    assert_api_error(client.get("/admin"), "unauthorized", app=app)
+
+
+def test_routing_errors_are_apierrors(app: APIFlask) -> None:
+    assert_api_error(app.test_client().get("/nope"), "not_found", app=app)
+
+
+def test_apiflask_answers_where_apierrors_is_off(app: APIFlask) -> None:
+    response = app.test_client().get("/web/pets/1")
+    assert response.status_code == 404
+    assert response.get_json() == {"detail": {}, "message": "No such pet"}
+
+
+def test_error_processor_defined_before_answers_where_apierrors_is_off() -> None:
+    app = APIFlask("processed")
+
+    @app.error_processor
+    def processor(error: HTTPError) -> tuple[dict[str, t.Any], int]:
+        return {"oops": error.message}, error.status_code
+
+    web = APIBlueprint("web", __name__)
+
+    @web.get("/web")
+    def page() -> t.NoReturn:
+        abort(418)
+
+    @app.get("/api")
+    def api() -> t.NoReturn:
+        abort(418)
+
+    app.register_blueprint(web)
+    errors = ApiErrors(app)
+    errors.override(web, enabled=False)
+    assert isinstance(app.error_callback, ErrorCallback)
+    client = app.test_client()
+    assert client.get("/web").get_json() == {"oops": "I'm a teapot"}
+    assert_api_error(client.get("/api"), "im_a_teapot", app=app)
+
+
+def test_plain_flask_apps_are_left_alone() -> None:
+    app = Flask("plain")
+    ApiErrors(app)
+    assert not hasattr(app, "error_callback")
