@@ -1,0 +1,78 @@
+"""APIFairy: its validation errors in the app's format.
+
+APIFairy's ``@arguments`` and ``@body`` parse with webargs and raise
+``apifairy.exceptions.ValidationError(status_code, messages)``, answered by
+a handler ``APIFairy.init_app`` registers on the app (``{"messages": ...}``,
+or the app's ``@apifairy.error_handler``). On an app where APIFairy is set
+up, ApiErrors answers them instead, as a ``validation_error`` whose entries
+carry the field path, message, invalid value and location. APIFairy's
+default status (400) follows the ``validation_status`` setting; a status
+given with ``error_status_code=`` is kept. APIFairy's handler answers where
+ApiErrors is off.
+
+``APIFairy(app)`` may come before or after ``ApiErrors(app)``: the handler
+is looked for at ``init_app`` and again at the first request.
+
+APIFairy's ``@authenticate`` is Flask-HTTPAuth's ``login_required``: see
+:func:`flask_apierrors.integrations.httpauth.api_errors`.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from importlib.util import find_spec
+
+from ..plugins import Plugin
+from . import adoption
+
+if t.TYPE_CHECKING:
+    from ..problem import Problem
+    from ..state import AppState
+    from .base import Context
+
+#: The status APIFairy's parser fails with unless told otherwise.
+APIFAIRY_STATUS: t.Final = 400
+
+
+def _error_class() -> type[Exception] | None:
+    module = sys.modules.get("apifairy.exceptions")
+    return t.cast("type[Exception] | None", getattr(module, "ValidationError", None))
+
+
+def convert_validation_error(e: BaseException, ctx: Context) -> Problem | None:
+    """APIFairy's ``ValidationError``."""
+    cls = _error_class()
+    if cls is None or not isinstance(e, cls):
+        return None
+    error: t.Any = e
+    messages = error.messages
+    data = adoption.chained_data(e)
+    if adoption.by_location(messages):
+        errors, total = adoption.located_errors(messages, ctx, data=data)
+    else:
+        errors, total = adoption.flat_errors(messages, ctx.settings, data=data)
+    status = getattr(error, "status_code", None)
+    given = None if status in (None, APIFAIRY_STATUS) else int(status)
+    return adoption.validation_problem(ctx, errors, total, status=given)
+
+
+def _take_over(state: AppState) -> None:
+    cls = _error_class()
+    if cls is not None and adoption.app_handler(state.app, cls) is not None:
+        adoption.take_over(state, cls, convert_validation_error)
+
+
+def _setup(state: AppState) -> None:
+    _take_over(state)
+    # APIFairy set up after ApiErrors registers its handler then.
+    state.on_first_request(_take_over)
+
+
+def plugin() -> Plugin | None:
+    """The entry point: ``None`` without APIFairy."""
+    if find_spec("apifairy") is None:  # pragma: no cover - optional
+        return None
+    return Plugin("apifairy", setup=_setup, order=20)

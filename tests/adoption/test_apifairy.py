@@ -1,0 +1,141 @@
+"""APIFairy apps (the real APIFairy): its webargs-based validation errors in
+ApiErrors' format, whichever of APIFairy and ApiErrors is set up first; its
+auth (Flask-HTTPAuth) through ``api_errors(auth)``."""
+
+from __future__ import annotations
+
+import typing as t
+
+import marshmallow as ma
+import pytest
+from apifairy import APIFairy
+from apifairy import arguments
+from apifairy import authenticate
+from apifairy import body
+from apifairy.exceptions import ValidationError
+from flask import Blueprint
+from flask import Flask
+from flask_httpauth import HTTPBasicAuth
+
+from flask_apierrors import ApiErrors
+from flask_apierrors.integrations.httpauth import api_errors
+from flask_apierrors.state import get_state
+from flask_apierrors.testing import assert_api_error
+
+
+class PetSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    age = ma.fields.Integer()
+
+
+class PageSchema(ma.Schema):
+    page = ma.fields.Integer(required=True)
+
+
+def make_app(apierrors_first: bool = False, **options: t.Any) -> Flask:
+    app = Flask("fairy")
+    app.config["TESTING"] = True
+    fairy = APIFairy()
+    if apierrors_first:
+        errors = ApiErrors(app, **options)
+        fairy.init_app(app)
+    else:
+        fairy.init_app(app)
+        errors = ApiErrors(app, **options)
+    auth = api_errors(HTTPBasicAuth())
+
+    @auth.verify_password  # type: ignore[untyped-decorator]
+    def verify(username: str, password: str) -> str | None:
+        return username if password == "pw" else None
+
+    @app.post("/pets")
+    @body(PetSchema)  # type: ignore[untyped-decorator]
+    def create(data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return data
+
+    @app.get("/pets")
+    @arguments(PageSchema)  # type: ignore[untyped-decorator]
+    def listing(args: dict[str, t.Any]) -> dict[str, t.Any]:
+        return args
+
+    @app.post("/strict")
+    @body(PetSchema, error_status_code=409)  # type: ignore[untyped-decorator]
+    def strict(data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return data
+
+    @app.get("/me")
+    @authenticate(auth)  # type: ignore[untyped-decorator]
+    def me() -> str:
+        return "me"
+
+    web = Blueprint("web", __name__, url_prefix="/web")
+
+    @web.post("/pets")
+    @body(PetSchema)  # type: ignore[untyped-decorator]
+    def web_create(data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return data
+
+    app.register_blueprint(web)
+    errors.override(web, enabled=False)
+    return app
+
+
+@pytest.fixture(params=[False, True], ids=["apifairy-first", "apierrors-first"])
+def app(request: pytest.FixtureRequest) -> Flask:
+    return make_app(apierrors_first=request.param)
+
+
+def test_body_validation(app: Flask) -> None:
+    response = app.test_client().post("/pets", json={"age": "old"})
+    assert_api_error(response, "validation_error", app=app)
+    assert response.get_json()["details"]["validation_errors"] == [
+        {"field": "name", "message": "Field required", "invalid_value": None, "location": "json"},
+        {
+            "field": "age",
+            "message": "Not a valid integer.",
+            "invalid_value": "old",
+            "location": "json",
+        },
+    ]
+
+
+def test_query_validation(app: Flask) -> None:
+    response = app.test_client().get("/pets?page=x")
+    assert_api_error(response, "validation_error", app=app)
+    [entry] = response.get_json()["details"]["validation_errors"]
+    assert (entry["field"], entry["location"], entry["invalid_value"]) == ("page", "query", "x")
+
+
+def test_validation_status_setting() -> None:
+    app = make_app(validation_status=422)
+    response = app.test_client().post("/pets", json={})
+    assert_api_error(response, "validation_error", 422, app=app)
+
+
+def test_a_status_chosen_for_the_route_is_kept(app: Flask) -> None:
+    response = app.test_client().post("/strict", json={})
+    assert_api_error(response, "validation_error", 409, app=app)
+
+
+def test_auth_with_api_errors(app: Flask) -> None:
+    client = app.test_client()
+    response = client.get("/me", auth=("alice", "nope"))
+    assert_api_error(response, "unauthorized", app=app, message="Authentication required")
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="Authentication Required"'
+    assert client.get("/me", auth=("alice", "pw")).text == "me"
+
+
+def test_apifairy_answers_where_apierrors_is_off(app: Flask) -> None:
+    response = app.test_client().post("/web/pets", json={})
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "messages": {"json": {"name": ["Missing data for required field."]}}
+    }
+    assert ValidationError in get_state(app).displaced
+
+
+def test_apps_without_apifairy_get_no_handler() -> None:
+    app = Flask("plain")
+    ApiErrors(app)
+    app.test_client().get("/")
+    assert ValidationError not in app.error_handler_spec[None][None]
