@@ -162,7 +162,7 @@ class ExceptionLogTagger(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_text is None:
+        if record.exc_info and record.exc_text is None and _will_format(record):
             record.exc_text = format_exception(record.exc_info)
         if record.exc_info and record.levelno >= logging.ERROR and has_request_context():
             if "apierrors" not in current_app.extensions:
@@ -174,6 +174,22 @@ class ExceptionLogTagger(logging.Filter):
                 if not record.msg.endswith(suffix):
                     record.msg = escape_log(record.msg) + suffix
         return True
+
+
+def _will_format(record: logging.LogRecord) -> bool:
+    """Whether a handler will write ``record`` (the traceback is formatted
+    here only then: a record that only reaches NullHandlers costs nothing)."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    found = False
+    while logger is not None:
+        for handler in logger.handlers:
+            found = True
+            if not isinstance(handler, logging.NullHandler) and record.levelno >= handler.level:
+                return True
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    return not found and logging.lastResort is not None
 
 
 #: Parts of a formatted traceback that are the traceback's own text.
