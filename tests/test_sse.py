@@ -1,4 +1,6 @@
-"""Tests of flask_apierrors.sse: errors of event streams as SSE event pairs."""
+"""Tests of flask_apierrors.sse.events: the framing of events, and errors
+as the error event pair: rendered as the error handler renders them, logged,
+valid whatever their text."""
 
 from __future__ import annotations
 
@@ -9,9 +11,6 @@ import typing as t
 
 import pytest
 from flask import Flask
-from flask import Response
-from flask import has_request_context
-from flask import stream_with_context
 
 from flask_apierrors import ApiError
 from flask_apierrors import Problem
@@ -20,22 +19,20 @@ from flask_apierrors.sse import error_data
 from flask_apierrors.sse import error_events
 from flask_apierrors.sse import event_context
 from flask_apierrors.sse import event_stream
+from flask_apierrors.sse import spelled_code
 from flask_apierrors.sse import sse_event
-from flask_apierrors.sse import stream_events
 from tests.conftest import MakeApp
 
-#: The first documented API's "WebSocket/SSE Error Events" example.
+#: The documented "SSE Error Events" example, as written outside an app:
+#: compact JSON, keys in the documented order.
 DOCUMENTED_EVENTS = (
     "event: error\n"
-    'data: {"code": "PROCESSING_ERROR", "message": "Failed to generate model",'
-    ' "file_id": "file_001"}\n'
+    'data: {"code":"PROCESSING_ERROR","message":"Failed to generate model","file_id":"file_001"}\n'
     "\n"
     "event: close\n"
-    'data: {"reason": "error"}\n'
+    'data: {"reason":"error"}\n'
     "\n"
 )
-
-STYLES = ("plain", "context", "response")
 
 
 def parse_events(text: str) -> list[tuple[str | None, t.Any]]:
@@ -60,34 +57,38 @@ def parse_events(text: str) -> list[tuple[str | None, t.Any]]:
     return events
 
 
-def styled(gen: t.Iterator[str], style: str) -> t.Any:
-    """What a view returns for ``gen`` in each supported style."""
-    if style == "context":
-        return stream_with_context(gen)
-    if style == "response":
-        return Response(gen, mimetype="text/event-stream")
-    return gen
-
-
 # -- framing ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({"data": {"a": 1}}, 'data: {"a": 1}\n\n'),
+        ({"data": {"b": 1, "a": 2}}, 'data: {"b":1,"a":2}\n\n'),
         ({"data": "one\ntwo"}, "data: one\ndata: two\n\n"),
+        ({"data": "one\r\ntwo\rthree\n"}, "data: one\ndata: two\ndata: three\ndata: \n\n"),
         ({"data": ""}, "data: \n\n"),
-        ({"data": [1, 2], "event": "progress"}, "event: progress\ndata: [1, 2]\n\n"),
+        ({"data": [1, 2], "event": "progress"}, "event: progress\ndata: [1,2]\n\n"),
         (
             {"data": "x", "event": "e", "id": "7", "retry": 1500},
             "event: e\nid: 7\nretry: 1500\ndata: x\n\n",
         ),
-        ({"data": {"text": "a\nb"}}, 'data: {"text": "a\\nb"}\n\n'),
+        ({"data": {"text": "a\nb"}}, 'data: {"text":"a\\nb"}\n\n'),
+        # Only CR and LF end an event line: U+2028 and NEL stay inside the JSON.
+        ({"data": {"text": "a\u2028b\x85c"}}, 'data: {"text":"a\u2028b\x85c"}\n\n'),
+        ({"data": {"\ud800": "\udfff"}}, 'data: {"\\ud800":"\\udfff"}\n\n'),
+        ({"data": {"n": float("nan")}}, 'data: {"n":null}\n\n'),
     ],
 )
 def test_sse_event_framing(kwargs: dict[str, t.Any], expected: str) -> None:
     assert sse_event(**kwargs) == expected
+
+
+def test_sse_event_writes_json_as_the_app_does() -> None:
+    app = Flask(__name__)
+    with app.app_context():
+        assert sse_event({"b": 1, "a": 2}) == 'data: {"a":2,"b":1}\n\n'
+        app.json.sort_keys = False  # type: ignore[attr-defined]
+        assert sse_event({"b": 1, "a": 2}) == 'data: {"b":1,"a":2}\n\n'
 
 
 @pytest.mark.parametrize("field", ["event", "id"])
@@ -97,7 +98,7 @@ def test_sse_event_rejects_line_breaks(field: str) -> None:
 
 
 def test_close_event() -> None:
-    assert close_event() == 'event: close\ndata: {"reason": "error"}\n\n'
+    assert close_event() == 'event: close\ndata: {"reason":"error"}\n\n'
     assert parse_events(close_event("done")) == [("close", {"reason": "done"})]
 
 
@@ -115,57 +116,13 @@ def test_context_cannot_replace_error_fields(key: str) -> None:
         pass
 
 
-# -- streams in an app ----------------------------------------------------------
+# -- errors in an app -------------------------------------------------------------
 
 
 def processing_app(make_app: MakeApp, fmt: str = "error_code") -> Flask:
     app, errors = make_app(format=fmt)
     errors.catalog.add("PROCESSING_ERROR", 500, "Failed to process image", format="detail")
     return app
-
-
-@pytest.mark.parametrize("style", STYLES)
-def test_documented_example_mid_stream(make_app: MakeApp, style: str) -> None:
-    app = processing_app(make_app)
-
-    def generate() -> t.Iterator[str]:
-        yield sse_event({"file_id": "file_000", "status": "completed"}, event="progress")
-        with event_context(file_id="file_001"):
-            raise ApiError("PROCESSING_ERROR", "Failed to generate model")
-
-    @app.get("/stream")
-    @event_stream
-    def stream() -> t.Any:
-        return styled(generate(), style)
-
-    response = app.test_client().get("/stream")
-    assert response.status_code == 200
-    assert response.mimetype == "text/event-stream"
-    assert response.headers["Cache-Control"] == "no-cache"
-    text = response.get_data(as_text=True)
-    events = parse_events(text)
-    assert [name for name, _ in events] == ["progress", "error", "close"]
-    cid = response.headers["X-Request-ID"]
-    assert events[1][1]["correlation_id"] == cid
-    # Exactly the documented text, plus our correlation id at the end.
-    assert text.endswith(
-        DOCUMENTED_EVENTS.replace('"file_001"}', f'"file_001", "correlation_id": "{cid}"}}')
-    )
-
-
-def test_documented_example_without_correlation_id(make_app: MakeApp) -> None:
-    app, errors = make_app(format="error_code", include_correlation_id=False)
-    errors.catalog.add("PROCESSING_ERROR", 500, "Failed to process image", format="detail")
-
-    @app.get("/stream")
-    @event_stream
-    def stream() -> t.Iterator[str]:
-        yield sse_event({"file_id": "file_000"}, event="progress")
-        with event_context(file_id="file_001"):
-            raise ApiError("PROCESSING_ERROR", "Failed to generate model")
-
-    text = app.test_client().get("/stream").get_data(as_text=True)
-    assert text == sse_event({"file_id": "file_000"}, event="progress") + DOCUMENTED_EVENTS
 
 
 def _http_fields(fmt: str, body: dict[str, t.Any]) -> tuple[str, str, t.Any]:
@@ -219,31 +176,6 @@ def test_event_matches_http_body_in_every_format(
     assert events[2] == ("close", {"reason": "error"})
 
 
-@pytest.mark.parametrize("style", STYLES)
-def test_error_before_first_event_is_a_json_response(make_app: MakeApp, style: str) -> None:
-    app = processing_app(make_app)
-    closed: list[bool] = []
-
-    def generate() -> t.Iterator[str]:
-        try:
-            raise ApiError("not_found", "Job not found", details={"job_id": "x"})
-            yield "never"
-        finally:
-            closed.append(True)
-
-    @app.get("/stream")
-    @event_stream
-    def stream() -> t.Any:
-        return styled(generate(), style)
-
-    response = app.test_client().get("/stream")
-    assert response.status_code == 404
-    assert response.mimetype == "application/json"
-    assert response.get_json()["details"] == {"job_id": "x"}
-    assert response.get_json()["error_code"] == "NOT_FOUND"
-    assert closed == [True]
-
-
 def test_unhandled_exception_mid_stream_hides_its_text(
     make_app: MakeApp, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -264,10 +196,15 @@ def test_unhandled_exception_mid_stream_hides_its_text(
     assert data["code"] == "INTERNAL_SERVER_ERROR"
     error_id = data["details"]["error_id"]
     assert error_id.startswith("err_")
-    records = [r for r in caplog.records if "event stream" in r.getMessage()]
+    # The error handler's one log line, with both ids.
+    records = [r for r in caplog.records if error_id in r.getMessage()]
     assert len(records) == 1
-    assert error_id in records[0].getMessage()
-    assert data["correlation_id"] in records[0].getMessage()
+    assert (
+        records[0]
+        .getMessage()
+        .endswith(f"[error_id={error_id} correlation_id={data['correlation_id']}]")
+    )
+    assert data["correlation_id"] == response.headers["X-Request-ID"]
     assert records[0].exc_info is not None and "secret" in str(records[0].exc_info[1])
 
 
@@ -292,31 +229,7 @@ def test_registered_exception_mid_stream(make_app: MakeApp) -> None:
     )
 
 
-def test_event_context_nests_innermost_wins(make_app: MakeApp) -> None:
-    app = processing_app(make_app)
-    context = {"job_id": "batch_9", "stage": "upload"}
-
-    @app.get("/stream")
-    def stream() -> Response:
-        def generate() -> t.Iterator[str]:
-            yield sse_event("started")
-            context["stage"] = "generation"  # the stream's context is read at error time
-            with event_context(file_id="outer", attempt=1), event_context(file_id="inner"):
-                raise ApiError("PROCESSING_ERROR", "Failed to generate model")
-
-        return stream_events(generate(), context=context)
-
-    data = parse_events(app.test_client().get("/stream").get_data(as_text=True))[1][1]
-    assert {k: data[k] for k in ("job_id", "stage", "file_id", "attempt")} == {
-        "job_id": "batch_9",
-        "stage": "generation",
-        "file_id": "inner",
-        "attempt": 1,
-    }
-    assert list(data)[-1] == "correlation_id"
-
-
-def test_unrenderable_error_still_ends_the_stream(make_app: MakeApp) -> None:
+def test_unencodable_details_are_written_as_their_text(make_app: MakeApp) -> None:
     app = processing_app(make_app)
 
     @app.get("/stream")
@@ -325,111 +238,79 @@ def test_unrenderable_error_still_ends_the_stream(make_app: MakeApp) -> None:
         yield sse_event("started")
         raise ApiError("PROCESSING_ERROR", details={"value": object()})
 
-    events = parse_events(app.test_client().get("/stream").get_data(as_text=True))
-    assert events[1:] == [
-        ("error", {"code": "internal_server_error", "message": "An unexpected error occurred"}),
-        ("close", {"reason": "error"}),
-    ]
+    data = parse_events(app.test_client().get("/stream").get_data(as_text=True))[1][1]
+    # As the HTTP body of the same error writes them.
+    assert (data["code"], data["details"]) == ("PROCESSING_ERROR", {"value": "<object>"})
 
 
-@pytest.mark.parametrize("style", STYLES)
-def test_closing_mid_stream_releases_everything(make_app: MakeApp, style: str) -> None:
-    """A client that goes away: the WSGI server closes the response."""
-    app = processing_app(make_app)
-    finished: list[str] = []
-    released: list[str] = []
+def test_unrenderable_error_still_ends_the_stream(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, errors = make_app(format="error_code")
 
-    def generate() -> t.Iterator[str]:
-        try:
-            n = 0
-            while True:
-                n += 1
-                yield sse_event({"n": n}, event="progress")
-        finally:
-            finished.append("generator")
+    def broken(e: BaseException, ctx: t.Any) -> t.NoReturn:
+        raise RuntimeError("converter bug")
 
-    @app.get("/stream")
-    @event_stream
-    def stream() -> t.Any:
-        return styled(generate(), style)
-
-    @app.after_request
-    def slot(response: Response) -> Response:
-        response.call_on_close(lambda: released.append("slot"))
-        return response
-
-    response = app.test_client().get("/stream", buffered=False)
-    chunks = iter(response.response)
-    assert b"progress" in next(chunks)
-    assert b"progress" in next(chunks)
-    assert has_request_context()  # held by the running stream
-    response.close()
-    assert finished == ["generator"]
-    assert released == ["slot"]
-    assert not has_request_context()
-
-
-def test_closing_before_the_body_is_read_closes_the_generator(make_app: MakeApp) -> None:
-    app = processing_app(make_app)
-    finished: list[bool] = []
-
-    def generate() -> t.Iterator[str]:
-        try:
-            yield sse_event("first")
-            yield sse_event("second")
-        finally:
-            finished.append(True)
+    errors.register_converter(KeyError, broken)
 
     @app.get("/stream")
     @event_stream
     def stream() -> t.Iterator[str]:
-        return generate()
+        yield sse_event("started")
+        raise KeyError("secret")
 
-    response = app.test_client().get("/stream", buffered=False)
-    response.close()
-    assert finished == [True]
-    assert not has_request_context()
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/stream")
+        events = parse_events(response.get_data(as_text=True))
+    # The app's fallback 500, in the app's format, with an id for the log.
+    name, data = events[1]
+    assert name == "error" and events[2:] == [("close", {"reason": "error"})]
+    assert (data["code"], data["message"]) == (
+        "INTERNAL_SERVER_ERROR",
+        "An unexpected error occurred",
+    )
+    assert data["correlation_id"] == response.headers["X-Request-ID"]
+    error_id = data["details"]["error_id"]
+    (record,) = [r for r in caplog.records if error_id in r.getMessage()]
+    assert data["correlation_id"] in record.getMessage()
+    # The traceback is the rendering failure's, raised while handling the error.
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)
+    assert isinstance(record.exc_info[1].__context__, KeyError)
 
 
 @pytest.mark.parametrize(
-    ("rv", "status", "body"),
+    ("error", "message"),
     [
-        ({"ok": True}, 200, b'{"ok":true}\n'),
-        ("plain", 200, b"plain"),
-        (("created", 201), 201, b"created"),
+        (ApiError("PROCESSING_ERROR", "broken \ud800 text"), "broken \ud800 text"),
+        (
+            ApiError("PROCESSING_ERROR", details={"\udfff": "x", "value": "\ud83d"}),
+            "Failed to process image",
+        ),
     ],
+    ids=["message", "detail"],
 )
-def test_event_stream_passes_other_return_values(
-    make_app: MakeApp, rv: t.Any, status: int, body: bytes
+def test_lone_surrogates_keep_the_stream_valid(
+    make_app: MakeApp, error: ApiError, message: str
 ) -> None:
     app = processing_app(make_app)
 
-    @app.get("/view")
+    @app.get("/stream")
     @event_stream
-    def view() -> t.Any:
-        return rv
+    def stream() -> t.Iterator[str]:
+        yield sse_event("started")
+        with event_context(**{"key\ud800": "value\udc00"}):
+            raise error
 
-    response = app.test_client().get("/view")
-    assert (response.status_code, response.data) == (status, body)
-
-
-def test_empty_stream_and_a_non_streamed_response(make_app: MakeApp) -> None:
-    app = processing_app(make_app)
-
-    @app.get("/empty")
-    @event_stream
-    def empty() -> t.Iterator[str]:
-        return iter(())
-
-    @app.get("/fixed")
-    @event_stream
-    def fixed() -> Response:
-        return Response(["data: a\n\n"], mimetype="text/event-stream")
-
-    client = app.test_client()
-    empty_response = client.get("/empty")
-    assert (empty_response.status_code, empty_response.data) == (200, b"")
-    assert client.get("/fixed").data == b"data: a\n\n"
+    raw = app.test_client().get("/stream").get_data()
+    text = raw.decode("utf-8")  # valid UTF-8: the escapes are ASCII
+    events = parse_events(text)
+    assert [name for name, _ in events] == [None, "error", "close"]
+    data = events[1][1]
+    assert data["code"] == "PROCESSING_ERROR"
+    assert data["key\ud800"] == "value\udc00"
+    assert data["message"] == message
+    assert data.get("details", {}) == dict(error.details)
 
 
 def test_stream_without_the_extension() -> None:
@@ -467,3 +348,43 @@ def test_error_data_spells_code_like_the_format(make_app: MakeApp) -> None:
     assert data["code"] == "NOT_FOUND"
     assert data["file_id"] == "f1"
     assert data["message"] == "Resource not found"
+
+
+def test_error_data_outside_an_app_uses_the_builtin_catalog() -> None:
+    data = error_data(ApiError("not_found"), item_id="i1")
+    assert data == {"code": "not_found", "message": "Resource not found", "item_id": "i1"}
+
+
+def test_client_errors_mid_stream_are_logged_when_asked(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _ = make_app(log_client_errors=True)
+
+    @app.get("/stream")
+    @event_stream
+    def stream() -> t.Iterator[str]:
+        yield sse_event("started")
+        raise ApiError("not_found", "Item not found")
+
+    with caplog.at_level(logging.INFO):
+        response = app.test_client().get("/stream")
+        response.get_data()  # the stream runs as it is read
+    cid = response.headers["X-Request-ID"]
+    (record,) = [r for r in caplog.records if cid in r.getMessage()]
+    assert record.levelno == logging.INFO
+    assert record.getMessage() == f"404 not_found: Item not found [correlation_id={cid}]"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"error": "NOT_FOUND", "message": "x"}, "NOT_FOUND"),
+        ({"detail": "Not_Found", "code": "not_found"}, "not_found"),
+        ({"detail": {"code": "NOT_FOUND"}}, "NOT_FOUND"),
+        ({"ok": False, "problem": "Not_Found"}, "Not_Found"),
+        ({"ok": False}, "not_found"),
+        (["not_found"], "not_found"),
+    ],
+)
+def test_spelled_code(body: t.Any, expected: str) -> None:
+    assert spelled_code(body, "not_found") == expected
