@@ -14,6 +14,7 @@ from flask import Flask
 
 from flask_apierrors import ApiErrors
 from flask_apierrors import docgen
+from flask_apierrors.state import get_state
 
 from .conftest import MakeApp
 
@@ -70,7 +71,7 @@ def test_docs_title_option(cli_app: Flask) -> None:
 def test_json_lists_every_catalog_code(cli_app: Flask) -> None:
     result = cli_app.test_cli_runner().invoke(args=["apierrors", "docs", "--format", "json"])
     data = json.loads(result.stdout)
-    codes = [spec.code for spec in cli_app.extensions["apierrors"].catalog]
+    codes = [spec.code for spec in get_state(cli_app).catalog]
     assert sorted(entry["code"] for entry in data["codes"]) == sorted(codes)
     assert [f["blueprint"] for f in data["formats"]] == [None, "images"]
 

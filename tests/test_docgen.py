@@ -21,6 +21,8 @@ from flask_apierrors import docgen
 from flask_apierrors.catalog import GROUPS
 from flask_apierrors.config import Settings
 from flask_apierrors.problem import Problem
+from flask_apierrors.state import get_state
+from tests.test_sse import parse_events
 
 EXAMPLE_ID = "req_abc123"
 
@@ -52,7 +54,7 @@ def build_app(**options: t.Any) -> tuple[Flask, ApiErrors]:
 
     def raise_example(code: str) -> t.NoReturn:
         spec = catalog[code]
-        state = app.extensions["apierrors"]
+        state = get_state(app)
         settings = state.settings_for(request.blueprints, request.path)
         problem = docgen.example_problem(spec, settings)
         raise ApiError(
@@ -110,14 +112,14 @@ def test_every_example_is_what_the_handlers_send(code: str) -> None:
     reference = docgen.reference_for_app(app)
     spec = reference.catalog[code]
     client = app.test_client()
-    assert [s.blueprint for s in reference.scopes] == list(PREFIXES)
+    assert [s.name for s in reference.scopes] == list(PREFIXES)
     for scope in reference.scopes:
-        url = f"{PREFIXES[scope.blueprint]}/examples/{code}"
+        url = f"{PREFIXES[scope.name]}/examples/{code}"
         response = client.get(url, headers={"X-Request-ID": EXAMPLE_ID})
         documented = normalise(docgen.example_body(spec, scope))
         assert response.status_code == docgen.effective_status(spec, scope.settings)
-        assert response.mimetype == scope.format_for(spec).media_type
-        assert normalise(response.get_json()) == documented, (scope.blueprint, code)
+        assert response.mimetype == docgen.format_for(scope, spec).media_type
+        assert normalise(response.get_json()) == documented, (scope.name, code)
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -190,9 +192,9 @@ def test_validation_status_setting_is_documented() -> None:
 
 def test_markdown_reads_like_the_documented_references() -> None:
     app, _ = build_app()
-    reference = docgen.reference_for_app(app, title="Image2Model Errors")
+    reference = docgen.reference_for_app(app, title="Example API Errors")
     text = docgen.to_markdown(reference)
-    assert text.startswith("# Image2Model Errors\n")
+    assert text.startswith("# Example API Errors\n")
     sections = [
         "## Error Response Format",
         "## Error Code Reference",
@@ -221,12 +223,12 @@ def test_markdown_reads_like_the_documented_references() -> None:
         "Error bodies repeat it, in `correlation_id` or `detail.correlation_id`,"
         " depending on the code:" in text
     )
-    assert "event: error\ndata: " in text and 'event: close\ndata: {"reason": "error"}' in text
+    assert "event: error\ndata: " in text and 'event: close\ndata: {"reason":"error"}' in text
     # Streams of the images blueprint spell codes upper case.
     sse = text.split("## SSE Error Events", 1)[1]
-    assert '"code": "internal_server_error"' in sse
+    assert 'data: {"code":"internal_server_error"' in sse
     assert "In streams of blueprint `images`, under `/api/v1`:" in sse
-    assert '"code": "INTERNAL_SERVER_ERROR"' in sse
+    assert 'data: {"code":"INTERNAL_SERVER_ERROR"' in sse
 
 
 def envelope(problem: Problem) -> dict[str, t.Any]:
@@ -277,9 +279,14 @@ def test_sse_section_matches_the_stream_helper(fmt: str) -> None:
     app, _ = build_app(format=fmt)
     reference = docgen.reference_for_app(app)
     spec = reference.catalog["internal_server_error"]
+    problem = docgen.example_problem(spec, reference.app_scope.settings)
+    documented = docgen.sse_frames(spec, reference.app_scope)
     with app.test_request_context("/"):
-        problem = docgen.example_problem(spec, reference.app_scope.settings)
-        assert sse.error_events(problem) == docgen.sse_frames(spec, reference.app_scope)
+        sent = sse.error_events(problem)
+    # The same events; the stream writes JSON as the app does (sorted keys),
+    # the reference in the documented order.
+    assert parse_events(sent) == parse_events(documented)
+    assert documented.startswith('event: error\ndata: {"code":')
 
 
 def test_rest_output_is_valid_restructuredtext() -> None:
@@ -315,11 +322,16 @@ def test_group_titles(group: str, title: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "path"),
-    [("error", "correlation_id"), ("detail", "detail.correlation_id"), (None, None), ("x", None)],
+    ("body", "value", "path"),
+    [
+        ({"error": "x", "detail": {"code": "y"}}, "y", ("detail", "code")),
+        ({"a": [1], "b": {"c": [1]}}, [1], ("a",)),
+        ({"a": 1}, 2, None),
+        ("text", "text", None),
+    ],
 )
-def test_correlation_id_path(fmt: str | None, path: str | None) -> None:
-    assert docgen.correlation_id_path(fmt) == path
+def test_path_of(body: t.Any, value: t.Any, path: tuple[str, ...] | None) -> None:
+    assert docgen.path_of(body, value) == path
 
 
 def test_example_app_reference_matches_its_handlers(tmp_path: Path) -> None:
@@ -327,7 +339,7 @@ def test_example_app_reference_matches_its_handlers(tmp_path: Path) -> None:
 
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "ADMIN_KEY": "mel_" + "a" * 32})
     reference = docgen.reference_for_app(app)
-    ext = app.extensions["apierrors"].ext
+    ext = get_state(app).ext
     assert len(reference.scopes) > 1
     checked = 0
     for scope in reference.scopes:
@@ -341,7 +353,8 @@ def test_example_app_reference_matches_its_handlers(tmp_path: Path) -> None:
             with app.test_request_context(path, headers={"X-Request-ID": EXAMPLE_ID}):
                 response = ext.make_response(ext.problem_for(error))
             body = normalise(json.loads(response.get_data()))
-            assert body == normalise(docgen.example_body(spec, scope)), (scope.blueprint, spec)
+            documented = docgen.example_body(spec, scope, reference.formats)
+            assert body == normalise(documented), (scope.name, spec)
             assert response.status_code == problem.status
             checked += 1
     assert checked == len(reference.scopes) * len(reference.catalog)

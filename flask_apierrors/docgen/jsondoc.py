@@ -8,15 +8,16 @@ from __future__ import annotations
 import json
 import typing as t
 
-from ..catalog import Catalog
 from ..catalog import ErrorSpec
 from ..catalog import reason_phrase
+from ..state import Scope
 from .bodies import correlation_id_paths
 from .bodies import effective_status
 from .bodies import examples
 from .bodies import template_body
 from .reference import Reference
-from .reference import Scope
+from .reference import format_for
+from .reference import format_name
 from .reference import group_title
 
 
@@ -26,7 +27,7 @@ def to_json(reference: Reference) -> dict[str, t.Any]:
     app = reference.app_scope
     return {
         "title": reference.title,
-        "formats": [_scope_json(scope, reference.catalog) for scope in reference.scopes],
+        "formats": [_scope_json(scope, reference) for scope in reference.scopes],
         "correlation_id": {
             "request_headers": list(app.settings.request_id_headers),
             "response_header": app.settings.response_id_header,
@@ -44,17 +45,16 @@ def to_json(reference: Reference) -> dict[str, t.Any]:
     }
 
 
-def _scope_json(scope: Scope, catalog: Catalog) -> dict[str, t.Any]:
-    fmt = scope.format_for()
-    name = scope.format_name()
+def _scope_json(scope: Scope, reference: Reference) -> dict[str, t.Any]:
+    formats = reference.formats
     return {
-        "blueprint": scope.blueprint,
+        "blueprint": scope.name,
         "url_prefix": scope.url_prefix,
-        "format": name,
-        "media_type": fmt.media_type,
+        "format": format_name(scope),
+        "media_type": format_for(scope, None, formats).media_type,
         "problem_on_accept": scope.settings.problem_on_accept,
-        "correlation_id_paths": correlation_id_paths(scope, catalog),
-        "example": template_body(scope),
+        "correlation_id_paths": correlation_id_paths(scope, reference.catalog, formats),
+        "example": template_body(scope, formats),
     }
 
 
@@ -69,8 +69,8 @@ def _spec_json(spec: ErrorSpec, reference: Reference) -> dict[str, t.Any]:
         "headers": list(spec.headers),
         "format": spec.format,
         "examples": [
-            {"blueprints": [scope.blueprint for scope in scopes], "body": body}
-            for scopes, body in examples(spec, reference.scopes)
+            {"blueprints": [scope.name for scope in scopes], "body": body}
+            for scopes, body in examples(spec, reference.scopes, reference.formats)
         ],
     }
 

@@ -1,6 +1,7 @@
 """What the error reference is generated from: a :class:`Reference` (the
-catalog plus one :class:`Scope` of settings for the app and for each
-blueprint override), and the titles and descriptions it uses.
+catalog plus one :class:`~flask_apierrors.state.Scope` of settings for the
+app and for each blueprint override, as the app's state has them), the
+format each code renders in, and the titles and descriptions it uses.
 
 .. versionadded:: 0.1
 """
@@ -17,6 +18,8 @@ from ..catalog import ErrorSpec
 from ..config import Settings
 from ..formats import Format
 from ..formats import build_format
+from ..state import Scope as Scope
+from ..state import find_state
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -51,65 +54,51 @@ HEADER_DESCRIPTIONS: t.Final[t.Mapping[str, str]] = MappingProxyType(
 )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Scope:
-    """Where one set of settings applies: the whole app, or the requests a
-    blueprint override covers.
+def label(scope: Scope) -> str:
+    """``"the app"`` or ``"blueprint `images`, under `/api/v1`"``."""
+    if scope.name is None:
+        return "the app"
+    text = f"blueprint `{scope.name}`"
+    if scope.url_prefix:
+        text += f", under `{scope.url_prefix}`"
+    return text
 
-    :param settings: The settings in effect there.
-    :param blueprint: The overridden blueprint's name; ``None`` for the app.
-    :param url_prefix: The URL prefix the override covers, if known.
-    :param registry: Formats registered by name with
-        :meth:`~flask_apierrors.ApiErrors.register_format`.
+
+def format_spec(scope: Scope, spec: ErrorSpec | None = None) -> t.Any:
+    """The configured format (name, object or callable) of ``spec`` in
+    ``scope``: the code's own format if it has one, else the scope's."""
+    if spec is not None and spec.format is not None:
+        return spec.format
+    return scope.settings.format
+
+
+def format_name(scope: Scope, spec: ErrorSpec | None = None) -> str | None:
+    """The name of the format ``spec`` renders in, or ``None`` for an
+    unnamed format object or callable."""
+    fmt = format_spec(scope, spec)
+    return fmt if isinstance(fmt, str) else None
+
+
+def format_for(
+    scope: Scope,
+    spec: ErrorSpec | None = None,
+    formats: t.Mapping[str, Format] | None = None,
+    *,
+    name: t.Any = None,
+) -> Format:
+    """The :class:`~flask_apierrors.formats.Format` ``spec`` renders in
+    (``name``: that format instead) in ``scope``, built as the error
+    handlers build it.
+
+    :param formats: The formats registered by name (:attr:`Reference.formats`).
     """
-
-    settings: Settings
-    blueprint: str | None = None
-    url_prefix: str | None = None
-    registry: t.Mapping[str, Format] = dataclasses.field(
-        default_factory=lambda: MappingProxyType({})
+    settings = scope.settings
+    return build_format(
+        name if name is not None else format_spec(scope, spec),
+        uppercase_codes=settings.uppercase_codes,
+        problem_type_base=settings.problem_type_base,
+        registry=formats,
     )
-
-    @property
-    def label(self) -> str:
-        """``"the app"`` or ``"blueprint `images`, under `/api/v1`"``."""
-        if self.blueprint is None:
-            return "the app"
-        label = f"blueprint `{self.blueprint}`"
-        if self.url_prefix:
-            label += f", under `{self.url_prefix}`"
-        return label
-
-    def format_spec(self, spec: ErrorSpec | None = None) -> t.Any:
-        """The configured format (name, object or callable) of ``spec`` here:
-        the code's own format if it has one, else this scope's."""
-        if spec is not None and spec.format is not None:
-            return spec.format
-        return self.settings.format
-
-    def format_name(self, spec: ErrorSpec | None = None) -> str | None:
-        """The name of the format ``spec`` renders in, or ``None`` for an
-        unnamed format object or callable."""
-        fmt = self.format_spec(spec)
-        return fmt if isinstance(fmt, str) else None
-
-    def format_for(self, spec: ErrorSpec | None = None) -> Format:
-        """The :class:`~flask_apierrors.formats.Format` ``spec`` renders in
-        here, built the way the error handlers build it."""
-        return self._build(self.format_spec(spec))
-
-    def problem_format(self) -> Format:
-        """The ``problem`` format with this scope's settings (what a client
-        preferring ``application/problem+json`` gets)."""
-        return self._build("problem")
-
-    def _build(self, fmt: t.Any) -> Format:
-        return build_format(
-            fmt,
-            uppercase_codes=self.settings.uppercase_codes,
-            problem_type_base=self.settings.problem_type_base,
-            registry=self.registry,
-        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,15 +106,20 @@ class Reference:
     """What the error reference is generated from.
 
     :param catalog: The error codes.
-    :param scopes: The app's scope first, then one per blueprint override.
+    :param scopes: The app's scope first, then one per blueprint override
+        (:meth:`AppState.scopes() <flask_apierrors.state.AppState.scopes>`).
     :param title: The document's title.
     :param api_name: The API's name, used in the overview.
+    :param formats: The formats the app registered by name.
     """
 
     catalog: Catalog
     scopes: tuple[Scope, ...]
     title: str = "Error Codes and Responses"
     api_name: str = "The API"
+    formats: t.Mapping[str, Format] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def __post_init__(self) -> None:
         if not self.scopes:
@@ -171,37 +165,25 @@ def reference_for_app(
     app: Flask, *, title: str | None = None, api_name: str | None = None
 ) -> Reference:
     """The :class:`Reference` of an app set up with
-    :class:`~flask_apierrors.ApiErrors`: its catalog, its settings and one
-    :class:`Scope` per blueprint override.
+    :class:`~flask_apierrors.ApiErrors`: its catalog, its formats and its
+    scopes (the app's, then one per blueprint override).
 
     :param app: The app (no app context needed).
     :param title: The document's title.
     :param api_name: The API's name; defaults to the app's name.
     :raises RuntimeError: ``ApiErrors`` is not set up on ``app``.
     """
-    state = app.extensions.get("apierrors")
+    state = find_state(app)
     if state is None:
         raise RuntimeError(
             "ApiErrors is not set up on this app: call ApiErrors(app) or"
             " errors.init_app(app) before generating its error reference."
         )
-    ext = state.ext
-    registry = MappingProxyType(dict(ext._registry))
-    prefixes = {name: prefix for prefix, name in state._prefix_map()}
-    scopes = [Scope(state.settings, registry=registry)]
-    for name, override in ext._overrides.items():
-        scopes.append(
-            Scope(
-                state.settings.merged(override.options),
-                blueprint=name,
-                url_prefix=override.url_prefix or prefixes.get(name),
-                registry=registry,
-            )
-        )
     kwargs: dict[str, str] = {"api_name": api_name or app.name}
     if title is not None:
         kwargs["title"] = title
-    return Reference(state.catalog, tuple(scopes), **kwargs)
+    formats = MappingProxyType(dict(state.formats))
+    return Reference(state.catalog, state.scopes(), formats=formats, **kwargs)
 
 
 def group_title(group: str) -> str:

@@ -1,5 +1,5 @@
-"""The error reference as Markdown and reST, laid out like the documented
-APIs' references.
+"""The error reference as Markdown and reST: the response format, a section
+per group and code, correlation ids and stream error events.
 
 .. versionadded:: 0.1
 """
@@ -7,12 +7,13 @@ APIs' references.
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing as t
 
 from ..catalog import ErrorSpec
 from ..catalog import reason_phrase
+from ..state import Scope
 from .bodies import TEMPLATE_SPEC
-from .bodies import _dumps
 from .bodies import correlation_id_paths
 from .bodies import display_code
 from .bodies import effective_status
@@ -26,8 +27,9 @@ from .bodies import template_body
 from .bodies import validation_body
 from .reference import HEADER_DESCRIPTIONS
 from .reference import Reference
-from .reference import Scope
+from .reference import format_for
 from .reference import group_title
+from .reference import label
 from .writers import _Markdown
 from .writers import _md_to_rest
 from .writers import _Rest
@@ -40,9 +42,8 @@ def _status_classes(specs: t.Sequence[ErrorSpec]) -> str:
 
 
 def to_markdown(reference: Reference) -> str:
-    """The error reference as Markdown, laid out like the documented APIs'
-    references: response format, then a section per group and code, then
-    correlation ids and stream error events."""
+    """The error reference as Markdown: response format, then a section per
+    group and code, then correlation ids and stream error events."""
     writer = _Markdown()
     _write(writer, reference)
     return writer.text()
@@ -86,12 +87,13 @@ def _write_formats(w: _Writer, reference: Reference, level: int) -> None:
     app = reference.app_scope
     w.heading("Error Response Format", level)
     w.para("All errors follow this standard format:")
-    w.code(_dumps(template_body(app), indent=2), "json")
+    formats = reference.formats
+    w.code(_pretty(template_body(app, formats)), "json")
     for scope in reference.scopes[1:]:
-        body = template_body(scope)
-        if body != template_body(app):
-            w.para(f"Errors of {scope.label} use this format:")
-            w.code(_dumps(body, indent=2), "json")
+        body = template_body(scope, formats)
+        if body != template_body(app, formats):
+            w.para(f"Errors of {label(scope)} use this format:")
+            w.code(_pretty(body), "json")
     own = sorted({spec.format for spec in reference.catalog if spec.format is not None})
     if own:
         w.para(
@@ -105,8 +107,8 @@ def _write_formats(w: _Writer, reference: Reference, level: int) -> None:
             " receives RFC 9457 problem details instead:"
         )
         problem = example_problem(TEMPLATE_SPEC, app.settings)
-        w.code(_dumps(render(app.problem_format(), problem), indent=2), "json")
-    validation = validation_body(app, reference.catalog)
+        w.code(_pretty(render(format_for(app, name="problem"), problem)), "json")
+    validation = validation_body(app, reference.catalog, formats)
     if validation is not None:
         w.heading("Validation Error Structure", level + 1)
         w.para(
@@ -115,12 +117,12 @@ def _write_formats(w: _Writer, reference: Reference, level: int) -> None:
             " message, and the submitted value (`null` when the field was missing; never the"
             " value of a credential):"
         )
-        w.code(_dumps(validation, indent=2), "json")
+        w.code(_pretty(validation), "json")
 
 
 def _write_spec(w: _Writer, spec: ErrorSpec, reference: Reference, level: int) -> None:
     app = reference.app_scope
-    w.heading(w.escape(display_code(spec, app)), level)
+    w.heading(w.escape(display_code(spec, app, reference.formats)), level)
     status = effective_status(spec, app.settings)
     w.bullet(f"{w.strong('HTTP Status')}: {status} {reason_phrase(status)}")
     description = w.escape(_one_line(spec.description or spec.message))
@@ -130,19 +132,20 @@ def _write_spec(w: _Writer, spec: ErrorSpec, reference: Reference, level: int) -
         for name in spec.headers:
             about = HEADER_DESCRIPTIONS.get(name.lower())
             w.bullet(w.literal(name) + (f": {about}" if about else ""), indent=1)
-    found = examples(spec, reference.scopes)
+    found = examples(spec, reference.scopes, reference.formats)
     for scopes, body in found:
         if len(found) == 1 or scopes[0] is app:
-            label = f"{w.strong('Example')}:"
+            w.bullet(f"{w.strong('Example')}:")
         else:
-            where = ", ".join(_rest_label(w, scope) for scope in scopes)
-            label = f"{w.strong('Example')} ({where}):"
-        w.bullet(label)
-        w.code(_dumps(body, indent=2), "json")
+            where = ", ".join(_md_to_rest_if(w, label(scope)) for scope in scopes)
+            w.bullet(f"{w.strong('Example')} ({where}):")
+        w.code(_pretty(body), "json")
 
 
-def _rest_label(w: _Writer, scope: Scope) -> str:
-    return _md_to_rest_if(w, scope.label)
+def _pretty(body: t.Any) -> str:
+    # ``body`` is plain JSON data already (``render``): only the layout is
+    # chosen here, for people to read.
+    return json.dumps(body, indent=2, ensure_ascii=False)
 
 
 def _md_to_rest_if(w: _Writer, text: str) -> str:
@@ -165,7 +168,8 @@ def _write_correlation(w: _Writer, reference: Reference, level: int) -> None:
         f" `{example_correlation_id(settings)}`."
     )
     paths_of = [
-        (scope, correlation_id_paths(scope, reference.catalog)) for scope in reference.scopes
+        (scope, correlation_id_paths(scope, reference.catalog, reference.formats))
+        for scope in reference.scopes
     ]
     app_paths = paths_of[0][1]
     others = [(scope, paths) for scope, paths in paths_of[1:] if paths != app_paths]
@@ -179,11 +183,11 @@ def _write_correlation(w: _Writer, reference: Reference, level: int) -> None:
             if app_paths:
                 w.bullet(_md_to_rest_if(w, f"by default, in {_spell_paths(app_paths)}"))
             for scope, paths in others:
-                w.bullet(_md_to_rest_if(w, f"in errors of {scope.label}: {_spell_paths(paths)}"))
+                w.bullet(_md_to_rest_if(w, f"in errors of {label(scope)}: {_spell_paths(paths)}"))
             w.blank()
         spec = reference.catalog.get("internal_server_error")
         if spec is not None:
-            w.code(_dumps(example_body(spec, app), indent=2), "json")
+            w.code(_pretty(example_body(spec, app, reference.formats)), "json")
     w.para(
         "Use the correlation id when reporting a problem to support or searching logs."
         " A 500 body also carries an `error_id` that the server's log line shows next to"
@@ -214,10 +218,10 @@ def _write_sse(w: _Writer, reference: Reference, app: Scope, level: int) -> None
     spec = dataclasses.replace(spec, example_details={})
     shown: list[str] = []
     for scope in reference.scopes:
-        frames = sse_frames(spec, scope)
+        frames = sse_frames(spec, scope, reference.formats)
         if frames in shown:
             continue
         if scope is not app:
-            w.para(f"In streams of {scope.label}:")
+            w.para(f"In streams of {label(scope)}:")
         shown.append(frames)
         w.code(frames, "text")
