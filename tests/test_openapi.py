@@ -19,9 +19,9 @@ from flask_apierrors import Catalog
 from flask_apierrors import docgen
 from flask_apierrors import openapi
 from flask_apierrors.formats import BUILTIN
-from flask_apierrors.formats import DetailFormat
-from flask_apierrors.formats import ErrorCodeFormat
 from flask_apierrors.problem import Problem
+from flask_apierrors.state import get_state
+from tests.test_testing import PerCodeFormat
 
 EXAMPLE_ID = "req_abc123"
 
@@ -39,7 +39,7 @@ def build_app(**options: t.Any) -> Flask:
 
     def raise_code(code: str) -> t.NoReturn:
         spec = catalog[code]
-        state = app.extensions["apierrors"]
+        state = get_state(app)
         settings = state.settings_for(request.blueprints, request.path)
         problem = docgen.example_problem(spec, settings)
         raise ApiError(code, details=problem.details, status=problem.status)
@@ -107,9 +107,9 @@ def test_real_bodies_validate_against_the_code_responses(
         if name not in responses:
             # The blueprint answers like the app: the app's response is reused.
             name = openapi.response_name(spec)
-        url = f"{PREFIXES[scope.blueprint]}/codes/{code}"
+        url = f"{PREFIXES[scope.name]}/codes/{code}"
         for accept, media_type in (
-            (None, scope.format_for(spec).media_type),
+            (None, docgen.format_for(scope, spec).media_type),
             ("application/problem+json", "application/problem+json"),
         ):
             headers = {"X-Request-ID": EXAMPLE_ID}
@@ -120,7 +120,7 @@ def test_real_bodies_validate_against_the_code_responses(
             body = response.get_json()
             validator_for(document, media_pointer(name, media_type)).validate(body)
             # The generic response of the route's scope accepts it too.
-            generic = openapi._scope_prefix(scope) + openapi.ERROR_RESPONSE
+            generic = openapi.scope_prefix(scope) + openapi.ERROR_RESPONSE
             validator_for(document, media_pointer(generic, media_type)).validate(body)
 
 
@@ -315,21 +315,6 @@ def test_flask_smorest_spec_uses_our_responses(openapi_version: str) -> None:
     pointer = media_pointer("ValidationError", "application/json")
     validator_for(doc, pointer).validate(body)
     assert body["details"]["validation_errors"][0]["field"] == "limit"
-
-
-class PerCodeFormat:
-    """A format of one's own: the ``detail`` shape for resource errors, the
-    ``error_code`` shape for the rest."""
-
-    media_type = "application/json"
-
-    def __init__(self) -> None:
-        self.detail = DetailFormat()
-        self.error_code = ErrorCodeFormat()
-
-    def render(self, problem: Problem) -> t.Mapping[str, t.Any]:
-        fmt = self.detail if problem.status == 404 else self.error_code
-        return fmt.render(problem)
 
 
 def envelope(problem: Problem) -> dict[str, t.Any]:

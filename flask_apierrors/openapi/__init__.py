@@ -24,14 +24,13 @@ from .paths import add_error_responses
 from .paths import document
 from .paths import openapi_path
 from .paths import paths_for_app
+from .paths import scope_of_rule
 from .plugin import ApiErrorsPlugin
 from .responses import ERROR_RESPONSE
-
-# Private: the prefix of a blueprint's response names, importable from here too.
-from .responses import _scope_prefix as _scope_prefix
 from .responses import component_name
 from .responses import components
 from .responses import response_name
+from .responses import scope_prefix
 from .schemas import ERROR_DETAILS
 from .schemas import FIELD_ERROR
 from .schemas import JSON_SCHEMA_DIALECT
@@ -55,8 +54,10 @@ __all__ = [
     "json_schema",
     "component_name",
     "response_name",
+    "scope_prefix",
     "components",
     "openapi_path",
+    "scope_of_rule",
     "paths_for_app",
     "add_error_responses",
     "document",

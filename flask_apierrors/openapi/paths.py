@@ -11,11 +11,12 @@ import re
 import typing as t
 
 from ..docgen import Reference
-from ..docgen import Scope
 from ..docgen import reference_for_app
+from ..state import Scope
+from ..state import find_state
 from .responses import ERROR_RESPONSE
-from .responses import _scope_prefix
 from .responses import components
+from .responses import scope_prefix
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -51,20 +52,23 @@ def openapi_path(rule: str) -> tuple[str, list[dict[str, t.Any]]]:
     return _RULE_ARG.sub(replace, rule), params
 
 
-def _scope_for_rule(reference: Reference, rule: Rule) -> Scope:
-    by_name = {s.blueprint: s for s in reference.scopes[1:]}
+def scope_of_rule(reference: Reference, rule: Rule, app: Flask | None = None) -> Scope:
+    """The scope of ``reference`` whose settings answer the errors of
+    ``rule``'s view: the one ``app``'s state picks for a request to it
+    (innermost overridden blueprint, else the URL prefix), by name; the
+    app's scope without ``app``."""
+    state = find_state(app) if app is not None else None
+    if state is None:
+        return reference.app_scope
+    # What request.blueprints is for the rule's endpoint, innermost first.
     parts = rule.endpoint.split(".")[:-1]
-    # Innermost blueprint first, as the error handlers choose.
-    for n in range(len(parts), 0, -1):
-        name = ".".join(parts[:n])
-        scope = by_name.get(name) or by_name.get(parts[n - 1])
-        if scope is not None:
-            return scope
-    return reference.app_scope
+    blueprints = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    name = state.scope_for(blueprints, rule.rule).name
+    return next((s for s in reference.scopes if s.name == name), reference.app_scope)
 
 
 def _error_refs(scope: Scope) -> dict[str, t.Any]:
-    ref = {"$ref": f"#/components/responses/{_scope_prefix(scope)}{ERROR_RESPONSE}"}
+    ref = {"$ref": f"#/components/responses/{scope_prefix(scope)}{ERROR_RESPONSE}"}
     return {"4XX": ref, "5XX": dict(ref)}
 
 
@@ -81,7 +85,7 @@ def paths_for_app(app: Flask, reference: Reference | None = None) -> dict[str, t
             continue
         path, params = openapi_path(rule.rule)
         item = paths.setdefault(path, {})
-        scope = _scope_for_rule(reference, rule)
+        scope = scope_of_rule(reference, rule, app)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             operation: dict[str, t.Any] = {
                 "operationId": f"{rule.endpoint}.{method.lower()}",
@@ -104,7 +108,7 @@ def add_error_responses(
     scopes: dict[str, Scope] = {}
     if app is not None:
         for rule in app.url_map.iter_rules():
-            scopes.setdefault(openapi_path(rule.rule)[0], _scope_for_rule(reference, rule))
+            scopes.setdefault(openapi_path(rule.rule)[0], scope_of_rule(reference, rule, app))
     rv = copy.deepcopy(dict(paths))
     for path, item in rv.items():
         scope = scopes.get(path, reference.app_scope)
@@ -134,7 +138,7 @@ def document(
 
         @app.get("/openapi.json")
         def openapi_json():
-            return openapi.document(app, title="Jobs API", version="1.0")
+            return openapi.document(app, title="Example API", version="1.0")
 
     :param app: An app set up with :class:`~flask_apierrors.ApiErrors`.
     :param title: ``info.title``; defaults to the app's name.

@@ -11,11 +11,12 @@ from http import HTTPStatus
 
 from ..docgen import Reference
 from ..docgen import reference_for_app
-from .paths import _scope_for_rule
+from ..state import find_state
+from .paths import scope_of_rule
 from .responses import ERROR_RESPONSE
-from .responses import _scope_prefix
 from .responses import components
 from .responses import response_name
+from .responses import scope_prefix
 
 if t.TYPE_CHECKING:
     from apispec import APISpec
@@ -70,7 +71,7 @@ class ApiErrorsPlugin(BasePlugin):
         return self._reference
 
     def _ready(self) -> bool:
-        return self._reference is not None or self.app is None or "apierrors" in self.app.extensions
+        return self._reference is not None or self.app is None or find_state(self.app) is not None
 
     def init_spec(self, spec: APISpec) -> None:
         """Register the schemas and responses on ``spec``; if ``ApiErrors``
@@ -104,8 +105,10 @@ class ApiErrorsPlugin(BasePlugin):
             return
         reference = self.reference
         rule = kwargs.get("rule")
-        scope = _scope_for_rule(reference, rule) if rule is not None else reference.app_scope
-        prefix = _scope_prefix(scope)
+        scope = (
+            scope_of_rule(reference, rule, self.app) if rule is not None else reference.app_scope
+        )
+        prefix = scope_prefix(scope)
         responses_known = self.spec.components.responses if self.spec is not None else {}
         for operation in operations.values():
             if not isinstance(operation, dict):

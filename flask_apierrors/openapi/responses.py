@@ -16,16 +16,19 @@ from ..catalog import reason_phrase
 from ..docgen import HEADER_DESCRIPTIONS
 from ..docgen import TEMPLATE_SPEC
 from ..docgen import Reference
-from ..docgen import Scope
+from ..docgen import display_code
 from ..docgen import effective_status
 from ..docgen import example_body
 from ..docgen import example_problem
+from ..docgen import format_for
+from ..docgen import format_name
+from ..docgen import path_of
 from ..docgen import render
-from ..docgen.text import _one_line
 from ..formats import BUILTIN
 from ..formats import PROBLEM_JSON
 from ..formats import Format
 from ..formats import build_format
+from ..state import Scope
 from .schemas import ERROR_DETAILS
 from .schemas import FIELD_ERROR
 from .schemas import SCHEMA_NAMES
@@ -36,15 +39,6 @@ from .schemas import field_error_schema
 
 #: The generic error response of the app (blueprints: ``<blueprint>.Error``).
 ERROR_RESPONSE: t.Final = "Error"
-
-
-def _code_path(format_name: str | None) -> tuple[str, ...] | None:
-    return {
-        "error": ("error",),
-        "error_code": ("error_code",),
-        "detail": ("detail", "code"),
-        "problem": ("code",),
-    }.get(format_name or "")
 
 
 def _pin(path: tuple[str, ...], value: t.Any) -> dict[str, t.Any]:
@@ -62,16 +56,18 @@ def component_name(text: str) -> str:
     return name or "Error"
 
 
-def _scope_prefix(scope: Scope) -> str:
-    if scope.blueprint is None:
+def scope_prefix(scope: Scope) -> str:
+    """The prefix of a blueprint scope's response names (``images.``; none
+    for the app)."""
+    if scope.name is None:
         return ""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", scope.blueprint) + "."
+    return re.sub(r"[^A-Za-z0-9._-]", "_", scope.name) + "."
 
 
 def response_name(spec: ErrorSpec, scope: Scope | None = None) -> str:
     """The response component of ``spec`` (``NotFound``; ``images.JobNotFound``
     for a blueprint whose body differs from the app's)."""
-    return (_scope_prefix(scope) if scope is not None else "") + component_name(spec.code)
+    return (scope_prefix(scope) if scope is not None else "") + component_name(spec.code)
 
 
 class _Builder:
@@ -90,13 +86,13 @@ class _Builder:
         """The built-in format whose shape the bodies of ``spec`` have in
         ``scope``: the configured one, or for a format of your own the
         built-in one that renders the same example body (``None`` if none)."""
-        name = scope.format_name(spec)
+        name = format_name(scope, spec)
         if name in BUILTIN:
             return name
         key = (id(scope), spec.code if spec is not None else None)
         if key not in self._shapes:
             problem = example_problem(spec or TEMPLATE_SPEC, scope.settings)
-            body = render(scope.format_for(spec), problem)
+            body = render(self.format_for(scope, spec), problem)
             self._shapes[key] = next(
                 (
                     candidate
@@ -107,6 +103,9 @@ class _Builder:
                 None,
             )
         return self._shapes[key]
+
+    def format_for(self, scope: Scope, spec: ErrorSpec | None = None) -> Format:
+        return format_for(scope, spec, self.reference.formats)
 
     def _schema_ref(self, scope: Scope, spec: ErrorSpec | None) -> dict[str, t.Any] | None:
         name = self.shape(scope, spec)
@@ -144,25 +143,26 @@ class _Builder:
         return rv
 
     def code_response(self, spec: ErrorSpec, scope: Scope) -> dict[str, t.Any]:
-        fmt = scope.format_for(spec)
+        fmt = self.format_for(scope, spec)
         status = effective_status(spec, scope.settings)
         description = spec.description or spec.message
         content: dict[str, t.Any] = {}
-        body = example_body(spec, scope)
+        body = example_body(spec, scope, self.reference.formats)
         media: dict[str, t.Any] = {"example": body}
         ref = self._schema_ref(scope, spec)
-        name = self.shape(scope, spec)
-        path = _code_path(name)
+        code = display_code(spec, scope, self.reference.formats)
+        path = path_of(body, code) if ref is not None else None
         if ref is not None and path is not None:
-            pins = [_pin(path, _at(body, path))]
-            if name == "problem":
+            pins = [_pin(path, code)]
+            if self.shape(scope, spec) == "problem":
                 pins.append(_pin(("status",), status))
             media["schema"] = {"allOf": [ref, *pins]}
         else:
             media["schema"] = {"type": "object"}
         content[fmt.media_type] = media
         if scope.settings.problem_on_accept and fmt.media_type != PROBLEM_JSON:
-            problem_body = render(scope.problem_format(), example_problem(spec, scope.settings))
+            problem = example_problem(spec, scope.settings)
+            problem_body = render(format_for(scope, name="problem"), problem)
             content[PROBLEM_JSON] = {
                 "schema": {
                     "allOf": [
@@ -174,7 +174,7 @@ class _Builder:
                 "example": problem_body,
             }
         return {
-            "description": f"{status} {reason_phrase(status)}: {_one_line(description)}",
+            "description": f"{status} {reason_phrase(status)}: {' '.join(description.split())}",
             "headers": self.headers(spec, scope),
             "content": content,
         }
@@ -186,7 +186,7 @@ class _Builder:
         specs: list[ErrorSpec | None] = [None, *self.reference.catalog]
         for spec in specs:
             ref = self._schema_ref(scope, spec)
-            media_type = scope.format_for(spec).media_type
+            media_type = self.format_for(scope, spec).media_type
             bucket = media_types.setdefault(media_type, [])
             if ref is None:
                 free.add(media_type)
@@ -206,7 +206,7 @@ class _Builder:
             else:
                 schema = {"anyOf": bucket}
             content[media_type] = {"schema": schema}
-        where = "this API" if scope.blueprint is None else f"blueprint {scope.blueprint}"
+        where = "this API" if scope.name is None else f"blueprint {scope.name}"
         return {
             "description": f"An error of {where}.",
             "headers": self.headers(None, scope),
@@ -217,7 +217,7 @@ class _Builder:
         reference = self.reference
         app = reference.app_scope
         for scope in reference.scopes:
-            self.responses[_scope_prefix(scope) + ERROR_RESPONSE] = self.generic_response(scope)
+            self.responses[scope_prefix(scope) + ERROR_RESPONSE] = self.generic_response(scope)
         for spec in reference.specs():
             app_response = self.code_response(spec, app)
             self._add_response(response_name(spec), app_response)
@@ -239,12 +239,6 @@ def _builtin(name: str, scope: Scope, upper: bool | None) -> Format:
     return build_format(
         name, uppercase_codes=upper, problem_type_base=scope.settings.problem_type_base
     )
-
-
-def _at(body: t.Any, path: tuple[str, ...]) -> t.Any:
-    for key in path:
-        body = body.get(key) if isinstance(body, dict) else None
-    return body
 
 
 def _header_description(name: str) -> str:
