@@ -4,25 +4,25 @@
 configuration (its format, per blueprint; its catalog; its correlation id
 settings), so a test says only what matters::
 
-    def test_missing_job(client, app):
-        response = client.get("/jobs/nope")
-        error = assert_api_error(response, "job_not_found", app=app)
-        assert error.details["job_id"] == "nope"
+    def test_missing_item(client, app):
+        response = client.get("/items/nope")
+        error = assert_api_error(response, "item_not_found", app=app)
+        assert error.details["item_id"] == "nope"
 
 As a pytest plugin (``pytest_plugins = ["flask_apierrors.testing"]`` in
 ``conftest.py``) it adds an ``assert_api_error`` fixture bound to your
-``app`` fixture.
+``app`` fixture. It reads nothing of the request but the response (ids
+included), so it works as well in a ``unittest`` suite that keeps one app
+context pushed across its requests.
 
 .. versionadded:: 0.1
 """
 
 from __future__ import annotations
 
-import json
+import types
 import typing as t
 
-from flask import Flask
-from flask import current_app
 from flask import has_app_context
 from flask import request
 
@@ -31,14 +31,20 @@ from .client import ApiClientError
 from .client import _fields_of
 from .client import parse_error
 from .docgen import effective_status
+from .docgen import render
 from .formats import BUILTIN
 from .formats import PROBLEM_JSON
 from .problem import Problem
+from .rendering import dumps
+from .sse import spelled_code
+from .state import find_state
 
 if t.TYPE_CHECKING:
+    from flask import Flask
+
     from .config import Settings
-    from .extension import AppState
     from .formats import Format
+    from .state import AppState
 
 __all__ = ["assert_api_error", "expected_body"]
 
@@ -49,7 +55,7 @@ _KNOWN_KEYS: t.Final = frozenset({"error", "error_code", "detail", "code"})
 
 def _fail(message: str, body: t.Any = None) -> t.NoReturn:
     if body is not None:
-        message += "\nBody: " + json.dumps(body, ensure_ascii=False, default=str)[:2000]
+        message += "\nBody: " + dumps(body)[:2000]
     raise AssertionError(message)
 
 
@@ -72,14 +78,15 @@ def _request_target(response: t.Any) -> tuple[str, str] | None:
     return None
 
 
-def _settings_for(app: Flask, state: AppState, response: t.Any) -> Settings:
+def _settings_for(state: AppState, response: t.Any) -> Settings:
+    """The settings the app answered the response's request with (its
+    blueprint's, found by routing the request again)."""
     target = _request_target(response)
     if target is None:
         return state.settings
     path, method = target
-    with app.test_request_context(path, method=method):
-        settings: Settings = state.settings_for(request.blueprints, request.path)
-    return settings
+    with state.app.test_request_context(path, method=method):
+        return state.settings_for(request.blueprints, request.path)
 
 
 def expected_body(body: t.Mapping[str, t.Any], status: int, fmt: Format) -> dict[str, t.Any]:
@@ -91,31 +98,25 @@ def expected_body(body: t.Mapping[str, t.Any], status: int, fmt: Format) -> dict
     :param status: The response's status.
     :param fmt: The format the body should be in.
     """
-    fields = _fields_of(body)
-    parsed = _parsed(body, status)
+    # parse_error reads only the status of a response whose body it is given.
+    parsed = parse_error(types.SimpleNamespace(status_code=status, headers={}), body=body)
     problem = Problem(
         status=status,
         code=parsed.code,
         message=parsed.message,
         title=reason_phrase(status),
         details=parsed.details,
-        correlation_id=fields.correlation_id,
+        correlation_id=parsed.correlation_id,
         timestamp=parsed.timestamp,
         instance=t.cast("str | None", body.get("instance")),
     )
-    rendered = json.loads(json.dumps(fmt.render(problem), default=str))
-    return t.cast("dict[str, t.Any]", rendered)
+    return render(fmt, problem)
 
 
-class _Body:
-    def __init__(self, status: int, body: t.Any) -> None:
-        self.status_code = status
-        self.headers: dict[str, str] = {}
-        self.content = json.dumps(body).encode()
-
-
-def _parsed(body: t.Any, status: int) -> ApiClientError:
-    return parse_error(_Body(status, body), body=body)
+def _spelling(fmt: Format, code: str, status: int) -> str:
+    """``code`` as ``fmt`` spells it in its bodies."""
+    body = fmt.render(Problem(status=status, code=code, message="", title=reason_phrase(status)))
+    return spelled_code(body, code)
 
 
 def _compare(expected: t.Mapping[str, t.Any], body: t.Mapping[str, t.Any], where: str) -> list[str]:
@@ -158,13 +159,11 @@ def assert_api_error(
     :param details: Expected ``details`` entries (other keys may exist).
     :raises AssertionError: naming every difference.
     """
-    if app is None and has_app_context():
-        app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
-    if app is None:
+    if app is None and not has_app_context():
         raise TypeError(
             "assert_api_error needs the app: pass app=..., or call it in an app context."
         )
-    state: AppState | None = app.extensions.get("apierrors")
+    state = find_state(app)
     if state is None:
         raise TypeError("ApiErrors is not set up on this app.")
 
@@ -176,7 +175,7 @@ def assert_api_error(
     if media_type not in _JSON_TYPES or not isinstance(body, dict):
         _fail(f"Expected a JSON error body, got {actual_status} {content_type!r}.", body)
 
-    settings = _settings_for(app, state, response)
+    settings = _settings_for(state, response)
     spec = state.catalog.get(code) if code is not None else state.catalog.get(error.code)
     if status is None and code is not None:
         if spec is None:
@@ -198,9 +197,8 @@ def assert_api_error(
     builtin = isinstance(fmt_spec, str) and fmt_spec in BUILTIN
     name = fmt_spec if isinstance(fmt_spec, str) else type(fmt).__name__
     if builtin:
-        upper = bool(getattr(fmt, "uppercase_codes", False))
         canonical = spec.code if spec is not None else error.code
-        spelled = canonical.upper() if upper else canonical
+        spelled = _spelling(fmt, canonical, actual_status)
         if error.code != spelled:
             failures.append(
                 f"code is spelled {error.code!r}; the {name!r} format spells it {spelled!r}"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import textwrap
 import typing as t
+import unittest
 from pathlib import Path
 
 import httpx
@@ -162,6 +164,44 @@ def test_needs_an_app_with_the_extension() -> None:
         assert_api_error(response, "not_found")
     with pytest.raises(TypeError, match="not set up"):
         assert_api_error(response, "not_found", app=Flask("bare"))
+
+
+def test_a_unittest_suite_keeping_one_app_context() -> None:
+    """setUp pushes an app context for the whole test: ``g`` lives across
+    every request it makes, and each request still has its own ids."""
+    app = build_app()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/crash")
+    def crash() -> t.NoReturn:
+        raise RuntimeError("boom")
+
+    seen: dict[str, list[str]] = {"correlation": [], "error": []}
+
+    class JobsTest(unittest.TestCase):
+        def setUp(self) -> None:
+            self.ctx = app.app_context()
+            self.ctx.push()
+            self.client = app.test_client()
+
+        def tearDown(self) -> None:
+            self.ctx.pop()
+
+        def test_requests(self) -> None:
+            for path, code in [("/gone", "not_found"), ("/legacy/gone", "NOT_FOUND")] * 2:
+                error = assert_api_error(self.client.get(path), code)
+                seen["correlation"].append(t.cast(str, error.correlation_id))
+            for _ in range(2):
+                error = assert_api_error(self.client.get("/crash"), "internal_server_error")
+                seen["error"].append(error.details["error_id"])
+                seen["correlation"].append(t.cast(str, error.correlation_id))
+
+    result = unittest.TextTestRunner(stream=io.StringIO()).run(
+        unittest.defaultTestLoader.loadTestsFromTestCase(JobsTest)
+    )
+    assert result.wasSuccessful(), [text for _, text in result.failures + result.errors]
+    assert len(set(seen["correlation"])) == len(seen["correlation"]) == 6
+    assert len(set(seen["error"])) == 2
 
 
 @pytest.fixture(scope="module")
