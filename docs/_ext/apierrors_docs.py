@@ -5,8 +5,9 @@ cannot drift from it.
     The error reference of the built-in catalog (or of the app the factory
     returns), by :mod:`flask_apierrors.docgen`.
 ``.. apierrors-config::``
-    A ``.. data::`` entry per ``APIERRORS_*`` key: its description (the
-    ``#:`` comment in ``config.py``), default and keyword twin.
+    A ``.. data::`` entry per ``APIERRORS_*`` key of every settings class,
+    the core's and each feature plug-in's, grouped by owner: its description
+    (the ``#:`` comment above the field), default and keyword twin.
 ``.. apierrors-example:: CODE``
     The body of a catalog code's example in a format (``:format:``).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 import json
 import typing as t
 
@@ -25,8 +27,10 @@ from sphinx.util.docutils import SphinxDirective
 
 from flask_apierrors import Catalog
 from flask_apierrors import docgen
+from flask_apierrors import plugins
 from flask_apierrors.config import Settings
 from flask_apierrors.config import config_key
+from flask_apierrors.config import settings_classes
 
 if t.TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -59,31 +63,55 @@ def _default(field: dataclasses.Field[t.Any]) -> t.Any:
     return None  # pragma: no cover - every setting has a default
 
 
+def settings_groups() -> list[tuple[str, str, type[t.Any]]]:
+    """``(title, owner, settings class)`` of every settings class: the
+    core's first, then each feature's, once every plug-in is loaded (they
+    declare their classes when loaded)."""
+    owners = {cls: p.name for p in plugins.installed() for cls in p.settings}
+    groups = []
+    for cls in settings_classes():
+        if cls is Settings:
+            groups.append(("Core", "the core (``flask_apierrors.config``)", cls))
+            continue
+        name = owners.get(cls)
+        owner = f"the ``{name}`` plug-in" if name else "a feature"
+        title = (name or cls.__name__).replace("_", " ").capitalize()
+        groups.append((title, f"{owner} (``{cls.__module__}``)", cls))
+    return groups
+
+
 def config_rest() -> str:
-    """The ``.. data::`` entries of every setting, in declaration order."""
-    docs = ModuleAnalyzer.for_module("flask_apierrors.config").find_attr_docs()
+    """The ``.. data::`` entries of every setting, grouped by the settings
+    class that declares it, in declaration order."""
     lines: list[str] = []
-    for field in dataclasses.fields(Settings):
-        about = docs.get(("Settings", field.name), [])
-        lines.append(f".. data:: {config_key(field.name)}")
-        lines.append("")
-        lines.extend(f"   {line}".rstrip() for line in about if line.strip() or lines[-1])
-        if lines[-1]:
+    for title, owner, cls in settings_groups():
+        summary = inspect.cleandoc(cls.__doc__ or "").split("\n\n", 1)[0]
+        if cls is not Settings and summary:
+            summary = ": " + summary[0].lower() + summary[1:]
+        intro = f"Declared by {owner}{summary if cls is not Settings else '.'}"
+        lines.extend([title, "~" * len(title), "", intro, ""])
+        docs = ModuleAnalyzer.for_module(cls.__module__).find_attr_docs()
+        for field in dataclasses.fields(cls):
+            about = docs.get((cls.__qualname__, field.name), [])
+            lines.append(f".. data:: {config_key(field.name)}")
             lines.append("")
-        lines.append(f"   :Default: ``{_default(field)!r}``")
-        lines.append(
-            f"   :Keyword: ``{field.name}=`` of :class:`~flask_apierrors.ApiErrors`"
-            " and :meth:`~flask_apierrors.ApiErrors.override`"
-        )
-        lines.append("")
+            lines.extend(f"   {line}".rstrip() for line in about if line.strip() or lines[-1])
+            if lines[-1]:
+                lines.append("")
+            lines.append(f"   :Default: ``{_default(field)!r}``")
+            lines.append(
+                f"   :Keyword: ``{field.name}=`` of :class:`~flask_apierrors.ApiErrors`"
+                " and :meth:`~flask_apierrors.ApiErrors.override`"
+            )
+            lines.append("")
     return "\n".join(lines)
 
 
 class ConfigDirective(SphinxDirective):
-    """A ``.. data::`` entry per ``APIERRORS_*`` key."""
+    """A ``.. data::`` entry per ``APIERRORS_*`` key, a section per owner."""
 
     def run(self) -> list[nodes.Node]:
-        return self.parse_text_to_nodes(config_rest())
+        return self.parse_text_to_nodes(config_rest(), allow_section_headings=True)
 
 
 class ExampleDirective(SphinxDirective):
@@ -104,6 +132,7 @@ class ExampleDirective(SphinxDirective):
         if "uppercase" in self.options:
             options["uppercase_codes"] = True
         scope = docgen.Scope(Settings().merged(options))
+        # The body is plain JSON data already: laid out for reading.
         body = json.dumps(docgen.example_body(spec, scope), indent=2, ensure_ascii=False)
         block = nodes.literal_block(body, body, language="json")
         self.set_source_info(block)
