@@ -10,20 +10,30 @@ cannot drift from it.
     (the ``#:`` comment above the field), default and keyword twin.
 ``.. apierrors-example:: CODE``
     The body of a catalog code's example in a format (``:format:``).
+
+It also has autodoc show the real types in signatures (``Any``,
+``Mapping[str, Any]``, ``Flask``) instead of the source's annotation strings
+(``t.Any``): see :func:`resolve_annotations`.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import dataclasses
 import importlib
 import inspect
 import json
+import pkgutil
+import sys
+import types
 import typing as t
 
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.pycode import ModuleAnalyzer
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.typing import stringify_annotation
 
 from flask_apierrors import Catalog
 from flask_apierrors import docgen
@@ -139,7 +149,81 @@ class ExampleDirective(SphinxDirective):
         return [block]
 
 
+def _type_checking_imports(module: types.ModuleType) -> dict[str, t.Any]:
+    """The names ``module`` imports under ``if t.TYPE_CHECKING:``."""
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError):
+        return {}
+    names: dict[str, t.Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            for stmt in node.body:
+                # Type checkers' own modules (_typeshed) do not exist at run time.
+                with contextlib.suppress(ImportError, AttributeError):
+                    names.update(_imported_names(stmt, module))
+    return names
+
+
+def _imported_names(stmt: ast.stmt, module: types.ModuleType) -> dict[str, t.Any]:
+    names: dict[str, t.Any] = {}
+    if isinstance(stmt, ast.ImportFrom):
+        package = module.__name__ if hasattr(module, "__path__") else module.__package__
+        source = importlib.import_module("." * stmt.level + (stmt.module or ""), package)
+        for alias in stmt.names:
+            names[alias.asname or alias.name] = getattr(source, alias.name)
+    elif isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            imported = importlib.import_module(alias.name)
+            top = alias.name.partition(".")[0]
+            names[alias.asname or top] = imported if alias.asname else sys.modules[top]
+    return names
+
+
+def resolve_annotations(app: Sphinx) -> None:
+    """Give every module of the package the names it imports only for type
+    checkers. The package's annotations are strings (``from __future__
+    import annotations``); ``typing.get_type_hints`` evaluates them for
+    autodoc, but gives up on a whole signature at its first unknown name, and
+    autodoc then shows the raw strings."""
+    package = importlib.import_module("flask_apierrors")
+    for info in pkgutil.walk_packages(package.__path__, "flask_apierrors."):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(info.name)
+    for name, module in list(sys.modules.items()):
+        if name == "flask_apierrors" or name.startswith("flask_apierrors."):
+            for attr, value in _type_checking_imports(module).items():
+                module.__dict__.setdefault(attr, value)
+
+
+def record_init_annotations(
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: t.Any,
+    options: t.Any,
+    signature: str | None,
+    return_annotation: str | None,
+) -> None:
+    """A class's parameters, as its ``__init__`` annotates them: autodoc
+    resolves a class's own annotations only, and leaves the strings
+    (``t.Mapping[str, t.Any]``) of its constructor's parameters."""
+    recorded = app.env.current_document.autodoc_annotations.get(name)
+    if not isinstance(obj, type) or not recorded:
+        return
+    try:
+        hints = t.get_type_hints(obj.__init__)
+    except Exception:
+        return
+    for param, hint in hints.items():
+        if param in recorded and param != "return":
+            recorded[param] = stringify_annotation(hint, "smart")
+
+
 def setup(app: Sphinx) -> dict[str, t.Any]:
+    app.connect("builder-inited", resolve_annotations)
+    # After autodoc's own recording (priority 500).
+    app.connect("autodoc-process-signature", record_init_annotations, priority=600)
     app.add_directive("apierrors-reference", ReferenceDirective)
     app.add_directive("apierrors-config", ConfigDirective)
     app.add_directive("apierrors-example", ExampleDirective)
