@@ -20,7 +20,7 @@ Benchmarks
 ==========
 
 .. This page is generated: edit benchmarks/docs.py or benchmarks/analysis.rst,
-   then run ``python -m benchmarks.run --write-docs``.
+   then run ``.venv/bin/python -m benchmarks.run --write-docs``.
 
 How much does a JSON error cost? This page measures the error path of
 flask-apierrors against what an API would use otherwise, on the same routes
@@ -40,9 +40,9 @@ Every app has the same flask-limiter ``Limiter`` (memory storage) and the same
 routes; the source is ``benchmarks/contenders.py``.
 
 Regenerate this page (about ten minutes, most of it the memory run and the
-gunicorn part) with::
+gunicorn part) from the root of a clone with::
 
-    python -m benchmarks.run --write-docs
+    .venv/bin/python -m benchmarks.run --write-docs
 
 ``--quick`` runs fewer rounds, ``--no-gunicorn`` skips the part that starts
 servers, ``--scenario NAME`` and ``--contender NAME`` narrow the run.

@@ -3,12 +3,14 @@ and the generated parts (settings, error reference) cover the code."""
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import dataclasses
 import html
 import importlib.util
 import io
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -35,6 +37,11 @@ from .support.upstream import UpstreamServer
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
+#: The virtualenv the repository's scripts create: repository-only commands
+#: (the example app, the benchmarks) name its programs, so they run as written
+#: without activating it.
+VENV_BIN: t.Final = ".venv/bin/"
+
 #: Pages whose ``.. code-block:: python`` examples run in the tests, each
 #: page in one namespace, top to bottom.
 EXAMPLE_PAGES: t.Final = (
@@ -56,6 +63,10 @@ EXAMPLE_PAGES: t.Final = (
 #: Live servers an example page may use, by the name its code uses: the
 #: page gets the fixture's value when the name occurs in it.
 LIVE_NAMES: t.Final = ("base_url", "redis_url", "upstream_url")
+
+#: Pages whose examples import the repository's example app: a reader runs
+#: them from the repository root, as the page says.
+REPOSITORY_PAGES: t.Final = frozenset({"example_app"})
 
 #: JSON members and response headers whose values change from run to run
 #: (times, ids, waits): an output block shows an example value of the same shape.
@@ -198,6 +209,80 @@ def upstream_url() -> t.Iterator[str]:
         yield server.url
 
 
+#: Runs a page's Python blocks in one namespace, as a reader pastes them into
+#: a fresh interpreter; prints what each block printed, as a JSON list.
+OUTSIDE_RUNNER: t.Final = """\
+import contextlib, io, json, sys
+
+page = json.load(sys.stdin)
+namespace = {"__name__": page["name"], **page["live"]}
+printed = []
+for block in page["blocks"]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = compile("\\n" * (block["line"] - 1) + block["code"], page["path"], "exec")
+        exec(code, namespace)
+    printed.append(out.getvalue())
+sys.stdout.write(json.dumps(printed))
+"""
+
+
+@pytest.mark.parametrize("page", sorted(set(EXAMPLE_PAGES) - REPOSITORY_PAGES))
+def test_code_examples_run_outside_the_repository(
+    page: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A reader who installed the package runs a page's examples in a
+    directory of their own: nothing of this repository may be needed."""
+    path = DOCS / f"{page}.rst"
+    text = path.read_text(encoding="utf-8")
+    blocks = code_blocks(text)
+    python = [b for b in blocks if b.language == "python"]
+    live = {n: request.getfixturevalue(n) for n in LIVE_NAMES if re.search(rf"\b{n}\b", text)}
+    document = {
+        "name": f"docs_{page}",
+        "path": str(path),
+        "live": live,
+        "blocks": [{"line": b.line, "code": b.code} for b in python],
+    }
+    # The interpreter of the tests, without the repository on its path: the
+    # package comes from its installation, as for any user.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", OUTSIDE_RUNNER],
+        input=json.dumps(document),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = dict(zip((b.line for b in python), json.loads(result.stdout), strict=True))
+    for i, block in enumerate(blocks[1:], start=1):
+        before = blocks[i - 1]
+        if block.is_output and before.language == "python":
+            where = f"{path}:{block.line} (run in {tmp_path})"
+            assert_same_output(printed[before.line], block.code, where)
+
+
+def test_outside_runner_sees_no_repository(tmp_path: Path) -> None:
+    code = "import importlib.util as u; print(u.find_spec('example_app'), u.find_spec('tests'))"
+    document = {"name": "x", "path": "x.rst", "live": {}, "blocks": [{"line": 1, "code": code}]}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", OUTSIDE_RUNNER],
+        input=json.dumps(document),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(result.stdout) == ["None None\n"]
+
+
 @pytest.mark.parametrize("page", EXAMPLE_PAGES)
 def test_code_examples_run(page: str, request: pytest.FixtureRequest) -> None:
     path = DOCS / f"{page}.rst"
@@ -288,13 +373,14 @@ def flask_commands(text: str) -> list[list[str]]:
     """The arguments of every ``flask`` command a page shows (``$ flask`` lines
     of console blocks, ````flask ...```` literals), without ``--app``."""
     commands = [
-        line[2:].partition(" #")[0]
+        line[2:].partition(" #")[0].removeprefix(VENV_BIN)
         for block in code_blocks(text)
         if block.language == "console"
         for line in block.code.splitlines()
-        if line.startswith("$ flask ")
+        if line.startswith(("$ flask ", f"$ {VENV_BIN}flask "))
     ]
-    commands += re.findall(r"``(flask [^`]+)``", re.sub(r"\s*\n\s*", " ", text))
+    literals = re.sub(r"\s*\n\s*", " ", text)
+    commands += re.findall(rf"``(?:{re.escape(VENV_BIN)})?(flask [^`]+)``", literals)
     found = []
     for command in commands:
         words = shlex.split(command)[1:]
@@ -320,11 +406,14 @@ def test_flask_command_extraction() -> None:
     text = (
         "Run ``flask --app example_app maintenance on\n   --minutes 30``.\n\n"
         ".. code-block:: console\n\n    $ flask apierrors docs --format json  # JSON\n"
-        "    $ ls\n"
+        "    $ .venv/bin/flask --app example_app create-keys\n"
+        "    $ ls\n\nOr ``.venv/bin/flask --app example_app maintenance off``.\n"
     )
     assert flask_commands(text) == [
         ["apierrors", "docs", "--format", "json"],
+        ["create-keys"],
         ["maintenance", "on", "--minutes", "30"],
+        ["maintenance", "off"],
     ]
 
 
@@ -358,13 +447,14 @@ def test_documented_scripts_and_modules_exist() -> None:
 def gunicorn_commands(text: str) -> list[list[str]]:
     """The arguments of every ``gunicorn`` command a page shows."""
     commands = [
-        line[2:]
+        line[2:].removeprefix(VENV_BIN)
         for block in code_blocks(text)
         if block.language == "console"
         for line in re.sub(r"\\\n\s*", "", block.code).splitlines()
-        if line.startswith("$ gunicorn ")
+        if line.startswith(("$ gunicorn ", f"$ {VENV_BIN}gunicorn "))
     ]
-    commands += re.findall(r"``(gunicorn [^`]+)``", re.sub(r"\s*\n\s*", " ", text))
+    literals = re.sub(r"\s*\n\s*", " ", text)
+    commands += re.findall(rf"``(?:{re.escape(VENV_BIN)})?(gunicorn [^`]+)``", literals)
     return [shlex.split(command)[1:] for command in commands]
 
 
@@ -373,6 +463,70 @@ DOCUMENTED_GUNICORN_COMMANDS: t.Final = [
     for path in sorted(DOCS.glob("*.rst"))
     for args in gunicorn_commands(path.read_text(encoding="utf-8"))
 ]
+
+
+def commands(text: str) -> list[str]:
+    """Every command a page shows: the ``$`` lines of its console blocks
+    (continuation lines joined) and its ``literal`` commands."""
+    found = [
+        line[2:]
+        for block in code_blocks(text)
+        if block.language == "console"
+        for line in re.sub(r"\\\n\s*", "", block.code).splitlines()
+        if line.startswith("$ ")
+    ]
+    program = r"(?:\S*/)?(?:flask|gunicorn|python3?|pip) "
+    found += re.findall(rf"``({program}[^`]+)``", re.sub(r"\s*\n\s*", " ", text))
+    return found
+
+
+DOCUMENTED_REPOSITORY_COMMANDS: t.Final = [
+    pytest.param(command, id=f"{path.stem}: {command}")
+    for path in sorted(DOCS.glob("*.rst"))
+    for command in commands(path.read_text(encoding="utf-8"))
+    if re.search(r"\b(example_app|benchmarks)\b", command)
+]
+
+
+def test_command_extraction() -> None:
+    text = (
+        ".. code-block:: console\n\n    $ .venv/bin/gunicorn -w 2 \\\n"
+        "        example_app.wsgi:app\n    output\n\n"
+        "And ``python -m benchmarks.run``, ``flask --app\n  myapp run``.\n"
+    )
+    assert commands(text) == [
+        ".venv/bin/gunicorn -w 2 example_app.wsgi:app",
+        "python -m benchmarks.run",
+        "flask --app myapp run",
+    ]
+
+
+@pytest.mark.parametrize("command", DOCUMENTED_REPOSITORY_COMMANDS)
+def test_repository_commands_run_as_written(command: str) -> None:
+    """The example app and the benchmarks are not installed with the
+    package: their commands run from the repository root with the programs
+    of its virtualenv (which the README's commands create), or through the
+    repository's scripts, not with whatever ``flask`` is on the PATH."""
+    program = shlex.split(command)[0]
+    if program != "bash":
+        assert program.startswith(VENV_BIN), command
+        # Installed by the dev setup (next to the interpreter of the tests).
+        assert (Path(sys.executable).parent / program.removeprefix(VENV_BIN)).exists()
+
+
+def test_install_commands_name_real_extras_and_the_built_wheel() -> None:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    extras = set(config["options.extras_require"]) - {"example", "dev"}
+    wheel = "{}-{}-py3-none-any.whl".format(
+        config["metadata"]["name"].replace("-", "_"), config["metadata"]["version"]
+    )
+    text = (DOCS / "quickstart.rst").read_text(encoding="utf-8")
+    assert set(re.findall(r"dist/(\S+?\.whl)", text)) == {wheel}
+    named = {e for group in re.findall(r"\[([a-z,]+)\]'", text) for e in group.split(",")}
+    assert named and named <= extras
+    listed = set(re.findall(r"^``([a-z]+)`` +\S", text, re.MULTILINE))
+    assert listed == extras
 
 
 @pytest.mark.parametrize("args", DOCUMENTED_GUNICORN_COMMANDS)
