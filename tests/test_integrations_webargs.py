@@ -53,6 +53,8 @@ class ChatCompletion(Schema):
     )
     api_token = fields.String(validate=validate.Length(min=10))
     pin = fields.String(load_only=True, validate=validate.Length(equal=4))
+    # "key" on the wire: secret by its attribute name.
+    api_key = fields.String(data_key="key", validate=validate.Length(min=10))
 
 
 class Page(Schema):
@@ -208,6 +210,36 @@ def test_secrets_and_load_only_fields_are_redacted(kind: str) -> None:
         {"field": "pin", "message": "Length must be 4.", "invalid_value": "[REDACTED]"},
     ]
     assert "123456" not in response.get_data(as_text=True)
+
+
+def test_attribute_names_and_codes(kind: str) -> None:
+    client, prefix = _client(kind, field_error_codes=True)
+    payload = {"model": "gpt-4", "messages": [], "key": "short"}
+    assert client.post("/v1/chat/completions", json=payload).get_json()["details"] == {
+        "validation_errors": [
+            {
+                "field": "messages",
+                "message": "At least one message is required",
+                "invalid_value": [],
+                "code": "too_short",
+            },
+            {
+                "field": "model",
+                "message": "Invalid model type. Must be one of: Melanie-3, Melanie-3-light,"
+                " Melanie-3-code",
+                "invalid_value": "gpt-4",
+                "code": "invalid_choice",
+            },
+            {
+                "field": "key",
+                "message": "Shorter than minimum length 10.",
+                "invalid_value": "[REDACTED]",
+                "code": "too_short",
+            },
+        ]
+    }
+    query = client.get(prefix + "/items?page=0&ids=x").get_json()["details"]
+    assert [e["code"] for e in query["validation_errors"]] == ["out_of_range", "invalid_type"]
 
 
 def test_query_errors_carry_their_location(kind: str) -> None:

@@ -27,8 +27,8 @@ from marshmallow import Schema
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .fielderrors import validation_problem
 from .marshmallow import field_errors
-from .marshmallow import validation_problem
 from .werkzeug import convert_http_exception
 from .werkzeug import exception_headers
 

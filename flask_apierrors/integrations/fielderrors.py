@@ -1,0 +1,145 @@
+"""What the validation integrations (marshmallow, webargs, pydantic) share
+to build ``validation_error`` bodies: the field path syntax, the text of a
+message, the machine codes, one :class:`~flask_apierrors.FieldError` per
+entry and the problem itself. The rules are documented in the validation
+chapter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+
+from ..problem import MISSING
+from ..problem import FieldError
+from .redaction import TRUNCATION_MARKER
+from .redaction import Segment
+from .redaction import cut
+from .redaction import safe_text
+
+if t.TYPE_CHECKING:
+    from ..config import Settings
+    from ..problem import Problem
+    from .base import Context
+
+__all__ = [
+    "FIELD_ERROR_CODES",
+    "GENERIC_MESSAGE",
+    "MAX_MESSAGE_LENGTH",
+    "REQUIRED_MESSAGE",
+    "TRUNCATION_MARKER",
+    "Segment",
+    "field_error",
+    "format_path",
+    "key_segment",
+    "message_text",
+    "validation_problem",
+]
+
+#: What a missing required field reads (both documented APIs say so).
+REQUIRED_MESSAGE: t.Final = "Field required"
+#: Longest message, path segment and path echoed (characters).
+MAX_MESSAGE_LENGTH: t.Final = 1000
+MAX_SEGMENT_LENGTH: t.Final = 200
+MAX_PATH_LENGTH: t.Final = 1000
+#: Said instead of a message that is not text (never an exception's text).
+GENERIC_MESSAGE: t.Final = "Invalid value."
+
+#: The machine codes of field errors (``field_error_codes`` setting), and
+#: what each means. Every integration maps its library's errors onto these.
+FIELD_ERROR_CODES: t.Final[t.Mapping[str, str]] = {
+    "required": "A required field is missing.",
+    "null": "``null`` where a value is required.",
+    "unknown_field": "A field the schema does not know.",
+    "invalid_type": "A value of the wrong type (a string for a number, an object for a list ...).",
+    "invalid_format": "A string of the wrong form: email, URL, UUID, date, pattern ...",
+    "invalid_choice": "A value that is not one of the allowed ones.",
+    "too_short": "A string or list shorter than allowed.",
+    "too_long": "A string or list longer than allowed.",
+    "out_of_range": "A number (or date) outside the allowed range.",
+    "invalid": "Any other failure: a custom validator, a rule across fields ...",
+}
+
+# Names written bare in a path; anything else is quoted.
+_PLAIN_NAME: t.Final = re.compile(r"[^\s.\[\]\"'\\\x00-\x1f\x7f]+")
+
+
+def format_path(path: t.Iterable[Segment]) -> str:
+    """``("messages", 0, "content")`` -> ``messages[0].content``; names
+    that are not plain words are quoted: ``meta["a.b"]``. Names are cut at
+    200 characters, the path at 1,000 (a deep path is not read further)."""
+    parts: list[str] = []
+    length = 0
+    for seg in path:
+        if isinstance(seg, int):
+            part = f"[{seg}]"
+        else:
+            seg = cut(seg, MAX_SEGMENT_LENGTH)
+            if _PLAIN_NAME.fullmatch(seg):
+                part = f".{seg}" if parts else seg
+            else:
+                part = "[" + json.dumps(seg, ensure_ascii=False) + "]"
+        parts.append(part)
+        length += len(part)
+        if length > MAX_PATH_LENGTH:
+            break
+    return cut("".join(parts), MAX_PATH_LENGTH)
+
+
+def key_segment(key: t.Any) -> Segment:
+    """A key of an error tree as a path segment: names and indexes as they
+    are, anything else as text (never an object's address)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    return safe_text(key, "?")
+
+
+def message_text(raw: t.Any) -> str:
+    """The text of a validation message, cut at 1,000 characters.
+
+    marshmallow lets a message be any object: text is kept, bytes are
+    decoded, numbers written, a lazy translation string read;
+    anything else (``None``, an exception, an object with a default
+    ``repr``) reads :data:`GENERIC_MESSAGE`, so no exception text or
+    memory address reaches the client.
+    """
+    return cut(safe_text(raw, GENERIC_MESSAGE), MAX_MESSAGE_LENGTH)
+
+
+def field_error(
+    path: t.Sequence[Segment],
+    message: str,
+    value: t.Any,
+    settings: Settings,
+    *,
+    location: str | None = None,
+    code: t.Callable[[], str] | None = None,
+) -> FieldError:
+    """One entry: ``path`` formatted (errors about the whole request are
+    reported under ``schema_error_field``), ``value`` as echoed (or
+    :data:`~flask_apierrors.problem.MISSING`), and the machine code only
+    with the ``field_error_codes`` setting on (``code`` is not called
+    otherwise)."""
+    return FieldError(
+        field=format_path(path) if path else settings.schema_error_field,
+        message=message,
+        invalid_value=value if path else MISSING,
+        location=location,
+        code=code() if code is not None and settings.field_error_codes else None,
+    )
+
+
+def validation_problem(
+    ctx: Context, errors: t.Sequence[FieldError], total: int, *, status: int | None = None
+) -> Problem:
+    """The ``validation_error`` problem for ``errors`` (status: the
+    ``validation_status`` setting unless given); ``total_errors`` is
+    reported when some were left out."""
+    details = {"total_errors": total} if total > len(errors) else {}
+    return ctx.problem(
+        "validation_error",
+        status=status if status is not None else ctx.settings.validation_status,
+        details=details,
+        errors=errors,
+    )
