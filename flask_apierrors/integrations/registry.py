@@ -9,6 +9,7 @@ and :data:`CORE_LAST`. Optional libraries are imported only if installed.
 
 from __future__ import annotations
 
+import importlib.util
 import typing as t
 
 from . import werkzeug as wz
@@ -28,6 +29,15 @@ def _optional() -> tuple[list[Converter], list[type[Exception]]]:
 
         converters += [wa.convert_webargs_error, ma.convert_validation_error]
         types.append(marshmallow.ValidationError)
+    if importlib.util.find_spec("pydantic_core") is not None:
+        # pydantic's ValidationError is pydantic_core's: importing the small
+        # core (not pydantic) is enough to handle it.
+        import pydantic_core
+
+        from . import pydantic as pd
+
+        converters.append(pd.convert_pydantic_error)
+        types.append(pydantic_core.ValidationError)
     return converters, types
 
 

@@ -1,0 +1,489 @@
+"""pydantic ``ValidationError`` -> ``validation_error``: the same entries
+as marshmallow's (paths, messages, echoed values, redaction, cap, status),
+union labels left out, secret types and names behind aliases redacted,
+codes from pydantic's error types, and no 5xx for any input."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import pytest
+from flask import Flask
+from flask import request
+from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
+
+from flask_apierrors import ApiErrors
+from flask_apierrors import FieldError
+from flask_apierrors import use_schema
+from flask_apierrors.catalog import Catalog
+from flask_apierrors.config import Settings
+from flask_apierrors.integrations import Context
+from flask_apierrors.integrations.fielderrors import FIELD_ERROR_CODES
+from flask_apierrors.integrations.fielderrors import TRUNCATION_MARKER
+from flask_apierrors.integrations.registry import EXCEPTION_TYPES
+
+pydantic = pytest.importorskip("pydantic")
+pydantic_core = pytest.importorskip("pydantic_core")
+
+from pydantic import AliasChoices  # noqa: E402
+from pydantic import AliasPath  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
+from pydantic import ConfigDict  # noqa: E402
+from pydantic import Field  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
+from pydantic import TypeAdapter  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from flask_apierrors.integrations.pydantic import TYPE_CODES  # noqa: E402
+from flask_apierrors.integrations.pydantic import convert_pydantic_error  # noqa: E402
+from flask_apierrors.integrations.pydantic import type_code  # noqa: E402
+
+MODELS = ("Melanie-3", "Melanie-3-light", "Melanie-3-code")
+
+
+class Message(BaseModel):
+    role: t.Literal["system", "user", "assistant"]
+    content: str = Field(min_length=1)
+
+
+class ChatCompletion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[Message] = Field(min_length=1)
+    model: t.Literal["Melanie-3", "Melanie-3-light", "Melanie-3-code"]
+    temperature: float = Field(default=1, ge=0, le=2)
+    max_tokens: int = Field(default=16, ge=1)
+    # The client sends "key": secret by the field's name.
+    api_key: str = Field(default="", alias="key", min_length=10)
+    password: SecretStr | None = Field(default=None, min_length=8)
+    tags: dict[str, int] = {}
+
+
+class MaMessage(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(["system", "user", "assistant"]))
+    content = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class MaChatCompletion(Schema):
+    messages = fields.List(fields.Nested(MaMessage), required=True, validate=validate.Length(min=1))
+    model = fields.String(required=True, validate=validate.OneOf(MODELS))
+    temperature = fields.Float(validate=validate.Range(0, 2))
+    max_tokens = fields.Integer(validate=validate.Range(min=1))
+    api_key = fields.String(data_key="key", validate=validate.Length(min=10))
+    password = fields.String(load_only=True, validate=validate.Length(min=8))
+    tags = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+def _app(**options: t.Any) -> Flask:
+    app = Flask("pydantic_app")
+    app.config["TESTING"] = True
+    ApiErrors(app, **options)
+
+    @app.post("/pydantic")
+    def chat() -> dict[str, t.Any]:
+        ChatCompletion.model_validate(request.get_json())
+        return {"ok": True}
+
+    @app.post("/init")
+    def init() -> dict[str, t.Any]:
+        # flask-pydantic's way: the model's constructor.
+        ChatCompletion(**request.get_json())
+        return {"ok": True}
+
+    @app.post("/marshmallow")
+    @use_schema(MaChatCompletion)
+    def ma_chat(body: dict[str, t.Any]) -> dict[str, t.Any]:
+        return {"ok": True}
+
+    @app.post("/messages")
+    def messages() -> dict[str, t.Any]:
+        TypeAdapter(list[Message]).validate_python(request.get_json())
+        return {"ok": True}
+
+    @app.post("/raw")
+    def raw() -> dict[str, t.Any]:
+        ChatCompletion.model_validate_json(request.get_data())
+        return {"ok": True}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def client() -> FlaskClient:
+    return _app().test_client()
+
+
+def _errors(client: FlaskClient, path: str, payload: t.Any) -> list[dict[str, t.Any]]:
+    response = client.post(path, json=payload)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert (body["error"], body["message"]) == ("validation_error", "Request validation failed")
+    return t.cast("list[dict[str, t.Any]]", body["details"]["validation_errors"])
+
+
+SAME_AS_MARSHMALLOW = [
+    {"messages": [{"role": "user", "content": "Hi"}]},
+    {"model": "gpt-4", "messages": []},
+    {"model": "Melanie-3", "messages": [{"role": "bot", "content": ""}, {"role": "user"}]},
+    {"model": "Melanie-3", "messages": [{"role": "user", "content": "x"}], "temperature": 3},
+    {"model": "Melanie-3", "messages": "x", "key": "short", "password": "short"},
+    {"model": "Melanie-3", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
+    {"model": "Melanie-3", "messages": [{"role": "user", "content": "x"}], "tags": {"a": "b"}},
+    {"model": 5, "messages": [{"role": "user", "content": "x" * 300}], "token": "t0k3n"},
+]
+
+
+@pytest.mark.parametrize("payload", SAME_AS_MARSHMALLOW)
+def test_fields_and_values_as_marshmallow_gives_them(
+    client: FlaskClient, payload: dict[str, t.Any]
+) -> None:
+    mine = _errors(client, "/pydantic", payload)
+    theirs = _errors(client, "/marshmallow", payload)
+    assert [(e["field"], e["invalid_value"]) for e in mine] == [
+        (e["field"], e["invalid_value"]) for e in theirs
+    ]
+
+
+def test_documented_body_shape(client: FlaskClient) -> None:
+    assert _errors(client, "/pydantic", {"messages": [{"role": "user", "content": "Hi"}]}) == [
+        {"field": "model", "message": "Field required", "invalid_value": None}
+    ]
+    assert _errors(client, "/init", {"model": "gpt-4", "messages": [{"role": "user"}]}) == [
+        {"field": "messages[0].content", "message": "Field required", "invalid_value": None},
+        {
+            "field": "model",
+            "message": "Input should be 'Melanie-3', 'Melanie-3-light' or 'Melanie-3-code'",
+            "invalid_value": "gpt-4",
+        },
+    ]
+
+
+def test_type_adapter(client: FlaskClient) -> None:
+    assert _errors(client, "/messages", [{"role": "user", "content": "x"}, {"role": "x"}]) == [
+        {
+            "field": "[1].role",
+            "message": "Input should be 'system', 'user' or 'assistant'",
+            "invalid_value": "x",
+        },
+        {"field": "[1].content", "message": "Field required", "invalid_value": None},
+    ]
+    assert _errors(client, "/messages", {"role": "user"}) == [
+        {"field": "_schema", "message": "Input should be a valid list", "invalid_value": None}
+    ]
+
+
+def test_a_body_that_is_not_json_is_invalid_json(client: FlaskClient) -> None:
+    response = client.post("/raw", data=b'{"model": ', content_type="application/json")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_json"
+    assert body["details"] == {"json_error": "EOF while parsing a value at line 1 column 10"}
+
+
+def test_pydantic_and_pydantic_core_raise_one_class(app: Flask) -> None:
+    assert pydantic.ValidationError is pydantic_core.ValidationError
+    assert pydantic_core.ValidationError in EXCEPTION_TYPES
+    assert pydantic_core.ValidationError in app.error_handler_spec[None][None]
+
+
+@pytest.mark.parametrize(("options", "status"), [({}, 400), ({"validation_status": 422}, 422)])
+def test_status_and_cap(options: dict[str, t.Any], status: int) -> None:
+    client = _app(max_validation_errors=3, **options).test_client()
+    payload = {"model": "Melanie-3", "messages": [{"role": "x", "content": ""}] * 4}
+    response = client.post("/pydantic", json=payload)
+    assert response.status_code == status
+    details = response.get_json()["details"]
+    assert details["total_errors"] == 8
+    assert [e["field"] for e in details["validation_errors"]] == [
+        "messages[0].role",
+        "messages[0].content",
+        "messages[1].role",
+    ]
+
+
+# -- the model's names ------------------------------------------------------
+
+
+class Cat(BaseModel):
+    kind: t.Literal["cat"]
+    meows: int
+
+
+class Dog(BaseModel):
+    kind: t.Literal["dog"]
+    barks: int
+
+
+class Owner(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str = Field(max_length=3)
+    pet: Cat | Dog | None = None
+    tagged: t.Annotated[Cat | Dog, Field(discriminator="kind")] | None = None
+    size: int | str = 0
+    secret_code: str = Field(default="", alias="code", max_length=3)
+    card_number: str = Field(
+        default="", validation_alias=AliasChoices("cardNo", "pan"), max_length=3
+    )
+    nested: str = Field(default="", validation_alias=AliasPath("deep", 1), max_length=3)
+    token: SecretStr | None = Field(default=None, max_length=3)
+    labels: dict[str, int] = {}
+    friends: list[Owner] = []
+
+
+def _owner_errors(payload: dict[str, t.Any], **options: t.Any) -> list[FieldError]:
+    with pytest.raises(ValidationError) as info:
+        Owner.model_validate(payload)
+    problem = convert_pydantic_error(info.value, _ctx(**options))
+    assert problem is not None
+    return list(problem.errors)
+
+
+def _ctx(**options: t.Any) -> Context:
+    return Context(
+        catalog=Catalog.default(),
+        settings=Settings(**options),
+        correlation_id="req_1",
+        timestamp="2023-12-01T10:00:00Z",
+        instance="/x",
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (
+            {"name": "n", "pet": {"kind": "cat", "meows": "x"}},
+            [
+                ("pet.meows", "x"),
+                ("pet.kind", "cat"),
+                ("pet.barks", None),
+            ],
+        ),
+        ({"name": "n", "tagged": {"kind": "dog", "barks": "x"}}, [("tagged.barks", "x")]),
+        ({"name": "n", "size": []}, [("size", []), ("size", [])]),
+        ({"name": "n", "code": "1234"}, [("code", "[REDACTED]")]),
+        ({"name": "n", "secret_code": "1234"}, [("secret_code", "[REDACTED]")]),
+        ({"name": "n", "pan": "4111"}, [("pan", "[REDACTED]")]),
+        ({"name": "n", "deep": ["a", "long"]}, [("deep[1]", "long")]),
+        ({"name": "n", "token": "long"}, [("token", "[REDACTED]")]),
+        (
+            {"name": "n", "labels": {"a": "x", "password": "y"}},
+            [
+                ("labels.a", "x"),
+                ("labels.password", "[REDACTED]"),
+            ],
+        ),
+        (
+            {
+                "name": "n",
+                "friends": [{"name": "long", "friends": [{"name": "n", "code": "x" * 9}]}],
+            },
+            [("friends[0].name", "long"), ("friends[0].friends[0].code", "[REDACTED]")],
+        ),
+    ],
+)
+def test_paths_and_redaction_follow_the_model(
+    payload: dict[str, t.Any], expected: list[tuple[str, t.Any]]
+) -> None:
+    errors = _owner_errors(payload)
+    assert [(e.field, e.to_dict()["invalid_value"]) for e in errors] == expected
+
+
+def test_without_the_model_loc_is_all_there_is() -> None:
+    # An error built by hand (or by a library that validates some other way).
+    error = ValidationError.from_exception_data(
+        "Owner",
+        [
+            {"type": "int_parsing", "loc": ("pet", "Cat", "meows"), "input": "x"},
+            {
+                "type": "string_too_long",
+                "loc": ("code",),
+                "input": "1234",
+                "ctx": {"max_length": 3},
+            },
+            {
+                "type": "string_too_long",
+                "loc": ("token",),
+                "input": "1234",
+                "ctx": {"max_length": 3},
+            },
+            {"type": "string_type", "loc": ("labels", 5, "[key]"), "input": 5},
+        ],
+    )
+    problem = convert_pydantic_error(error, _ctx())
+    assert problem is not None
+    assert [(e.field, e.to_dict()["invalid_value"]) for e in problem.errors] == [
+        ("pet.Cat.meows", "x"),
+        ("code", "1234"),
+        ("token", "[REDACTED]"),
+        ("labels[5]", 5),
+    ]
+
+
+def test_a_key_that_fails_is_echoed_under_its_path() -> None:
+    with pytest.raises(ValidationError) as info:
+        TypeAdapter(dict[t.Annotated[str, Field(max_length=2)], int]).validate_python(
+            {"abc": 1, "d": "x"}
+        )
+    problem = convert_pydantic_error(info.value, _ctx(field_error_codes=True))
+    assert problem is not None
+    assert [e.to_dict() for e in problem.errors] == [
+        {
+            "field": "abc",
+            "message": "String should have at most 2 characters",
+            "invalid_value": "abc",
+            "code": "too_long",
+        },
+        {
+            "field": "d",
+            "message": "Input should be a valid integer, unable to parse string as an integer",
+            "invalid_value": "x",
+            "code": "invalid_type",
+        },
+    ]
+
+
+# -- codes -------------------------------------------------------------------
+
+
+class Typed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(default="", min_length=2, max_length=3, pattern=r"^[a-z]*$")
+    number: int = Field(default=1, ge=1, le=5)
+    choice: t.Literal["a", "b"] = "a"
+    when: str = ""
+    flag: bool = False
+    items: list[int] = Field(default=[], max_length=1)
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"text": "a"}, "too_short"),
+        ({"text": "abcd"}, "too_long"),
+        ({"text": "AB"}, "invalid_format"),
+        ({"text": 5}, "invalid_type"),
+        ({"text": None}, "null"),
+        ({"number": 0}, "out_of_range"),
+        ({"number": "x"}, "invalid_type"),
+        ({"choice": "c"}, "invalid_choice"),
+        ({"choice": None}, "null"),
+        ({"flag": "maybe"}, "invalid_type"),
+        ({"items": [1, 2]}, "too_long"),
+        ({"other": 1}, "unknown_field"),
+    ],
+)
+def test_codes(payload: dict[str, t.Any], code: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Typed.model_validate(payload)
+    problem = convert_pydantic_error(info.value, _ctx(field_error_codes=True))
+    assert problem is not None
+    assert [e.code for e in problem.errors] == [code]
+    off = convert_pydantic_error(info.value, _ctx())
+    assert off is not None and "code" not in off.errors[0].to_dict()
+
+
+@pytest.mark.parametrize(
+    ("error_type", "value", "code"),
+    [
+        ("missing", {}, "required"),
+        ("date_parsing", "x", "invalid_format"),
+        ("uuid_parsing", "x", "invalid_format"),
+        ("dataclass_type", 1, "invalid_type"),
+        ("value_error", 1, "invalid"),
+        ("recursion_depth_exceeded", [], "invalid"),
+    ],
+)
+def test_type_code(error_type: str, value: t.Any, code: str) -> None:
+    assert type_code(error_type, value) == code
+
+
+def test_every_code_is_a_documented_one() -> None:
+    assert set(TYPE_CODES.values()) <= set(FIELD_ERROR_CODES)
+
+
+# -- odd input ---------------------------------------------------------------
+
+
+class Node(BaseModel):
+    name: str = Field(default="", max_length=3)
+    child: Node | None = None
+
+
+def test_deep_input_gives_a_bounded_entry() -> None:
+    payload: dict[str, t.Any] = {"name": "long"}
+    for _ in range(3_000):
+        payload = {"child": payload}
+    with pytest.raises(ValidationError) as info:
+        Node.model_validate(payload)
+    problem = convert_pydantic_error(info.value, _ctx(field_error_codes=True))
+    assert problem is not None
+    (error,) = problem.errors
+    assert error.field.startswith("child.child.") and error.field.endswith(TRUNCATION_MARKER)
+    assert error.code == "invalid"
+    assert isinstance(error.invalid_value, str)
+    assert error.invalid_value.endswith(TRUNCATION_MARKER)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            '{"model": "Melanie-3", "messages": [{"role": "user", "content": "\\ud800"}]}',
+            {"field": "messages[0].content", "invalid_value": "\ud800"},
+        ),
+        # pydantic can't read such a key at all: the object is invalid.
+        (
+            '{"model": "Melanie-3", "messages": [], "\\udc00": 1}',
+            {"field": "_schema", "invalid_value": None},
+        ),
+    ],
+)
+def test_lone_surrogates(client: FlaskClient, body: str, expected: dict[str, t.Any]) -> None:
+    response = client.post("/pydantic", data=body, content_type="application/json")
+    assert response.status_code == 400
+    (error,) = response.get_json()["details"]["validation_errors"]
+    assert error == {
+        **expected,
+        "message": "Input should be a valid string, unable to parse raw data as a unicode string",
+    }
+
+
+def test_other_exceptions_are_not_converted() -> None:
+    assert convert_pydantic_error(ValueError("x"), _ctx()) is None
+
+
+SURROGATES = st.integers(0xD800, 0xDFFF).map(chr)
+TEXT = st.text(st.one_of(st.characters(), SURROGATES), max_size=8)
+NAMES = st.one_of(
+    st.sampled_from(["messages", "model", "role", "content", "key", "password", "tags"]), TEXT
+)
+JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(NAMES, children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@given(payload=st.one_of(st.dictionaries(NAMES, JSON, max_size=8), JSON))
+def test_random_payloads_give_bounded_json_bodies(client: FlaskClient, payload: t.Any) -> None:
+    response = client.post("/pydantic", data=json.dumps(payload), content_type="application/json")
+    assert response.status_code in (200, 400)
+    body = response.get_json()
+    if response.status_code == 200:
+        return
+    assert body["error"] == "validation_error"
+    for error in body["details"]["validation_errors"]:
+        assert set(error) == {"field", "message", "invalid_value"}
+        assert error["field"] and isinstance(error["message"], str)
+        assert "hunter" not in json.dumps(error["invalid_value"])
