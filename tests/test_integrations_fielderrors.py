@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
 
 from flask_apierrors.catalog import Catalog
 from flask_apierrors.config import Settings
 from flask_apierrors.integrations import Context
+from flask_apierrors.integrations.fielderrors import FIELD_ERROR_CODES
 from flask_apierrors.integrations.fielderrors import GENERIC_MESSAGE
 from flask_apierrors.integrations.fielderrors import MAX_MESSAGE_LENGTH
 from flask_apierrors.integrations.fielderrors import TRUNCATION_MARKER
@@ -22,6 +24,8 @@ from flask_apierrors.integrations.fielderrors import message_text
 from flask_apierrors.integrations.fielderrors import validation_problem
 from flask_apierrors.problem import MISSING
 from flask_apierrors.problem import FieldError
+
+DOCS = Path(__file__).parent.parent / "docs" / "validation.rst"
 
 
 @pytest.mark.parametrize(
@@ -111,6 +115,11 @@ def test_codes_only_with_the_setting() -> None:
 def test_errors_about_the_whole_request_echo_nothing() -> None:
     settings = Settings(schema_error_field="body")
     assert field_error([], "Bad.", {"a": 1}, settings) == FieldError("body", "Bad.", MISSING)
+
+
+@pytest.mark.parametrize("code", FIELD_ERROR_CODES)
+def test_every_code_is_documented(code: str) -> None:
+    assert f"``{code}``" in DOCS.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import json
 import math
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -160,6 +161,12 @@ def test_secret_names(name: str) -> None:
 @pytest.mark.parametrize("name", PLAIN_NAMES)
 def test_plain_names(name: str) -> None:
     assert not is_secret_name(name, DEFAULT)
+
+
+@pytest.mark.parametrize("name", DEFAULT_REDACT_FIELDS)
+def test_the_default_list_is_documented(name: str) -> None:
+    docs = Path(__file__).parent.parent / "docs" / "validation.rst"
+    assert f"``{name}``" in docs.read_text(encoding="utf-8")
 
 
 def test_fragments_are_written_in_any_case() -> None:
