@@ -26,6 +26,7 @@ from . import correlation
 from .catalog import reason_phrase
 from .catalog import snake_case
 from .formats import PROBLEM_JSON
+from .integrations.base import DEFAULT_REPR
 from .integrations.base import Context
 from .integrations.werkzeug import convert_internal_error
 from .problem import Problem
@@ -218,13 +219,16 @@ def _encoder(app: Flask | None, ascii_only: bool = False) -> json.JSONEncoder:
 def encode(app: Flask | None, body: t.Any) -> bytes:
     """UTF-8 JSON of a body, as the app's JSON provider would write it.
 
-    Always valid JSON: NaN and infinities become ``null``, lone surrogates
-    are written escaped (``\\ud800``).
+    Always valid JSON, so an error keeps its status whatever its details
+    hold: NaN and infinities become ``null``, lone surrogates are written
+    escaped (``\\ud800``), and a body the provider cannot write (a value or
+    key of no JSON form, a cycle, nesting deeper than :data:`MAX_DEPTH`) is
+    written as :func:`_plain` makes it.
     """
     try:
         text = _encoder(app).encode(body)
-    except ValueError:
-        body = _finite(body)
+    except (TypeError, ValueError, RecursionError):
+        body = _plain(body, _default_for(app), 0, set())
         text = _encoder(app).encode(body)
     try:
         return text.encode("utf-8")
@@ -238,14 +242,77 @@ def dumps(body: t.Any) -> str:
     return encode(None, body).decode("utf-8")
 
 
-def _finite(value: t.Any) -> t.Any:
+#: How deeply :func:`_plain` writes a body the provider could not write.
+MAX_DEPTH: t.Final = 200
+#: What stands for a part of such a body that cannot be written: deeper
+#: than :data:`MAX_DEPTH`, a cycle, an integer of too many digits.
+OMITTED: t.Final = "...[omitted]"
+
+
+def _plain(
+    value: t.Any, default: t.Callable[[t.Any], t.Any], depth: int, ancestors: set[int]
+) -> t.Any:
+    """A copy of ``value`` made only of JSON types: non-finite floats are
+    ``None``, keys are text, values of no JSON form are :func:`_text_of`."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value if _writable(value) else OMITTED
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, abc.Mapping):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_finite(v) for v in value]
-    return value
+    if depth >= MAX_DEPTH or id(value) in ancestors:
+        return OMITTED
+    ancestors.add(id(value))
+    try:
+        if isinstance(value, abc.Mapping):
+            return {
+                _key(k, default): _plain(v, default, depth + 1, ancestors) for k, v in value.items()
+            }
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [_plain(v, default, depth + 1, ancestors) for v in value]
+        try:
+            converted = default(value)
+        except Exception:
+            return _text_of(value)
+        return _plain(converted, default, depth + 1, ancestors)
+    finally:
+        ancestors.discard(id(value))
+
+
+def _writable(number: int) -> bool:
+    try:
+        int.__repr__(number)
+    except ValueError:  # more digits than the interpreter writes
+        return False
+    return True
+
+
+def _key(key: t.Any, default: t.Callable[[t.Any], t.Any]) -> str:
+    """A key as JSON writes it (``1`` -> ``"1"``, ``None`` -> ``"null"``), else
+    its text."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        plain = _plain(key, default, 0, set())
+        return plain if isinstance(plain, str) else json.dumps(plain)
+    return _text_of(key)
+
+
+def _text_of(value: t.Any) -> str:
+    """A value of no JSON form: bytes decoded, the text of a class with its
+    own ``__str__`` (no exception's, and none that shows an address), else
+    the type's name in angle brackets (``<Session>``)."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    own_str = getattr(type(value), "__str__", None) is not object.__str__
+    if own_str and not isinstance(value, BaseException):
+        try:
+            text = str(value)
+        except Exception:  # a broken __str__
+            text = None
+        if isinstance(text, str) and not DEFAULT_REPR.search(text):
+            return str.__str__(text)
+    return f"<{type(value).__name__}>"
 
 
 # -- logging and the fallback -------------------------------------------------------------------

@@ -8,6 +8,7 @@ built once per error by the extension, so converters read no Flask globals.
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing as t
 
 from ..catalog import Catalog
@@ -27,6 +28,20 @@ if t.TYPE_CHECKING:
 Converter = t.Callable[[BaseException, "Context"], "Problem | None"]
 
 S = t.TypeVar("S")
+
+#: A default ``repr`` (``<app.Session object at 0x7f3a...>``): an object's
+#: memory address, never shown to a client.
+DEFAULT_REPR: t.Final = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
+
+
+def _text(message: t.Any) -> str | None:
+    """A message's text; ``None`` when it has none to show (a broken
+    ``__str__``, or one that shows an address)."""
+    try:
+        text = str(message)
+    except Exception:
+        return None
+    return None if DEFAULT_REPR.search(text) else text
 
 
 @dataclasses.dataclass(slots=True)
@@ -94,14 +109,17 @@ class Context:
             message = spec.message if spec is not None else reason_phrase(status)
         if self.translate is not None:
             message = self.translate(message)
+        # Lazy strings (flask-babel's lazy_gettext) are read now, in the
+        # request's locale; an object without text of its own is not shown.
+        text = _text(message)
+        if text is None:
+            text = spec.message if spec is not None else reason_phrase(status)
         if format is None and spec is not None:
             format = spec.format
         return Problem(
             status=status,
             code=spec.code if spec is not None and code.lower() == spec.code.lower() else code,
-            # Lazy strings (flask-babel's lazy_gettext) are read now, in the
-            # request's locale.
-            message=str(message),
+            message=text,
             title=reason_phrase(status),
             details=details if details is not None else {},
             errors=tuple(errors),
