@@ -26,6 +26,7 @@ APIFlask's original text (``HTTPError.message``) is kept as
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import typing as t
 from collections import abc
@@ -36,11 +37,11 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from ..catalog import code_for_exception_class
 from ..plugins import Plugin
-from ..problem import MISSING
 from ..state import find_state
 from . import adoption
 
 if t.TYPE_CHECKING:
+    from ..problem import FieldError
     from ..problem import Problem
     from ..state import AppState
     from .base import Context
@@ -59,7 +60,8 @@ def _is_http_error(e: BaseException) -> bool:
 
 
 def _is_pydantic_error(e: BaseException) -> bool:
-    return type(e).__module__.startswith("pydantic") and callable(getattr(e, "errors", None))
+    core = sys.modules.get("pydantic_core")
+    return core is not None and isinstance(e, core.ValidationError)
 
 
 def _headers(raw: t.Any) -> list[tuple[str, str]]:
@@ -67,29 +69,13 @@ def _headers(raw: t.Any) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in items if str(k).lower() != "content-type"]
 
 
-class _Branch(dict):  # type: ignore[type-arg]
-    """A level of the submitted values rebuilt from pydantic's errors (not a
-    submitted mapping, which is never changed)."""
+def pydantic_errors(error: t.Any, location: str, ctx: Context) -> tuple[list[FieldError], int]:
+    """The entries of a pydantic ``ValidationError`` (the pydantic
+    integration's), each naming ``location``."""
+    from .pydantic import field_errors
 
-
-def pydantic_messages(error: t.Any) -> tuple[dict[t.Any, t.Any], t.Any]:
-    """The messages (marshmallow's nesting) and submitted values of a
-    pydantic ``ValidationError``, from its ``errors()``: each entry's
-    ``loc`` is a path, its ``input`` the value there (the parent object for
-    a missing field, so not echoed)."""
-    messages: dict[tuple[t.Any, ...], list[str]] = {}
-    values = _Branch()
-    for entry in error.errors():
-        loc = tuple(entry.get("loc", ()))
-        messages.setdefault(loc, []).append(str(entry.get("msg", "")))
-        if not loc or entry.get("type") == "missing" or "input" not in entry:
-            continue
-        node: t.Any = values
-        for part in loc[:-1]:
-            node = node.setdefault(part, _Branch()) if isinstance(node, _Branch) else None
-        if isinstance(node, _Branch):
-            node.setdefault(loc[-1], entry["input"])
-    return adoption.nest_paths(messages.items()), values or MISSING
+    errors, total = field_errors(error, ctx.settings)
+    return [dataclasses.replace(entry, location=location) for entry in errors], total
 
 
 def convert_http_error(e: BaseException, ctx: Context) -> Problem | None:
@@ -109,8 +95,7 @@ def convert_http_error(e: BaseException, ctx: Context) -> Problem | None:
     ):
         cause = adoption.chained(e, _is_pydantic_error)
         if cause is not None and len(detail) == 1:
-            messages, data = pydantic_messages(cause)
-            errors, total = adoption.located_errors({next(iter(detail)): messages}, ctx, data=data)
+            errors, total = pydantic_errors(cause, str(next(iter(detail))), ctx)
         else:
             errors, total = adoption.located_errors(detail, ctx, data=adoption.chained_data(e))
         given = None if status == APIFLASK_VALIDATION_STATUS else status

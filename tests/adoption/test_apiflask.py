@@ -46,6 +46,7 @@ class PetModel(pydantic.BaseModel):
     name: str
     age: int
     tags: list[str] = []
+    password: str = ""
 
 
 def legacy(problem: Problem) -> dict[str, t.Any]:
@@ -220,13 +221,16 @@ def test_a_status_chosen_for_the_route_is_kept(app: APIFlask) -> None:
 
 
 def test_pydantic_input(app: APIFlask) -> None:
-    response = app.test_client().post("/models", json={"age": "old", "tags": ["a", 2]})
+    response = app.test_client().post(
+        "/models", json={"age": "old", "tags": ["a", 2], "password": 12}
+    )
     assert_api_error(response, "validation_error", app=app)
     entries = response.get_json()["details"]["validation_errors"]
     assert [(e["field"], e["invalid_value"], e["location"]) for e in entries] == [
         ("name", None, "json"),
         ("age", "old", "json"),
         ("tags[1]", 2, "json"),
+        ("password", "[REDACTED]", "json"),
     ]
     assert entries[0]["message"] == "Field required"
 
