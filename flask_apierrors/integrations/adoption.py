@@ -33,6 +33,9 @@ from werkzeug.exceptions import HTTPException
 
 from ..problem import MISSING
 from ..problem import FieldError
+from .fielderrors import format_path
+from .fielderrors import message_text
+from .fielderrors import validation_problem
 from .werkzeug import convert_http_exception
 from .werkzeug import exception_headers
 
@@ -46,6 +49,25 @@ if t.TYPE_CHECKING:
     from .base import Converter
 
 Segment = str | int
+
+__all__ = [
+    "LOCATIONS",
+    "SCHEMA_KEY",
+    "app_handler",
+    "applies",
+    "by_location",
+    "chained",
+    "chained_data",
+    "convert_abort",
+    "flat_errors",
+    "located_errors",
+    "nest_dotted",
+    "nest_paths",
+    "plain_errors",
+    "split_path",
+    "take_over",
+    "validation_problem",
+]
 
 #: The request locations of webargs, APIFlask and APIFairy (the keys of
 #: their validation messages).
@@ -210,22 +232,11 @@ def plain_errors(
         else:
             total += 1
             if len(found) < limit:
-                field = path_text(path) or settings.schema_error_field
-                found.append(FieldError(field=field, message=str(node), location=location))
+                field = format_path(path) if path else settings.schema_error_field
+                found.append(FieldError(field=field, message=message_text(node), location=location))
 
     walk(messages, ())
     return found, total
-
-
-def path_text(path: t.Sequence[Segment]) -> str:
-    """``("items", 0, "name")`` -> ``items[0].name``."""
-    text = ""
-    for segment in path:
-        if isinstance(segment, int):
-            text += f"[{segment}]"
-        else:
-            text += f".{segment}" if text else str(segment)
-    return text
 
 
 def split_path(key: t.Any) -> tuple[t.Any, ...]:
@@ -265,19 +276,6 @@ def nest_paths(pairs: t.Iterable[tuple[t.Sequence[t.Any], t.Any]]) -> dict[t.Any
         else:
             node[last] = value
     return root
-
-
-def validation_problem(
-    ctx: Context, errors: t.Sequence[FieldError], total: int, *, status: int | None = None
-) -> Problem:
-    """The ``validation_error`` problem of ``errors`` (``total_errors`` when
-    some were left out); ``status`` defaults to the ``validation_status``."""
-    return ctx.problem(
-        "validation_error",
-        status=status,
-        details={"total_errors": total} if total > len(errors) else {},
-        errors=errors,
-    )
 
 
 # -- webargs' and flask-restx's abort --------------------------------------------------------
