@@ -36,21 +36,13 @@ def _name(handler: t.Callable[..., t.Any]) -> str:
 
 
 def displace(app: Flask, ours: t.Callable[..., t.Any]) -> dict[type[BaseException], t.Any]:
-    """The app-wide handlers ApiErrors is about to replace, logged."""
-    found: dict[type[BaseException], t.Any] = {}
+    """The app-wide handlers ApiErrors is about to replace (logged at the
+    first request, unless a plug-in took them over on purpose)."""
     handlers = app.error_handler_spec.get(None, {}).get(None, {})
-    for exc_type in (HTTPException,):
-        handler = handlers.get(exc_type)
-        if handler is not None and handler != ours:
-            found[exc_type] = handler
-            logger.warning(
-                "ApiErrors replaced the %s handler %s of app %r: it no longer answers HTTP"
-                " errors, except where ApiErrors is turned off (enabled=False).",
-                exc_type.__name__,
-                _name(handler),
-                app.name,
-            )
-    return found
+    handler = handlers.get(HTTPException)
+    if handler is None or handler == ours:
+        return {}
+    return {HTTPException: handler}
 
 
 def check(state: AppState) -> None:
@@ -58,10 +50,20 @@ def check(state: AppState) -> None:
     from it (called once, at the first request)."""
     app = state.app
     ours = state.handler
+    accepted = state.accepted
+    for exc_type, handler in state.displaced.items():
+        if handler not in accepted:
+            logger.warning(
+                "ApiErrors replaced the %s handler %s of app %r: it no longer answers HTTP"
+                " errors, except where ApiErrors is turned off (enabled=False).",
+                exc_type.__name__,
+                _name(handler),
+                app.name,
+            )
     for scope, by_code in app.error_handler_spec.items():
         where = f"blueprint {scope!r}" if scope else f"app {app.name!r}"
         for handler_type, handler in by_code.get(None, {}).items():
-            if handler == ours:
+            if handler == ours or handler in accepted:
                 continue
             if handler_type is HTTPException:
                 logger.warning(

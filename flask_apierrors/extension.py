@@ -103,7 +103,6 @@ class ApiErrors:
         self._newest = weakref.ref(app)
 
         state.displaced = coexistence.displace(app, self._handle)
-        state.on_first_request(coexistence.check)
         app.register_error_handler(HTTPException, self._handle)
         for exc_type in EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
@@ -119,6 +118,8 @@ class ApiErrors:
         for plugin in self._plugins:
             if plugin.setup is not None:
                 plugin.setup(state)
+        # Last, after the plug-ins' own first-request work.
+        state.on_first_request(coexistence.check)
 
     def _record(self, what: str, method: str, *args: t.Any, **kwargs: t.Any) -> None:
         """Apply a setup call to every app not yet serving, and remember it

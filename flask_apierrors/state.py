@@ -122,9 +122,11 @@ class AppState:
         self.served = False
         self._first_request: list[t.Callable[[AppState], None]] = []
         self._serving_lock = threading.Lock()
-        #: Handlers of the app that ApiErrors replaced when it was set up
-        #: (exception class -> handler): they answer where ``enabled`` is off.
+        #: Handlers of the app that ApiErrors replaced (exception class ->
+        #: handler): they answer where ``enabled`` is off.
         self.displaced: dict[type[BaseException], t.Callable[..., t.Any]] = {}
+        #: Handlers replaced on purpose (by a plug-in): not warned about.
+        self.accepted: list[t.Callable[..., t.Any]] = []
 
     @property
     def app(self) -> Flask:
@@ -287,6 +289,28 @@ class AppState:
             *self._plugin,
             *((BaseException, c) for c in CORE_LAST),
         )
+
+    def take_over(
+        self, exc_type: type[Exception], convert: Converter | None = None
+    ) -> t.Callable[..., t.Any] | None:
+        """Answer ``exc_type`` through ApiErrors (with ``convert``, if given)
+        in place of the handler another extension registered on the app for
+        exactly that class; that handler is kept in :attr:`displaced` (it
+        answers where ApiErrors is off) and not warned about. Safe to call
+        again, at the first request, for extensions set up after ApiErrors.
+
+        :returns: The handler replaced, if any.
+        """
+        handlers = self.app.error_handler_spec.get(None, {}).get(None, {})
+        current = handlers.get(exc_type)
+        if current is not None and current != self.handler:
+            self.displaced[exc_type] = current
+            self.accepted.append(current)
+        if convert is not None:
+            self.register_converter(exc_type, convert, plugin=True)
+        if handlers.get(exc_type) != self.handler:
+            self.app.register_error_handler(exc_type, self.handler)
+        return current if current != self.handler else None
 
     def on_first_request(self, callback: t.Callable[[AppState], None]) -> None:
         """Call ``callback`` once, when the app receives its first request,

@@ -19,6 +19,7 @@ from flask_apierrors import ApiErrors
 from flask_apierrors.catalog import Catalog
 from flask_apierrors.config import Settings
 from flask_apierrors.integrations import Context
+from flask_apierrors.integrations.adoption import convert_abort
 from flask_apierrors.integrations.webargs import convert_webargs_error
 from tests.support.seeds import seed_examples
 
@@ -355,6 +356,12 @@ def test_other_exceptions_are_left_to_the_core(exc: Exception) -> None:
     assert convert_webargs_error(exc, _ctx()) is None
 
 
+def test_a_hand_raised_abort_is_left_to_the_abort_converter() -> None:
+    exc = _with_data(Conflict(), {"messages": {"json": {"name": ["Missing."]}}})
+    assert convert_webargs_error(exc, _ctx()) is None
+    assert convert_abort(exc, _ctx()) is not None
+
+
 def test_messages_of_several_locations_and_whole_location_errors() -> None:
     exc = _with_data(
         Conflict(),
@@ -366,7 +373,7 @@ def test_messages_of_several_locations_and_whole_location_errors() -> None:
             "headers": {"X-Hint": "h"},
         },
     )
-    problem = convert_webargs_error(exc, _ctx())
+    problem = convert_abort(exc, _ctx())
     assert problem is not None
     assert problem.status == 409
     assert [e.to_dict() for e in problem.errors] == [

@@ -104,4 +104,3 @@ class MaintenanceState:
             f"APIERRORS_MAINTENANCE must be a bool, 'START/END' or a mapping,"
             f" not {type(value).__name__}."
         )
-

@@ -99,17 +99,9 @@ def app_handler(app: Flask, exc_type: type[Exception]) -> t.Callable[..., t.Any]
 
 def take_over(state: AppState, exc_type: type[Exception], convert: Converter) -> None:
     """Render ``exc_type`` errors with ``convert``, through ApiErrors' handler
-    in place of the one another extension registered for that class.
-
-    Safe to call again (at the first request, for extensions set up after
-    ApiErrors); the handler replaced is kept in ``state.displaced``.
-    """
-    current = app_handler(state.app, exc_type)
-    if current is not None and current != state.handler:
-        state.displaced[exc_type] = current
-    state.register_converter(exc_type, convert, plugin=True)
-    if app_handler(state.app, exc_type) != state.handler:
-        state.app.register_error_handler(exc_type, state.handler)
+    in place of the one another extension registered for that class
+    (:meth:`AppState.take_over <flask_apierrors.state.AppState.take_over>`)."""
+    state.take_over(exc_type, convert)
 
 
 def applies(state: AppState | None) -> bool:
@@ -121,12 +113,13 @@ def applies(state: AppState | None) -> bool:
 
 def by_location(messages: t.Any) -> bool:
     """``messages`` are keyed by request location: every key is one of
-    :data:`LOCATIONS` and every value a mapping."""
+    :data:`LOCATIONS` and a value is a mapping of fields (a list under a
+    location is an error about that whole location)."""
     return (
         isinstance(messages, abc.Mapping)
         and bool(messages)
         and all(key in LOCATIONS for key in messages)
-        and all(isinstance(value, abc.Mapping) for value in messages.values())
+        and any(isinstance(value, abc.Mapping) for value in messages.values())
     )
 
 
@@ -311,7 +304,10 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
     if isinstance(messages, abc.Mapping) and messages:
         if by_location(messages):
             errors, total = located_errors(
-                {k: nest_dotted(v) for k, v in messages.items()},
+                {
+                    k: nest_dotted(v) if isinstance(v, abc.Mapping) else {SCHEMA_KEY: v}
+                    for k, v in messages.items()
+                },
                 ctx,
                 # As webargs' own errors: locations named when several.
                 with_location=len(messages) > 1,

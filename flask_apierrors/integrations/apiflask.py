@@ -32,6 +32,7 @@ import typing as t
 from collections import abc
 from importlib.util import find_spec
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -153,6 +154,11 @@ def _setup(state: AppState) -> None:
     if not isinstance(app, APIFlask):
         return
     adoption.take_over(state, HTTPError, convert_http_error)
+    # APIFlask's own HTTPException handler, which ApiErrors replaced: its
+    # error callback still answers where ApiErrors is off.
+    replaced = state.displaced.get(HTTPException)
+    if replaced is not None and str(getattr(replaced, "__module__", "")).startswith("apiflask"):
+        state.accepted.append(replaced)
     if not isinstance(app.error_callback, ErrorCallback):
         app.error_callback = ErrorCallback(app.error_callback)
 

@@ -41,15 +41,17 @@ def _take_back(state: AppState) -> None:
 
     handler = adoption.app_handler(state.app, HTTPException)
     if isinstance(getattr(handler, "__self__", None), Api):
-        assert handler is not None
-        state.displaced[HTTPException] = handler
-        state.app.register_error_handler(HTTPException, state.handler)
+        state.take_over(HTTPException)  # Api(app) set up after ApiErrors
+    replaced = state.displaced.get(HTTPException)
+    if isinstance(getattr(replaced, "__self__", None), Api):
+        state.accepted.append(t.cast("t.Callable[..., t.Any]", replaced))
 
 
 def _setup(state: AppState) -> None:
-    # As one of the app's own converters, tried before the core's webargs
-    # converter: that one reads every key of ``messages`` as a location.
-    state.register_converter(HTTPException, convert_abort)
+    # Hand-raised abort(status, messages=..., errors=...); the core's
+    # webargs converter leaves those to it.
+    state.register_converter(HTTPException, convert_abort, plugin=True)
+    _take_back(state)
     state.on_first_request(_take_back)
 
 

@@ -57,6 +57,10 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
     if not isinstance(data, abc.Mapping):
         return None
     exc = getattr(e, "exc", None)
+    if exc is None and "schema" not in data:
+        # Not a parser's error but a hand-raised abort(status, messages=...,
+        # errors=..., message=...): the framework integrations read those.
+        return None
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         # webargs' "Invalid JSON body.": the documented invalid_json body.
         return ctx.problem(
