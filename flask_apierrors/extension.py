@@ -239,17 +239,9 @@ class ApiErrors:
         ctx = rendering.context(state, scope, req)
         problem = rendering.problem_for(e, state, ctx)
         response = rendering.respond(state, problem, scope.settings, req.environ)
-        app = state.app
-        ids = ctx.ids
-        rendering.log_problem(
-            app.logger, problem, e, ids, log_client_errors=scope.settings.log_client_errors
+        rendering.report(
+            state.app, problem, e, ctx.ids, log_client_errors=scope.settings.log_client_errors
         )
-        if problem.status >= 500 and ids is not None and not ids.unhandled:
-            # Monitoring (Sentry, Rollbar ...) listens to this signal; Flask
-            # sends it only for the errors it found unhandled. Once.
-            ids.unhandled = True
-            ids.signalled = e
-            got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=e)
         return response
 
 

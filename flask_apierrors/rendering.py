@@ -17,6 +17,7 @@ from collections import abc
 from datetime import datetime
 
 from flask import Response
+from flask import got_request_exception
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
@@ -353,6 +354,26 @@ def log_problem(
             correlation.escape_log(problem.message),
             cid,
         )
+
+
+def report(
+    app: Flask,
+    problem: Problem,
+    e: BaseException,
+    ids: correlation.RequestState | None,
+    *,
+    log_client_errors: bool = False,
+    app_logger: logging.Logger | None = None,
+) -> None:
+    """Log a rendered error (:func:`log_problem`) and, for a 5xx, tell
+    monitoring once: Sentry, Rollbar, OpenTelemetry ... listen to Flask's
+    ``got_request_exception``, which Flask sends only for the errors it
+    found unhandled."""
+    log_problem(app_logger or app.logger, problem, e, ids, log_client_errors=log_client_errors)
+    if problem.status >= 500 and ids is not None and not ids.unhandled:
+        ids.unhandled = True
+        ids.signalled = e
+        got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=e)
 
 
 def fallback_problem(state: AppState | None, ids: correlation.RequestState | None) -> Problem:

@@ -270,12 +270,13 @@ def failure_events(e: BaseException, context: t.Mapping[str, t.Any]) -> str:
         target = _target()
         problem, data = _render(e, context, target)
         text = _pair(data)
-        rendering.log_problem(
-            _logger(),
+        rendering.report(
+            target.state.app,
             problem,
             e,
             target.environ.get(ENVIRON_KEY),
             log_client_errors=target.scope.settings.log_client_errors,
+            app_logger=_logger(),
         )
         return text
     except Exception as failure:

@@ -149,3 +149,25 @@ def test_opentelemetry_records_an_unhandled_exception_once(
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code is StatusCode.ERROR
     assert len([e for e in span.events if e.name == "exception"]) == 1
+
+
+def test_sentry_captures_a_5xx_that_ends_an_event_stream(
+    sentry_events: list[dict[str, t.Any]],
+) -> None:
+    from flask_apierrors.sse import event_stream
+    from flask_apierrors.sse import sse_event
+
+    app = make_app()
+
+    @app.get("/stream")
+    @event_stream
+    def stream() -> t.Iterator[str]:
+        yield sse_event({"step": 1}, event="progress")
+        raise Outage("The store went down midway")
+
+    response = app.test_client().get("/stream")
+    text = response.get_data(as_text=True)
+    assert "event: error" in text and "event: close" in text
+    sentry_sdk.flush()
+    types = [e["exception"]["values"][-1]["type"] for e in sentry_events if "exception" in e]
+    assert types == ["Outage"]
