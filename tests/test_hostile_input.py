@@ -106,4 +106,4 @@ def test_ids_come_from_the_operating_systems_csprng(
     random.seed(0)
     second = hostile_app.test_client().get("/missing").headers["X-Request-ID"]
     assert first != second
-    assert calls and all(n == 8 for n in calls)
+    assert calls.count(8) >= 2  # one 64-bit id per request

@@ -8,7 +8,6 @@ built once per error by the extension, so converters read no Flask globals.
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing as t
 
 from ..catalog import Catalog
@@ -16,6 +15,7 @@ from ..catalog import reason_phrase
 from ..config import Settings
 from ..correlation import RequestState
 from ..correlation import error_id_of
+from ..jsonbody import safe_text
 from ..problem import FieldError
 from ..problem import Problem
 
@@ -28,20 +28,6 @@ if t.TYPE_CHECKING:
 Converter = t.Callable[[BaseException, "Context"], "Problem | None"]
 
 S = t.TypeVar("S")
-
-#: A default ``repr`` (``<app.Session object at 0x7f3a...>``): an object's
-#: memory address, never shown to a client.
-DEFAULT_REPR: t.Final = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
-
-
-def _text(message: t.Any) -> str | None:
-    """A message's text; ``None`` when it has none to show (a broken
-    ``__str__``, or one that shows an address)."""
-    try:
-        text = str(message)
-    except Exception:
-        return None
-    return None if DEFAULT_REPR.search(text) else text
 
 
 @dataclasses.dataclass(slots=True)
@@ -111,9 +97,7 @@ class Context:
             message = self.translate(message)
         # Lazy strings (flask-babel's lazy_gettext) are read now, in the
         # request's locale; an object without text of its own is not shown.
-        text = _text(message)
-        if text is None:
-            text = spec.message if spec is not None else reason_phrase(status)
+        text = safe_text(message, spec.message if spec is not None else reason_phrase(status))
         if format is None and spec is not None:
             format = spec.format
         return Problem(

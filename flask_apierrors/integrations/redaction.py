@@ -12,13 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import math
-import numbers
-import re
 import typing as t
 from collections import abc
 
 from werkzeug.datastructures import FileStorage
 
+from ..jsonbody import safe_text as safe_text
 from ..problem import MISSING
 
 if t.TYPE_CHECKING:
@@ -182,38 +181,6 @@ class Rules:
         if child.hidden or (isinstance(key, str) and self.secret(key)):
             return True
         return any(self.secret(name) for name in child.names)
-
-
-# A default ``repr``: never shown to a client.
-_ADDRESS: t.Final = re.compile(r"\bat 0x[0-9a-fA-F]+")
-
-
-def _default_str(raw: object) -> bool:
-    # The class writes itself as object does: its repr, with an address.
-    return getattr(type(raw), "__str__", None) is object.__str__
-
-
-def safe_text(raw: t.Any, default: str) -> str:
-    """The text of a value an app or a client gave as a message or a key:
-    text as is, bytes decoded, numbers in decimal, an object whose class
-    has its own ``__str__`` (a lazy translation string) read; ``default``
-    for anything else (``None``, exceptions, objects with a default
-    ``repr``) and for a text that shows a memory address."""
-    if isinstance(raw, str):
-        return str.__str__(raw)
-    if isinstance(raw, (bytes, bytearray)):
-        return bytes(raw).decode("utf-8", "replace")
-    if isinstance(raw, bool) or raw is None or isinstance(raw, BaseException):
-        return default
-    if not isinstance(raw, numbers.Number) and _default_str(raw):
-        return default
-    try:
-        text = str(raw)
-    except Exception:  # a broken __str__, or an int of too many digits
-        return default
-    if not isinstance(text, str) or _ADDRESS.search(text):
-        return default
-    return str.__str__(text)
 
 
 def cut(text: str, limit: int) -> str:

@@ -1,0 +1,197 @@
+"""JSON bodies written like the app's other JSON, always valid.
+
+:func:`encode` follows the app's JSON provider (``app.json``: key order,
+ASCII escaping, compact unless in debug mode, its ``default`` for Decimal,
+UUID, dataclasses and lazy strings), and never fails for what a body holds:
+NaN and infinities become ``null``, lone surrogates are written escaped, and
+values of no JSON form, cycles and absurd depths are written as text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import re
+import typing as t
+from collections import abc
+from datetime import datetime
+
+from .timeutil import format_time
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+
+def _default_for(app: Flask | None) -> t.Callable[[t.Any], t.Any]:
+    provider_default = getattr(getattr(app, "json", None), "default", None)
+
+    def default(value: t.Any) -> t.Any:
+        if isinstance(value, datetime):
+            return format_time(value)
+        if isinstance(value, (set, frozenset, tuple)):
+            return list(value)
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value).decode("utf-8", "replace")
+        if isinstance(value, abc.Mapping):
+            return dict(value)
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if provider_default is not None:
+            # Decimal, UUID, dataclasses, lazy strings (``__html__``) ...
+            return provider_default(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    return default
+
+
+_encoders: dict[tuple[t.Any, ...], json.JSONEncoder] = {}
+
+
+def _encoder(app: Flask | None, ascii_only: bool = False) -> json.JSONEncoder:
+    """An encoder with the settings of the app's JSON provider: key order,
+    ASCII escaping, and compact output unless the app is in debug mode (as
+    ``jsonify`` does)."""
+    provider = getattr(app, "json", None)
+    compact = getattr(provider, "compact", None)
+    pretty = compact is False or (compact is None and bool(getattr(app, "debug", False)))
+    key = (
+        id(provider),
+        pretty,
+        bool(getattr(provider, "sort_keys", False)),
+        ascii_only or bool(getattr(provider, "ensure_ascii", False)),
+    )
+    encoder = _encoders.get(key)
+    if encoder is None:
+        encoder = json.JSONEncoder(
+            default=_default_for(app),
+            ensure_ascii=key[3],
+            sort_keys=key[2],
+            allow_nan=False,
+            indent=2 if pretty else None,
+            separators=None if pretty else (",", ":"),
+        )
+        if len(_encoders) > 256:  # pragma: no cover - apps come and go
+            _encoders.clear()
+        _encoders[key] = encoder
+    return encoder
+
+
+def encode(app: Flask | None, body: t.Any) -> bytes:
+    """UTF-8 JSON of a body, as the app's JSON provider would write it.
+
+    Always valid JSON, so an error keeps its status whatever its details
+    hold: NaN and infinities become ``null``, lone surrogates are written
+    escaped (``\\ud800``), and a body the provider cannot write (a value or
+    key of no JSON form, a cycle, nesting deeper than :data:`MAX_DEPTH`) is
+    written as :func:`_plain` makes it.
+    """
+    try:
+        text = _encoder(app).encode(body)
+    except (TypeError, ValueError, RecursionError):
+        body = _plain(body, _default_for(app), 0, set())
+        text = _encoder(app).encode(body)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _encoder(app, ascii_only=True).encode(body).encode("ascii")
+
+
+def dumps(body: t.Any) -> str:
+    """Compact JSON text of a body (no app settings), keys in the order
+    given; always valid JSON."""
+    return encode(None, body).decode("utf-8")
+
+
+#: How deeply :func:`_plain` writes a body the provider could not write.
+MAX_DEPTH: t.Final = 200
+#: What stands for a part of such a body that cannot be written: deeper
+#: than :data:`MAX_DEPTH`, a cycle, an integer of too many digits.
+OMITTED: t.Final = "...[omitted]"
+
+
+def _plain(
+    value: t.Any, default: t.Callable[[t.Any], t.Any], depth: int, ancestors: set[int]
+) -> t.Any:
+    """A copy of ``value`` made only of JSON types: non-finite floats are
+    ``None``, keys are text, values of no JSON form are :func:`_text_of`."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value if _writable(value) else OMITTED
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= MAX_DEPTH or id(value) in ancestors:
+        return OMITTED
+    ancestors.add(id(value))
+    try:
+        if isinstance(value, abc.Mapping):
+            return {
+                _key(k, default): _plain(v, default, depth + 1, ancestors) for k, v in value.items()
+            }
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [_plain(v, default, depth + 1, ancestors) for v in value]
+        try:
+            converted = default(value)
+        except Exception:
+            return _text_of(value)
+        return _plain(converted, default, depth + 1, ancestors)
+    finally:
+        ancestors.discard(id(value))
+
+
+def _writable(number: int) -> bool:
+    try:
+        int.__repr__(number)
+    except ValueError:  # more digits than the interpreter writes
+        return False
+    return True
+
+
+def _key(key: t.Any, default: t.Callable[[t.Any], t.Any]) -> str:
+    """A key as JSON writes it (``1`` -> ``"1"``, ``None`` -> ``"null"``), else
+    its text."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        plain = _plain(key, default, 0, set())
+        return plain if isinstance(plain, str) else json.dumps(plain)
+    return _text_of(key)
+
+
+def _text_of(value: t.Any) -> str:
+    """A value of no JSON form: :func:`safe_text`, else the type's name in
+    angle brackets (``<Session>``)."""
+    return safe_text(value, f"<{type(value).__name__}>")
+
+
+# A default ``repr``: never shown to a client.
+_ADDRESS: t.Final = re.compile(r"\bat 0x[0-9a-fA-F]+")
+
+
+def _default_str(raw: object) -> bool:
+    # The class writes itself as object does: its repr, with an address.
+    return getattr(type(raw), "__str__", None) is object.__str__
+
+
+def safe_text(raw: t.Any, default: str) -> str:
+    """The text of a value an app or a client gave as a message or a key:
+    text as is, bytes decoded, numbers in decimal, an object whose class
+    has its own ``__str__`` (a lazy translation string) read; ``default``
+    for anything else (``None``, exceptions, objects with a default
+    ``repr``) and for a text that shows a memory address."""
+    if isinstance(raw, str):
+        return str.__str__(raw)
+    if isinstance(raw, (bytes, bytearray)):
+        return bytes(raw).decode("utf-8", "replace")
+    if isinstance(raw, bool) or raw is None or isinstance(raw, BaseException):
+        return default
+    if not isinstance(raw, numbers.Number) and _default_str(raw):
+        return default
+    try:
+        text = str(raw)
+    except Exception:  # a broken __str__, or an int of too many digits
+        return default
+    if not isinstance(text, str) or _ADDRESS.search(text):
+        return default
+    return str.__str__(text)
