@@ -17,6 +17,9 @@ from flask import current_app
 from werkzeug.exceptions import HTTPException
 
 from . import config
+from .blueprints import Override
+from .blueprints import derive_prefix
+from .blueprints import learn_prefix
 from .catalog import Catalog
 from .config import Settings
 from .formats import Format
@@ -76,15 +79,6 @@ class Scope:
         return t.cast(S, found)
 
 
-class _Override:
-    __slots__ = ("blueprint", "options", "url_prefix")
-
-    def __init__(self, blueprint: Blueprint, options: dict[str, t.Any], prefix: str | None) -> None:
-        self.blueprint = blueprint
-        self.options = options
-        self.url_prefix = prefix
-
-
 class AppState:
     """Everything :class:`~flask_apierrors.ApiErrors` keeps for one app.
 
@@ -107,7 +101,7 @@ class AppState:
             self.scope._features[cls] = config.load(app, cls, options)
         self._formats: dict[t.Any, Format] = {}
         self._registry: dict[str, Format] = {}
-        self._overrides: dict[str, _Override] = {}
+        self._overrides: dict[str, Override] = {}
         self._scopes: dict[str, Scope] = {}
         self._prefixes: list[tuple[str, str]] | None = None
         self._user: list[tuple[type[BaseException], Converter]] = []
@@ -184,12 +178,12 @@ class AppState:
     ) -> None:
         """Use ``options`` for ``blueprint`` (see :meth:`ApiErrors.override`)."""
         config.check_options(options)
-        entry = _Override(blueprint, dict(options), url_prefix)
+        entry = Override(blueprint, dict(options), url_prefix)
         self._overrides[blueprint.name] = entry
         self._scopes.pop(blueprint.name, None)
         self._prefixes = None
         if url_prefix is None:
-            _learn_prefix(blueprint)
+            learn_prefix(blueprint, _prefix_registered)
 
     def _prefix_registered(self, name: str, prefix: str) -> None:
         entry = self._overrides.get(name)
@@ -221,7 +215,7 @@ class AppState:
             for name, override in self._overrides.items():
                 prefix = override.url_prefix
                 if prefix is None and app is not None:
-                    prefix = _derive_prefix(app, name, override.blueprint.url_prefix)
+                    prefix = derive_prefix(app, name, override.blueprint.url_prefix)
                 if prefix:
                     prefixes.append((prefix, name))
             # Longest first, so nested blueprints win over their parents.
@@ -339,30 +333,6 @@ class AppState:
             self.header_fixers = tuple(self._header_fixers)
 
 
-_RECORDED: weakref.WeakSet[Blueprint] = weakref.WeakSet()
-
-
-def _learn_prefix(blueprint: Blueprint) -> None:
-    """Have every later registration of ``blueprint`` tell the registering
-    app's state the URL prefix it is registered with (one callback per
-    blueprint, whichever app registers it)."""
-    if blueprint in _RECORDED:
-        return
-
-    def remember(setup: t.Any) -> None:
-        state = find_state(setup.app)
-        if state is not None and setup.url_prefix:
-            state._prefix_registered(blueprint.name, setup.url_prefix)
-
-    try:
-        blueprint.record(remember)
-    except AssertionError:
-        # Registered already: Flask takes no more setup; the prefix is then
-        # derived from the app's URL rules.
-        return
-    _RECORDED.add(blueprint)
-
-
 def get_state(app: Flask | None = None) -> AppState:
     """The :class:`AppState` of ``app`` (default: the current app).
 
@@ -382,30 +352,7 @@ def find_state(app: Flask | None = None) -> AppState | None:
     return t.cast("AppState | None", target.extensions.get(EXTENSION_KEY))
 
 
-def _derive_prefix(app: Flask, name: str, declared: str | None) -> str | None:
-    """The URL prefix of a blueprint registered before ``override`` was
-    called: its declared ``url_prefix`` if its rules use it, else the common
-    path segments of its rules."""
-    rules = [
-        rule.rule
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith(name + ".") or ("." + name + ".") in rule.endpoint
-    ]
-    if declared and rules and all(r.startswith(declared) for r in rules):
-        return declared
-    common: list[str] | None = None
-    for rule in rules:
-        static, variable, _ = rule.partition("<")
-        if variable:
-            static = static.rpartition("/")[0]
-        segments = [s for s in static.split("/") if s]
-        if common is None:
-            common = segments
-        else:
-            n = 0
-            while n < min(len(common), len(segments)) and common[n] == segments[n]:
-                n += 1
-            common = common[:n]
-    if not common:
-        return None
-    return "/" + "/".join(common)
+def _prefix_registered(app: Flask, name: str, prefix: str) -> None:
+    state = find_state(app)
+    if state is not None:
+        state._prefix_registered(name, prefix)

@@ -1,0 +1,75 @@
+"""Blueprint overrides: what an override holds, and the URL prefix routing
+errors are matched against (learnt when the blueprint is registered, else
+derived from the app's URL rules)."""
+
+from __future__ import annotations
+
+import typing as t
+import weakref
+
+if t.TYPE_CHECKING:
+    from flask import Blueprint
+    from flask import Flask
+
+
+class Override:
+    """One ``override(blueprint, **options)``."""
+
+    __slots__ = ("blueprint", "options", "url_prefix")
+
+    def __init__(self, blueprint: Blueprint, options: dict[str, t.Any], prefix: str | None) -> None:
+        self.blueprint = blueprint
+        self.options = options
+        self.url_prefix = prefix
+
+
+_RECORDED: weakref.WeakSet[Blueprint] = weakref.WeakSet()
+
+
+def learn_prefix(blueprint: Blueprint, tell: t.Callable[[Flask, str, str], None]) -> None:
+    """Have every later registration of ``blueprint`` call ``tell(app, name,
+    url_prefix)`` with the prefix it is registered with (one callback per
+    blueprint, whichever app registers it)."""
+    if blueprint in _RECORDED:
+        return
+
+    def remember(setup: t.Any) -> None:
+        if setup.url_prefix:
+            tell(setup.app, blueprint.name, setup.url_prefix)
+
+    try:
+        blueprint.record(remember)
+    except AssertionError:
+        # Registered already: Flask takes no more setup; the prefix is then
+        # derived from the app's URL rules.
+        return
+    _RECORDED.add(blueprint)
+
+
+def derive_prefix(app: Flask, name: str, declared: str | None) -> str | None:
+    """The URL prefix of a blueprint registered before ``override`` was
+    called: its declared ``url_prefix`` if its rules use it, else the common
+    path segments of its rules."""
+    rules = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(name + ".") or ("." + name + ".") in rule.endpoint
+    ]
+    if declared and rules and all(r.startswith(declared) for r in rules):
+        return declared
+    common: list[str] | None = None
+    for rule in rules:
+        static, variable, _ = rule.partition("<")
+        if variable:
+            static = static.rpartition("/")[0]
+        segments = [s for s in static.split("/") if s]
+        if common is None:
+            common = segments
+        else:
+            n = 0
+            while n < min(len(common), len(segments)) and common[n] == segments[n]:
+                n += 1
+            common = common[:n]
+    if not common:
+        return None
+    return "/" + "/".join(common)
