@@ -142,7 +142,15 @@ class ErrorMapping:
             return exc
         response = error_response(exc)
         if response is not None:
-            return self.error_for_response(response, attempts=attempts)
+            error = self.error_for_response(response, attempts=attempts)
+            if error is None:
+                # httpx's raise_for_status refuses redirects it did not
+                # follow and 1xx too: still no answer the app can use.
+                status = status_of(response) or 0
+                error = UpstreamStatusError(
+                    self.service, status, **self._options("status", attempts)
+                )
+            return error
         failure = failure_of(exc)
         if failure is None:
             return None
