@@ -1,6 +1,8 @@
-"""One request decoded from arbitrary bytes, and the invariants every
-response must keep. Used by the atheris entry point (``fuzz_requests.py``)
-and by a hypothesis test, so it needs neither.
+"""Requests decoded from arbitrary bytes, and the invariants every response
+must keep: :func:`check` (bodies, content types, ids) and
+:func:`check_headers` (any request headers). Used by the atheris entry
+points (``fuzz_requests.py``, ``fuzz_headers.py``) and by hypothesis tests,
+so it needs neither.
 
 Layout of the input (every part may be cut short):
 
@@ -149,7 +151,12 @@ def seeds() -> list[bytes]:
 def check(data: bytes) -> None:
     """Send the request ``data`` describes and check every invariant;
     raises AssertionError on a violation."""
-    req = decode(data)
+    send_and_check(decode(data))
+
+
+def send_and_check(req: Request, statuses: t.Collection[int] = ()) -> None:
+    """Send ``req`` to the input app and check every invariant; a status
+    outside the write routes' set must be in ``statuses``."""
     _LOG.lines.clear()
     response = (
         app()
@@ -164,7 +171,10 @@ def check(data: bytes) -> None:
     )
     try:
         status = response.status_code
-        assert 200 <= status < 300 or status in WRITE_STATUSES or status in (404, 405), status
+        allowed = WRITE_STATUSES | {404, 405} | set(statuses)
+        assert 200 <= status < 300 or status in allowed, (status, response.get_data())
+        for _, value in response.headers:
+            value.encode("latin-1")  # what a server can send
         cid = response.headers["X-Request-ID"]
         assert VALID_ID.fullmatch(cid), cid
         if req.incoming_id is not None and VALID_ID.fullmatch(req.incoming_id):
@@ -180,3 +190,104 @@ def check(data: bytes) -> None:
             assert not CONTROL.search(line), line
     finally:
         response.close()
+
+
+# -- any request headers -------------------------------------------------------------
+
+#: Header names a byte picks (any other byte reads a name of its own): those
+#: the extension, Werkzeug or the app read.
+HEADER_NAMES: t.Final = (
+    "Content-Type",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Accept",
+    "X-Request-ID",
+    "X-Correlation-ID",
+    "Authorization",
+    "Host",
+    "Origin",
+    "Cookie",
+    "Range",
+    "If-None-Match",
+    "Content-Encoding",
+    "Expect",
+    "Accept-Language",
+    "X-Forwarded-For",
+)
+#: Statuses any headers may add to those of :func:`check` (a Host that is
+#: no host name, a Content-Length that is not a number, an unknown method).
+HEADER_STATUSES: t.Final = frozenset({400, 411, 412, 416, 417})
+
+
+def decode_headers(data: bytes) -> Request:
+    """A request with the headers ``data`` describes: byte 0 the route, byte
+    1 how many headers (at most 15), then per header a name (a byte picking
+    one of :data:`HEADER_NAMES`, else a length and the bytes) and a value (a
+    length and the bytes), as latin-1 (what a server hands over); the rest
+    is the body."""
+    pos = 0
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        chunk = data[pos : pos + n]
+        pos += len(chunk)
+        return chunk
+
+    method, path = ROUTES[(take(1) or b"\0")[0] % len(ROUTES)]
+    environ: dict[str, t.Any] = {}
+    incoming = None
+    for _ in range((take(1) or b"\0")[0] % 16):
+        pick = (take(1) or b"\0")[0]
+        if pick < len(HEADER_NAMES):
+            name = HEADER_NAMES[pick]
+        else:
+            name = take((take(1) or b"\0")[0] % 40).decode("latin-1")
+        value = take((take(1) or b"\0")[0]).decode("latin-1")
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        environ[key] = value
+        if key == "HTTP_X_REQUEST_ID":
+            incoming = value
+        elif key == "HTTP_TRANSFER_ENCODING" and value.lower() == "chunked":
+            environ["wsgi.input_terminated"] = True
+    if "HTTP_X_REQUEST_ID" not in environ and "HTTP_X_CORRELATION_ID" in environ:
+        incoming = environ["HTTP_X_CORRELATION_ID"]
+    return Request(method, path, {}, environ, data[pos:], incoming)
+
+
+def encode_headers(route: int, headers: t.Sequence[tuple[str, str]], body: bytes = b"") -> bytes:
+    """The input :func:`decode_headers` turns into this request (for seeds)."""
+    headers = headers[:15]
+    out = bytearray([route, len(headers)])
+    for name, value in headers:
+        if name in HEADER_NAMES:
+            out.append(HEADER_NAMES.index(name))
+        else:
+            raw_name = name.encode("latin-1")[:39]
+            out += bytes([255, len(raw_name)]) + raw_name
+        raw = value.encode("latin-1")[:255]
+        out += bytes([len(raw)]) + raw
+    return bytes(out + body)
+
+
+def header_seeds() -> list[bytes]:
+    """A starting corpus of header sets."""
+    json_type = ("Content-Type", "application/json")
+    return [
+        encode_headers(0, [json_type, ("Content-Length", "2")], b"{}"),
+        encode_headers(0, [json_type, ("Content-Length", "-1")], b"{}"),
+        encode_headers(0, [json_type, ("Content-Length", "99999999999999999999")], b"{}"),
+        encode_headers(3, [json_type, ("Transfer-Encoding", "chunked")], b"[1]"),
+        encode_headers(3, [json_type, ("Content-Encoding", "gzip")], b"[1]"),
+        encode_headers(6, [("Accept", "application/problem+json;q=0.9, */*;q=0.1")]),
+        encode_headers(7, [("Host", "\x00::["), ("Origin", "null"), ("Range", "bytes=9-1")]),
+        encode_headers(7, [("X-Correlation-ID", "ok.id"), ("Expect", "100-continue")]),
+        encode_headers(1, [("X-\xff\r\n", "v\x85"), ("Cookie", "a=\x00; b")], b"name=x"),
+    ]
+
+
+def check_headers(data: bytes) -> None:
+    """Send the request with the headers ``data`` describes; every invariant
+    of :func:`check` holds (a few more 4xx allowed)."""
+    send_and_check(decode_headers(data), HEADER_STATUSES)
