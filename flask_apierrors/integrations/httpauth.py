@@ -27,6 +27,7 @@ import typing as t
 import weakref
 
 from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import Unauthorized
 
 from ..state import find_state
@@ -43,12 +44,20 @@ A = t.TypeVar("A")
 HTTPAUTH_TEXT: t.Final = "Unauthorized Access"
 
 
-class _Challenge:
-    """Adds Flask-HTTPAuth's ``WWW-Authenticate`` header, as it sends it."""
+class _Challenge(HTTPException):
+    """Flask-HTTPAuth's text as the description, and its ``WWW-Authenticate``
+    header as it sends it."""
 
-    challenge: str | None = None
+    description = HTTPAUTH_TEXT
 
-    def _challenge_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def __init__(self, challenge: str | None = None) -> None:
+        super().__init__()
+        self.challenge = challenge
+
+    def get_headers(
+        self, environ: WSGIEnvironment | None = None, scope: dict[str, t.Any] | None = None
+    ) -> list[tuple[str, str]]:
+        headers = super().get_headers(environ, scope)
         if self.challenge and not any(k.lower() == "www-authenticate" for k, _ in headers):
             headers.append(("WWW-Authenticate", self.challenge))
         return headers
@@ -57,31 +66,9 @@ class _Challenge:
 class AuthRequired(_Challenge, Unauthorized):
     """A 401 of Flask-HTTPAuth, as :func:`api_errors` raises it."""
 
-    description = HTTPAUTH_TEXT
-
-    def __init__(self, challenge: str | None = None) -> None:
-        super().__init__()
-        self.challenge = challenge
-
-    def get_headers(
-        self, environ: WSGIEnvironment | None = None, scope: dict[str, t.Any] | None = None
-    ) -> list[tuple[str, str]]:
-        return self._challenge_headers(super().get_headers(environ, scope))
-
 
 class AuthForbidden(_Challenge, Forbidden):
     """A 403 of Flask-HTTPAuth (a role missing), as :func:`api_errors` raises it."""
-
-    description = HTTPAUTH_TEXT
-
-    def __init__(self, challenge: str | None = None) -> None:
-        super().__init__()
-        self.challenge = challenge
-
-    def get_headers(
-        self, environ: WSGIEnvironment | None = None, scope: dict[str, t.Any] | None = None
-    ) -> list[tuple[str, str]]:
-        return self._challenge_headers(super().get_headers(environ, scope))
 
 
 #: Auth objects :func:`api_errors` has set up.

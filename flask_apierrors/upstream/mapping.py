@@ -24,6 +24,7 @@ from ..client.transport import header
 from ..client.transport import parse_retry_after
 from ..client.transport import status_of
 from ..correlation import get_correlation_id
+from ..integrations.werkzeug import convert_api_error
 from ..plugins import Plugin
 from ..retry import Retry
 from ..retry import as_retry
@@ -250,16 +251,7 @@ def convert_upstream_exception(e: BaseException, ctx: Context) -> Problem | None
     if type(original).__module__.partition(".")[0] not in _CLIENT_MODULES:
         return None
     error = _DEFAULT.error_for(original)
-    if error is None:
-        return None
-    assert error.error_code is not None
-    return ctx.problem(
-        error.error_code,
-        status=error.status,
-        message=error.message,
-        details=error.details,
-        headers=tuple(error.headers.items()),
-    )
+    return convert_api_error(error, ctx) if error is not None else None
 
 
 def plugin() -> Plugin:
