@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 import pytest
+import redis
 from gunicorn.config import Config as GunicornConfig
 
 from example_app import create_app
@@ -196,10 +197,24 @@ def base_url() -> t.Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def redis_url() -> t.Iterator[str]:
-    """A Redis shared by the limits examples' apps."""
+def redis_server_url() -> t.Iterator[str]:
+    """One Redis for the module's tests."""
     with RedisServer() as server:
         yield server.url + "/0"
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """An empty Redis database for one run of a page's examples, as a reader
+    who runs them once has: the counts of an earlier run (the same routes,
+    keys and client address, within the same minute) would refuse requests
+    the page expects to pass."""
+    client = redis.Redis.from_url(redis_server_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_server_url
 
 
 @pytest.fixture(scope="module")
