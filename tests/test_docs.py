@@ -218,10 +218,18 @@ def redis_url(redis_server_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def upstream_url() -> t.Iterator[str]:
+def upstream_server() -> t.Iterator[UpstreamServer]:
     """A real upstream that fails on demand (``/status/<code>``, ``/hang`` ...)."""
     with UpstreamServer() as server:
-        yield server.url
+        yield server
+
+
+@pytest.fixture
+def upstream_url(upstream_server: UpstreamServer) -> str:
+    """The upstream, its ``/flaky`` counters back at zero for one run of a
+    page's examples."""
+    upstream_server.clear()
+    return upstream_server.url
 
 
 #: Runs a page's Python blocks in one namespace, as a reader pastes them into
