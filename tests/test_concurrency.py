@@ -405,8 +405,8 @@ def test_an_unsupported_storage_uri_fails_at_setup() -> None:
 
     # Checked when ApiErrors is set up, with or without a limiter.
     with pytest.raises(ValueError) as excinfo:
-        ApiErrors(Flask("from-options"), concurrency_storage_uri="redis+sentinel://h:1/m")
-    assert "'redis+sentinel'" in _one_line_value_error(excinfo)
+        ApiErrors(Flask("from-options"), concurrency_storage_uri="valkey+sentinel://h:1/m")
+    assert "'valkey+sentinel'" in _one_line_value_error(excinfo)
 
 
 def test_apierrors_set_up_after_the_limiter_brings_its_options() -> None:

@@ -216,7 +216,7 @@ def test_redis_uris_get_bounded_clients(uri: str, location: str) -> None:
     storage.client.close()
 
 
-@pytest.mark.parametrize("uri", ["memcached://127.0.0.1:11211", "redis+sentinel://h:1/m", "x"])
+@pytest.mark.parametrize("uri", ["memcached://127.0.0.1:11211", "valkey+sentinel://h:1/m", "x"])
 def test_unsupported_uris(uri: str) -> None:
     with pytest.raises(ValueError, match="memory://"):
         concurrency_storage_from_uri(uri)

@@ -24,9 +24,11 @@ class ConcurrencySettings:
     """The ``APIERRORS_CONCURRENCY_*`` keys (:class:`~flask_apierrors.ConcurrencyLimiter`)."""
 
     #: Where ``ConcurrencyLimiter`` keeps its slots: ``memory://`` or a
-    #: Redis URI shared by every worker and host.
+    #: Redis URI shared by every worker and host (``redis://``,
+    #: ``redis+sentinel://host:port/service``, ``redis+cluster://host:port,...``).
     concurrency_storage_uri: str = "memory://"
-    #: Connect and read timeout of the concurrency Redis, seconds.
+    #: Connect and read timeout of the concurrency Redis (every node and
+    #: sentinel), seconds.
     concurrency_socket_timeout: float = 0.5
     #: Seconds after which a slot frees itself (the slots of a crashed worker).
     concurrency_slot_ttl: float = 300.0

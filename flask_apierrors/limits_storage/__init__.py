@@ -9,16 +9,22 @@ Two kinds of storage:
 * flask-limiter's counters, in a ``limits`` storage of flask-limiter's own
   making, which the rate-limit feature passes through the same guards.
 
+Redis means one server, a Sentinel-managed master or a Cluster
+(:mod:`.redis_clients`: one URI for both limiters, every wait bounded).
+
 The outage policy (:mod:`.guard`) is one :class:`StorageGuard` per storage
 location and process: one WARNING per outage, then fail-open (requests
 pass) or fail-closed (a JSON 503 :class:`StorageUnavailable`), one probe per
 ``APIERRORS_LIMITS_RETRY_INTERVAL`` while the storage is down, and one INFO
 line when it answers again. Its settings, :class:`LimitsSettings`, are shared
-by both limiters.
+by both limiters. :mod:`.startup` warns when an app is set up about limits
+that cannot work as configured (in-memory counts with several worker
+processes, Redis clients that wait without bound).
 
 .. versionchanged:: 0.2
     A package: the guard and the concurrency storages are modules of their
-    own; every name is still importable from here.
+    own; every name is still importable from here. Redis Sentinel and
+    Cluster URIs.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from ..plugins import Plugin
 from .guard import StorageGuard
 from .guard import StorageUnavailable
 from .guard import guard_for
-from .guard import redis_location
-from .slots import REDIS_SCHEMES
+from .redis_clients import REDIS_SCHEMES
+from .redis_clients import LazyRedisCluster
+from .redis_clients import redis_location
+from .redis_clients import redis_storage_options
 from .slots import ConcurrencyStorage
 from .slots import MemoryConcurrencyStorage
 from .slots import RedisConcurrencyStorage
@@ -40,6 +48,7 @@ from .slots import concurrency_storage_from_uri
 __all__ = [
     "REDIS_SCHEMES",
     "ConcurrencyStorage",
+    "LazyRedisCluster",
     "LimitsSettings",
     "MemoryConcurrencyStorage",
     "RedisConcurrencyStorage",
@@ -50,6 +59,7 @@ __all__ = [
     "guard_for",
     "plugin",
     "redis_location",
+    "redis_storage_options",
 ]
 
 

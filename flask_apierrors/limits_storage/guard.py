@@ -178,13 +178,3 @@ def guard_for(location: str, *, retry_interval: float = 1.0) -> StorageGuard:
         if guard is None:
             guard = _GUARDS[location] = StorageGuard(location, retry_interval=retry_interval)
         return guard
-
-
-def redis_location(client: t.Any) -> str:
-    """``"Redis HOST:PORT/DB"`` (or ``"Redis PATH/DB"``) of a redis-py client,
-    from its connection pool; other clients get a name unique to the object."""
-    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
-    if not isinstance(kwargs, dict):
-        return f"{type(client).__name__} {id(client):#x}"
-    where = kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
-    return f"Redis {where}/{kwargs.get('db', 0)}"

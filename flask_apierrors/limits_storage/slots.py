@@ -1,8 +1,9 @@
 """Where :class:`~flask_apierrors.ConcurrencyLimiter` keeps its in-flight
 slots: :class:`MemoryConcurrencyStorage` (one process, the default) or
 :class:`RedisConcurrencyStorage` (shared by every worker and host that uses
-the same Redis). flask-limiter has no concurrency limit, so no storage of its
-fits: a slot is a member of a set that expires on its own, not a counter.
+the same Redis: one server, a Sentinel-managed master or a Cluster).
+flask-limiter has no concurrency limit, so no storage of its fits: a slot is
+a member of a set that expires on its own, not a counter.
 """
 
 from __future__ import annotations
@@ -12,13 +13,26 @@ import time
 import typing as t
 import urllib.parse
 
-from .guard import redis_location
+from .redis_clients import REDIS_SCHEMES
+from .redis_clients import LazyRedisCluster
+from .redis_clients import parse_redis_uri
+from .redis_clients import redact_uri
+from .redis_clients import redis_client
+from .redis_clients import redis_errors
+from .redis_clients import redis_location
 
 if t.TYPE_CHECKING:
     import redis
+    from redis.commands.core import Script
 
-#: Schemes :func:`concurrency_storage_from_uri` accepts for Redis.
-REDIS_SCHEMES: t.Final = ("redis", "rediss", "redis+unix", "unix")
+__all__ = [
+    "REDIS_SCHEMES",
+    "ConcurrencyStorage",
+    "MemoryConcurrencyStorage",
+    "RedisConcurrencyStorage",
+    "check_storage_uri",
+    "concurrency_storage_from_uri",
+]
 
 
 class ConcurrencyStorage(t.Protocol):
@@ -131,73 +145,99 @@ _COUNT = _NOW + "return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')\n"
 
 
 class RedisConcurrencyStorage:
-    """Slots in Redis, shared by every process that uses the same server.
+    """Slots in Redis, shared by every process that uses the same server,
+    Sentinel-managed master or Cluster.
 
-    :param client: A redis-py client. Give it a ``socket_timeout``: it bounds
-        how long a request waits for a Redis that accepts connections but
-        never answers.
+    One counter is one key (a sorted set), and each script gets it as its
+    only ``KEYS`` entry, so a counter lives in one hash slot of a cluster and
+    every script is one atomic step on one node.
+
+    :param client: A redis-py client (``redis.Redis``, a Sentinel's
+        ``master_for``, ``redis.cluster.RedisCluster``) or a
+        :class:`~flask_apierrors.limits_storage.redis_clients.LazyRedisCluster`.
+        Give it a ``socket_timeout``: it bounds how long a request waits for a
+        Redis that accepts connections but never answers.
+
+    .. versionchanged:: 0.2
+        Sentinel and Cluster clients; nothing is sent to Redis before the
+        first slot is taken.
     """
 
-    def __init__(self, client: redis.Redis) -> None:
-        import redis as redis_lib
-
-        self.client = client
+    def __init__(self, client: t.Any) -> None:
+        self._given = client
         self.location = redis_location(client)
-        self.errors: tuple[type[BaseException], ...] = (redis_lib.RedisError, OSError)
-        self._acquire = client.register_script(_ACQUIRE)
-        self._refresh = client.register_script(_REFRESH)
-        self._count = client.register_script(_COUNT)
+        self.errors: tuple[type[BaseException], ...] = redis_errors()
+        self._scripts: tuple[Script, Script, Script] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> redis.Redis:
+        """The redis-py client (a cluster's is made on first use)."""
+        if isinstance(self._given, LazyRedisCluster):
+            return t.cast("redis.Redis", self._given.get())
+        return t.cast("redis.Redis", self._given)
 
     @classmethod
     def from_uri(cls, uri: str, *, socket_timeout: float = 0.5) -> RedisConcurrencyStorage:
         """A storage on a new client for ``uri`` (``redis://``, ``rediss://``,
-        ``redis+unix://``), with ``socket_timeout`` for connecting and for each
-        answer, and no retries (a retry would double the wait on a hung Redis)."""
-        import redis as redis_lib
+        ``redis+unix://``, ``redis+sentinel://``, ``redis+cluster://``), with
+        ``socket_timeout`` for connecting and for each answer, and no retries
+        (a retry would multiply the wait on a hung Redis). Nothing is
+        connected before the first slot is taken.
 
-        if uri.startswith("redis+unix://"):
-            uri = "unix://" + uri[len("redis+unix://") :]
-        client = redis_lib.Redis.from_url(
-            uri,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=None,
-        )
-        return cls(client)
+        :raises ValueError: an unsupported URI.
+        """
+        return cls(redis_client(uri, socket_timeout=socket_timeout))
+
+    def _script(self, index: int) -> Script:
+        scripts = self._scripts
+        if scripts is None:
+            client = self.client
+            with self._lock:
+                scripts = self._scripts = self._scripts or (
+                    client.register_script(_ACQUIRE),
+                    client.register_script(_REFRESH),
+                    client.register_script(_COUNT),
+                )
+        return scripts[index]
 
     def acquire(self, key: str, slot: str, limit: int, ttl: float) -> tuple[bool, int]:
-        acquired, count = self._acquire(keys=[key], args=[limit, ttl, slot])
+        acquired, count = self._script(0)(keys=[key], args=[limit, ttl, slot])
         return bool(acquired), int(count)
 
     def release(self, key: str, slot: str) -> None:
         self.client.zrem(key, slot)
 
     def refresh(self, key: str, slot: str, ttl: float) -> None:
-        self._refresh(keys=[key], args=[0, ttl, slot])
+        self._script(1)(keys=[key], args=[0, ttl, slot])
 
     def count(self, key: str) -> int:
-        return int(self._count(keys=[key]))
+        return int(self._script(2)(keys=[key]))
 
 
 def check_storage_uri(uri: str) -> str:
     """The scheme of ``uri`` if :func:`concurrency_storage_from_uri` supports it.
     Makes no client: settings are checked when an app is set up.
 
-    :raises ValueError: an unsupported scheme (one line naming the supported ones).
+    :raises ValueError: an unsupported URI (one line naming the supported ones).
     """
     scheme = urllib.parse.urlsplit(uri).scheme
-    if scheme != "memory" and scheme not in REDIS_SCHEMES:
+    if scheme == "memory":
+        return scheme
+    if scheme not in REDIS_SCHEMES:
         raise ValueError(
-            f"Unsupported concurrency storage URI scheme {scheme!r} in {uri!r}: use memory://"
+            f"Unsupported concurrency storage URI scheme {scheme!r} in {redact_uri(uri)!r}:"
+            " use memory://"
             f" or one of {', '.join(s + '://' for s in REDIS_SCHEMES)}."
         )
+    parse_redis_uri(uri)
     return scheme
 
 
 def concurrency_storage_from_uri(uri: str, *, socket_timeout: float = 0.5) -> ConcurrencyStorage:
     """The concurrency storage for ``uri``: ``memory://`` or a Redis URI.
 
-    :raises ValueError: an unsupported scheme.
+    :raises ValueError: an unsupported URI.
     """
     if check_storage_uri(uri) == "memory":
         return MemoryConcurrencyStorage()
