@@ -39,6 +39,7 @@ from ..state import AppState
 from .limiter import EXTENSION_KEY
 from .limiter import ConcurrencyLimiter
 from .limiter import ConcurrentLimitExceeded
+from .limiter import check_memory_storage
 from .limiter import configure_app
 from .limiter import remote_address
 from .release import ENVIRON_KEY
@@ -62,6 +63,7 @@ def _setup(state: AppState) -> None:
     check_storage_uri(state.settings_of(ConcurrencySettings).concurrency_storage_uri)
     # Limiters set up before ApiErrors read its options now.
     configure_app(state.app)
+    check_memory_storage(state.app)
 
 
 def plugin() -> Plugin:

@@ -16,7 +16,11 @@ from flask import request
 from ..errors import ApiError
 from ..limits_storage import ConcurrencyStorage
 from ..limits_storage import LimitsSettings
+from ..limits_storage import MemoryConcurrencyStorage
 from ..limits_storage import check_storage_uri
+from ..limits_storage.startup import at_first_request
+from ..limits_storage.startup import warn_memory
+from ..state import find_state
 from .release import ENVIRON_KEY
 from .release import Slot
 from .release import SlotReleaser
@@ -37,6 +41,7 @@ __all__ = [
     "EXTENSION_KEY",
     "ConcurrencyLimiter",
     "ConcurrentLimitExceeded",
+    "check_memory_storage",
     "configure_app",
     "remote_address",
 ]
@@ -101,6 +106,20 @@ def configure_app(app: Flask) -> None:
         limiters[limiter] = limiter._resolve(app, limits)
 
 
+def check_memory_storage(app: Flask, environ: t.Mapping[str, t.Any] | None = None) -> None:
+    """Warn (once per app and process) if a limiter on ``app`` keeps its
+    slots in memory while several worker processes serve the app
+    (:func:`~flask_apierrors.limits_storage.startup.several_workers`)."""
+    limiters: dict[ConcurrencyLimiter, AppLimits] = app.extensions.get(EXTENSION_KEY, {})
+    if any(isinstance(limits.storage, MemoryConcurrencyStorage) for limits in limiters.values()):
+        warn_memory(
+            app,
+            "ConcurrencyLimiter",
+            "Set APIERRORS_CONCURRENCY_STORAGE_URI to a Redis URI shared by the workers.",
+            environ,
+        )
+
+
 class ConcurrencyLimiter:
     """At most N requests in flight per key, across every worker that shares
     the storage.
@@ -111,7 +130,8 @@ class ConcurrencyLimiter:
     :param application_limit: A limit on all routes together, per key, or a
         callable returning it (``APIERRORS_CONCURRENCY_APPLICATION_LIMIT``).
     :param storage_uri: ``memory://`` (default) or a Redis URI shared by all
-        workers and hosts (``APIERRORS_CONCURRENCY_STORAGE_URI``).
+        workers and hosts: one server, ``redis+sentinel://`` or
+        ``redis+cluster://`` (``APIERRORS_CONCURRENCY_STORAGE_URI``).
     :param storage: A ready :class:`~flask_apierrors.limits_storage.ConcurrencyStorage`
         instead of ``storage_uri``.
     :param options: Any other ``concurrency_*`` option, and ``limits_fail_open``
@@ -124,7 +144,9 @@ class ConcurrencyLimiter:
     .. versionadded:: 0.1
     .. versionchanged:: 0.2
         Settings are read and the storage URI checked in ``init_app``, not at
-        the first request.
+        the first request. Redis Sentinel and Cluster URIs; a WARNING when
+        slots are kept in memory while several worker processes serve the
+        app.
     """
 
     def __init__(
@@ -164,6 +186,11 @@ class ConcurrencyLimiter:
         if not isinstance(app.wsgi_app, SlotReleaser):
             app.wsgi_app = SlotReleaser(app.wsgi_app)  # type: ignore[method-assign]
             app.teardown_request(release_at_teardown)
+            at_first_request(app, lambda environ: check_memory_storage(app, environ))
+        if find_state(app) is not None:
+            # Otherwise ApiErrors checks when it is set up: its options may
+            # still change the storage.
+            check_memory_storage(app)
         app.before_request(self._check_application_limit)
 
     def _resolve(self, app: Flask, current: AppLimits | None) -> AppLimits:

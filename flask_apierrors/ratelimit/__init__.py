@@ -12,7 +12,10 @@ flask-limiter 4 and limits 5 do not do (each module says why in detail):
 * :mod:`.guard`: the limits outage policy of :mod:`flask_apierrors.limits_storage`
   for flask-limiter's storage (``swallow_errors`` and ``in_memory_fallback``
   cannot fail closed, and keep asking a storage that is down on every
-  request).
+  request), and the startup checks of every limiter's storage: an
+  unsupported ``RATELIMIT_STORAGE_URI`` is a one-line ``ValueError``, a
+  Redis client without a socket timeout (or with retries) and in-memory
+  counts under several worker processes are WARNINGs.
 
 The integration is imported only when flask-limiter is installed; the
 settings are declared either way, so a configuration stays valid without it.

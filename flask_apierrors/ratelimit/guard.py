@@ -21,6 +21,15 @@ Why not flask-limiter's own options (flask-limiter 4, limits 5):
 None of them answers a JSON 503 with ``Retry-After`` (fail-closed). Set
 ``APIERRORS_RATELIMIT_GUARD_STORAGE = False`` to use them instead.
 
+When the app is set up (and at the first request, for a ``Limiter`` set up
+after :class:`~flask_apierrors.ApiErrors`), every storage is also checked,
+guarded or not: a WARNING when its Redis client can keep a request waiting
+without bound (no ``socket_timeout``, retries), naming the fix
+(:func:`~flask_apierrors.limits_storage.redis_storage_options`), and when it
+counts in memory while several worker processes serve the app. An
+unsupported ``RATELIMIT_STORAGE_URI`` raises a one-line ``ValueError`` when
+``ApiErrors`` is set up (:func:`check_storage_uri`).
+
 Fail-closed refuses only the decision: once the request has its response
 (flask-limiter reading its headers, a ``deduct_when`` deduction), a failing
 storage call falls back instead, as in fail-open. The request's phase is
@@ -29,14 +38,17 @@ kept in its WSGI environ.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import typing as t
+import urllib.parse
 
 from flask import after_this_request
 from flask import has_request_context
 from flask import request
 from limits.errors import StorageError
+from limits.storage import MemoryStorage
 from limits.storage import MovingWindowSupport
 from limits.storage import SlidingWindowCounterSupport
 from limits.storage import Storage
@@ -45,6 +57,14 @@ from ..limits_storage import LimitsSettings
 from ..limits_storage import StorageGuard
 from ..limits_storage import guard_for
 from ..limits_storage import redis_location
+from ..limits_storage.redis_clients import CLUSTER_SCHEME
+from ..limits_storage.redis_clients import REDIS_SCHEMES
+from ..limits_storage.redis_clients import parse_redis_uri
+from ..limits_storage.redis_clients import redact_uri
+from ..limits_storage.redis_clients import unbounded_waits
+from ..limits_storage.startup import at_first_request
+from ..limits_storage.startup import warn_memory
+from ..limits_storage.startup import warn_once
 from . import RateLimitSettings
 from .convert import limiters_of
 
@@ -129,11 +149,17 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         # What counts as an outage, worked out once per storage rather
         # than on every call.
         base = storage.base_exceptions
-        self._errors: tuple[type[BaseException], ...] = (
+        errors: tuple[type[BaseException], ...] = (
             *(base if isinstance(base, tuple) else (base,)),
             StorageError,
             OSError,
         )
+        redis_exceptions = sys.modules.get("redis.exceptions")
+        if redis_exceptions is not None:
+            # A cluster none of whose nodes answers raises this, which is
+            # not a RedisError; redis-py is loaded if the storage uses it.
+            errors += (redis_exceptions.RedisClusterException,)
+        self._errors = errors
         self._inner = storage
 
     @property
@@ -200,11 +226,89 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
 _INSTALL_LOCK = threading.Lock()
 
 
-def _location(storage: Storage) -> str:
+def _location(storage: Storage, uri: str | None = None) -> str:
+    """The storage's name in logs and guards; ``uri`` is the app's
+    ``RATELIMIT_STORAGE_URI``."""
     client = getattr(storage, "storage", None)
-    if client is not None and hasattr(client, "connection_pool"):
-        return redis_location(client)
-    return f"{type(storage).__name__} {id(storage):#x}"
+    if client is None or not (
+        hasattr(client, "connection_pool") or hasattr(client, "nodes_manager")
+    ):
+        return f"{type(storage).__name__} {id(storage):#x}"
+    name = redis_location(client)
+    if uri and urllib.parse.urlsplit(uri).scheme == CLUSTER_SCHEME:
+        # redis-py replaces a cluster client's startup nodes by the nodes it
+        # found: name it by the URI when that URI's nodes are among them, as
+        # the concurrency storage names a cluster.
+        known = {*client.nodes_manager.startup_nodes, *client.nodes_manager.nodes_cache}
+        parsed = parse_redis_uri(uri)
+        if {f"{host}:{port}" for host, port in parsed.nodes} <= known:
+            return parsed.location
+    return name
+
+
+def _storage_uri(state: AppState) -> str | None:
+    uri = state.app.config.get("RATELIMIT_STORAGE_URI")
+    return uri if isinstance(uri, str) else None
+
+
+def _limits_schemes() -> list[str]:
+    found: set[str] = set()
+    pending: list[type] = [Storage]
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        scheme = getattr(cls, "STORAGE_SCHEME", None)
+        found.update([scheme] if isinstance(scheme, str) else scheme or ())
+    return sorted(found)
+
+
+def check_storage_uri(uri: str) -> None:
+    """Check flask-limiter's ``RATELIMIT_STORAGE_URI`` without making a
+    storage: a scheme ``limits`` knows, and for ``redis+sentinel://`` and
+    ``redis+cluster://``, nodes and a service name.
+
+    :raises ValueError: in one line, naming the supported schemes.
+    """
+    scheme = urllib.parse.urlsplit(uri).scheme
+    schemes = _limits_schemes()
+    if scheme not in schemes:
+        raise ValueError(
+            f"Unsupported RATELIMIT_STORAGE_URI scheme {scheme!r} in {redact_uri(uri)!r}:"
+            f" use one of {', '.join(s + '://' for s in schemes)}."
+        )
+    if scheme in REDIS_SCHEMES:
+        parse_redis_uri(uri)
+
+
+def check_limiters(state: AppState, environ: t.Mapping[str, t.Any] | None = None) -> None:
+    """Warn (once per app and process) about the storage of each
+    flask-limiter ``Limiter`` on the app: a Redis client that can wait
+    without bound, counts in memory while several workers serve the app."""
+    app = state.app
+    for limiter in limiters_of(app):
+        if not (limiter.initialized and limiter.enabled):
+            continue
+        storage = limiter.limiter.storage
+        if isinstance(storage, GuardedStorage):
+            storage = storage.inner
+        if isinstance(storage, MemoryStorage):
+            warn_memory(
+                app,
+                "flask-limiter (memory://)",
+                "Set RATELIMIT_STORAGE_URI to a Redis URI shared by the workers.",
+                environ,
+            )
+            continue
+        lacks = unbounded_waits(getattr(storage, "storage", None))
+        if lacks:
+            warn_once(
+                app,
+                f"flask-limiter's storage {_location(storage, _storage_uri(state))} can keep a"
+                f" request waiting past its socket timeout ({', '.join(lacks)}): set"
+                " RATELIMIT_STORAGE_OPTIONS = flask_apierrors.limits_storage"
+                ".redis_storage_options(RATELIMIT_STORAGE_URI), or pass socket_timeout,"
+                " socket_connect_timeout and no retries yourself.",
+            )
 
 
 def guard_limiters(state: AppState) -> None:
@@ -215,6 +319,7 @@ def guard_limiters(state: AppState) -> None:
     if not state.settings_of(RateLimitSettings).ratelimit_guard_storage:
         return
     settings = state.settings_of(LimitsSettings)
+    uri = _storage_uri(state)
     for limiter in limiters_of(state.app):
         if not (limiter.initialized and limiter.enabled):
             continue
@@ -222,25 +327,33 @@ def guard_limiters(state: AppState) -> None:
         with _INSTALL_LOCK:
             if not isinstance(strategy.storage, GuardedStorage):
                 inner = strategy.storage
-                guard = guard_for(_location(inner), retry_interval=settings.limits_retry_interval)
+                guard = guard_for(
+                    _location(inner, uri), retry_interval=settings.limits_retry_interval
+                )
                 strategy.storage = GuardedStorage(inner, guard, fail_open=settings.limits_fail_open)
 
 
 def init_app(state: AppState) -> None:
-    """Guard the limiters set up on the app now, and those set up after
-    :class:`~flask_apierrors.ApiErrors` at its first request, so the order
-    in which the extensions are set up does not matter."""
-    if not state.settings_of(RateLimitSettings).ratelimit_guard_storage:
-        return
-    guard_limiters(state)
-    done = False
+    """Check the storage of the limiters set up on the app now and guard it,
+    and do both for those set up after :class:`~flask_apierrors.ApiErrors`
+    at the first request, so the order in which the extensions are set up
+    does not matter.
 
-    def guard_before_request() -> None:
+    :raises ValueError: an unsupported ``RATELIMIT_STORAGE_URI``.
+    """
+    uri = _storage_uri(state)
+    if uri:
+        check_storage_uri(uri)
+    guarded = state.settings_of(RateLimitSettings).ratelimit_guard_storage
+    check_limiters(state)
+    if guarded:
+        guard_limiters(state)
+
+    def first_request(environ: t.Mapping[str, t.Any]) -> None:
         # No extension can be set up once the app has served a request, so
-        # one pass is enough: later requests return at once.
-        nonlocal done
-        if not done:
+        # one pass is enough.
+        if guarded:
             guard_limiters(state)
-            done = True
+        check_limiters(state, environ)
 
-    state.app.before_request(guard_before_request)
+    at_first_request(state.app, first_request)
