@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from .problem import check_type_template
+
 if t.TYPE_CHECKING:
     from flask import Flask
 
@@ -95,6 +97,10 @@ class Settings:
     #: Base URI of the ``problem`` format's ``type`` (``base + code``);
     #: ``None`` gives ``about:blank``.
     problem_type_base: str | None = None
+    #: Template of the ``problem`` format's ``type``, ``{code}`` filled in
+    #: (``"https://example.com/errors/{code}"``), so each code links to its
+    #: documentation; wins over ``problem_type_base``.
+    problem_type_template: str | None = None
     #: ``support_message`` of a 500 body.
     support_message: str = "Please contact support with this error ID"
     #: Content types listed as ``expected_types`` in a 415 body.
@@ -128,6 +134,9 @@ class Settings:
     #: blueprint override renders only that blueprint's errors; ``False`` on
     #: an override leaves that blueprint to Flask and the app's own handlers.
     enabled: bool = True
+
+    def __post_init__(self) -> None:
+        check_type_template(self.problem_type_template)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

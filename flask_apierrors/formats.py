@@ -11,7 +11,9 @@ Built-in formats reproduce the documented bodies exactly:
 ``problem``
     RFC 9457 ``application/problem+json``: ``type``, ``title``, ``status``,
     ``detail``, ``instance``, plus ``code``, ``details``, ``correlation_id``
-    and ``timestamp`` as extension members.
+    and ``timestamp`` as extension members, and ``errors`` (one entry per
+    field error: ``detail`` and a JSON Pointer ``pointer``, or the
+    ``parameter`` or ``header`` it is about) when fields failed validation.
 
 ``details`` is left out when empty. Formats do no IO and use no Flask
 globals.
@@ -21,10 +23,25 @@ from __future__ import annotations
 
 import typing as t
 
+from .fieldpath import pointer_of
+from .problem import FieldError
 from .problem import Problem
+from .problem import check_type_template
+from .problem import fill_type_template
 
 JSON: t.Final = "application/json"
 PROBLEM_JSON: t.Final = "application/problem+json"
+
+#: Where a field error's value came from -> the member of its ``errors``
+#: entry in the ``problem`` format that names it (RFC 9457 section 3's
+#: example: ``pointer`` into a JSON body); any other location: ``parameter``.
+LOCATION_MEMBERS: t.Final[t.Mapping[str | None, str]] = {
+    None: "pointer",
+    "json": "pointer",
+    "body": "pointer",
+    "headers": "header",
+    "header": "header",
+}
 
 
 @t.runtime_checkable
@@ -115,19 +132,65 @@ class DetailFormat:
         return {"detail": inner}
 
 
+def field_error_entry(error: FieldError, schema_error_field: str = "_schema") -> dict[str, t.Any]:
+    """One entry of the ``problem`` format's ``errors``: ``detail``, then
+    ``pointer`` (an RFC 6901 JSON Pointer into the JSON body: ``""`` for an
+    error about the whole body), ``header`` or ``parameter`` (the field as
+    named in the query string, form ...), and ``code`` when set."""
+    entry: dict[str, t.Any] = {"detail": error.message}
+    member = LOCATION_MEMBERS.get(error.location or error.source, "parameter")
+    if member == "pointer":
+        entry["pointer"] = "" if error.field == schema_error_field else pointer_of(error.field)
+    else:
+        entry[member] = error.field
+    if error.code is not None:
+        entry["code"] = error.code
+    return entry
+
+
 class ProblemFormat:
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details.
+
+    :param type_base: ``type`` is this base URI plus the code.
+    :param type_template: ``type`` is this template with ``{code}`` filled
+        in (the code URL-quoted); wins over ``type_base``. Neither:
+        ``about:blank``. A problem's own ``problem_type`` wins over both.
+    :param uppercase_codes: Spell codes upper case.
+    :param schema_error_field: The ``field`` of errors about the whole
+        body: their ``pointer`` is ``""``.
+
+    .. versionchanged:: 0.2
+        ``type_template``, ``schema_error_field``; the ``errors`` member.
+    """
 
     media_type = PROBLEM_JSON
 
-    def __init__(self, *, type_base: str | None = None, uppercase_codes: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        type_base: str | None = None,
+        uppercase_codes: bool = False,
+        type_template: str | None = None,
+        schema_error_field: str = "_schema",
+    ) -> None:
+        check_type_template(type_template)
         self.type_base = type_base
+        self.type_template = type_template
         self.uppercase_codes = uppercase_codes
+        self.schema_error_field = schema_error_field
+
+    def type_of(self, problem: Problem, code: str) -> str:
+        """The ``type`` URI of ``problem`` (its code spelled ``code``)."""
+        if problem.problem_type:
+            return problem.problem_type
+        if self.type_template:
+            return fill_type_template(self.type_template, code)
+        return f"{self.type_base}{code}" if self.type_base else "about:blank"
 
     def render(self, problem: Problem) -> dict[str, t.Any]:
         code = _code(problem, self.uppercase_codes)
         body: dict[str, t.Any] = {
-            "type": f"{self.type_base}{code}" if self.type_base else "about:blank",
+            "type": self.type_of(problem, code),
             "title": problem.title,
             "status": problem.status,
             "detail": problem.message,
@@ -138,10 +201,13 @@ class ProblemFormat:
         details = problem.public_details()
         if details:
             body["details"] = details
+        if problem.errors:
+            body["errors"] = [field_error_entry(e, self.schema_error_field) for e in problem.errors]
         if problem.correlation_id is not None:
             body["correlation_id"] = problem.correlation_id
         body["timestamp"] = problem.timestamp
         body.update(problem.extra)
+        body.update(problem.problem_members)
         return body
 
 
@@ -168,6 +234,8 @@ def build_format(
     uppercase_codes: bool | None = None,
     problem_type_base: str | None = None,
     registry: t.Mapping[str, Format] | None = None,
+    problem_type_template: str | None = None,
+    schema_error_field: str = "_schema",
 ) -> Format:
     """Turn a format name, :class:`Format` or callable into a :class:`Format`.
 
@@ -176,6 +244,9 @@ def build_format(
         each format's own default.
     :param problem_type_base: ``type`` base URI of the ``problem`` format.
     :param registry: User formats registered by name.
+    :param problem_type_template: ``type`` template of the ``problem``
+        format (``https://example.com/errors/{code}``).
+    :param schema_error_field: The field of errors about the whole body.
     :raises ValueError: ``spec`` names no known format.
     """
     if isinstance(spec, str):
@@ -188,7 +259,12 @@ def build_format(
         if spec == "detail":
             return DetailFormat(uppercase_codes=uppercase_codes is not False)
         if spec == "problem":
-            return ProblemFormat(type_base=problem_type_base, uppercase_codes=bool(uppercase_codes))
+            return ProblemFormat(
+                type_base=problem_type_base,
+                uppercase_codes=bool(uppercase_codes),
+                type_template=problem_type_template,
+                schema_error_field=schema_error_field,
+            )
         known = [*BUILTIN, *(registry or {})]
         raise ValueError(f"Unknown error format {spec!r}. Use one of {known} or a callable.")
     if isinstance(spec, Format):

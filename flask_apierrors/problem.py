@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing as t
+import urllib.parse
 
 
 class _Missing:
@@ -43,9 +44,13 @@ class FieldError:
     :param code: A machine code of the failure (``required``, ``too_long``,
         ``invalid_choice`` ...), rendered only with the
         ``field_error_codes`` setting on.
+    :param source: Where the value came from, when ``location`` is left
+        out (one location involved): never rendered in ``details``, it lets
+        the ``problem`` format name a query parameter as ``parameter``
+        rather than point into a JSON body.
 
     .. versionchanged:: 0.2
-        Added ``code``.
+        Added ``code`` and ``source``.
     """
 
     field: str
@@ -53,6 +58,7 @@ class FieldError:
     invalid_value: t.Any = MISSING
     location: str | None = None
     code: str | None = None
+    source: str | None = None
 
     def to_dict(self) -> dict[str, t.Any]:
         """The documented ``{"field", "message", "invalid_value"}`` object (plus
@@ -69,6 +75,10 @@ class FieldError:
             rv["code"] = self.code
         return rv
 
+    def with_source(self, source: str | None) -> FieldError:
+        """A copy that knows where its value came from (see ``source``)."""
+        return self if source is None else dataclasses.replace(self, source=source)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Problem:
@@ -81,7 +91,8 @@ class Problem:
     :param title: The HTTP reason phrase (``Not Found``).
     :param details: Extra context for the client; omitted when empty.
     :param errors: Field-level validation errors, rendered as
-        ``details.validation_errors``.
+        ``details.validation_errors`` (and by the ``problem`` format as
+        ``errors`` too).
     :param headers: Response headers the error must carry (``Allow``,
         ``Retry-After``, ``WWW-Authenticate`` ...).
     :param format: A format this error insists on (a legacy contract), or
@@ -94,6 +105,15 @@ class Problem:
         word for word; the built-in formats never render it.
     :param extra: Members a format adds at the top level of the body (for
         example the ``problem`` format's extension members); rarely needed.
+    :param problem_type: The ``problem`` format's ``type`` URI for this
+        error, in place of the one the settings give the code (a rate-limit
+        429 answers with the ``quota-exceeded`` type of
+        draft-ietf-httpapi-ratelimit-headers).
+    :param problem_members: Extension members only the ``problem`` format
+        renders (``violated-policies``).
+
+    .. versionchanged:: 0.2
+        Added ``problem_type`` and ``problem_members``.
     """
 
     status: int
@@ -109,6 +129,8 @@ class Problem:
     instance: str | None = None
     description: str | None = None
     extra: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    problem_type: str | None = None
+    problem_members: t.Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
 
     def public_details(self) -> dict[str, t.Any]:
         """``details`` with the field errors added as ``validation_errors``."""
@@ -120,3 +142,25 @@ class Problem:
     def replace(self, **changes: t.Any) -> Problem:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+
+def fill_type_template(template: str, code: str) -> str:
+    """A ``problem_type_template`` with ``{code}`` filled in, URL-quoted:
+    ``https://example.com/errors/{code}`` -> ``https://example.com/errors/not_found``."""
+    return template.format(code=urllib.parse.quote(code, safe=""))
+
+
+def check_type_template(template: str | None) -> None:
+    """Raise ValueError unless ``template`` is ``None`` or a text that
+    formats with ``{code}`` alone (``https://example.com/errors/{code}``)."""
+    if template is None:
+        return
+    try:
+        filled = template.format(code="x")
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise ValueError(
+            f"problem_type_template {template!r} cannot be formatted ({exc!r}): use {{code}}"
+            " and no other field."
+        ) from None
+    if filled == template:
+        raise ValueError(f"problem_type_template {template!r} has no {{code}} field.")

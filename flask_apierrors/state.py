@@ -237,19 +237,16 @@ class AppState:
 
     def format_for(self, spec: t.Any, settings: Settings) -> Format:
         """The :class:`Format` object for a configured format (cached)."""
-        key = (
-            spec if isinstance(spec, str) else id(spec),
-            settings.uppercase_codes,
-            settings.problem_type_base,
-        )
+        options: dict[str, t.Any] = {
+            "uppercase_codes": settings.uppercase_codes,
+            "problem_type_base": settings.problem_type_base,
+            "problem_type_template": settings.problem_type_template,
+            "schema_error_field": settings.schema_error_field,
+        }
+        key = (spec if isinstance(spec, str) else id(spec), *options.values())
         fmt = self._formats.get(key)
         if fmt is None:
-            fmt = build_format(
-                spec,
-                uppercase_codes=settings.uppercase_codes,
-                problem_type_base=settings.problem_type_base,
-                registry=self._registry,
-            )
+            fmt = build_format(spec, registry=self._registry, **options)
             self._formats[key] = fmt
         return fmt
 

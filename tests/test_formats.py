@@ -7,6 +7,7 @@ import pytest
 from flask_apierrors import FieldError
 from flask_apierrors import Format
 from flask_apierrors import Problem
+from flask_apierrors.config import Settings
 from flask_apierrors.formats import CallableFormat
 from flask_apierrors.formats import DetailFormat
 from flask_apierrors.formats import ErrorCodeFormat
@@ -145,3 +146,106 @@ def test_build_format_from_callable_and_registry() -> None:
 def test_build_format_rejects(spec: t.Any, exc: type[Exception]) -> None:
     with pytest.raises(exc):
         build_format(spec)
+
+
+# -- the problem format: errors[], type URIs, its own members -------------------------------
+
+FIELD_ERRORS: t.Final = (
+    FieldError("messages[0].content", "Message content cannot be empty", ""),
+    FieldError('meta["a/b~c"]', "Unknown field.", 1, location="json", code="unknown_field"),
+    FieldError("_schema", "Invalid input."),
+    FieldError("tags[1]", "Not a valid tag.", "x", location="query"),
+    FieldError("X-Api-Version", "Must be 2.", "1", location="headers"),
+    FieldError("file", "Field required.", location="files"),
+)
+
+
+def test_problem_format_lists_field_errors_with_json_pointers() -> None:
+    body = ProblemFormat().render(BARE.replace(errors=FIELD_ERRORS))
+    assert body["errors"] == [
+        {"detail": "Message content cannot be empty", "pointer": "/messages/0/content"},
+        {"detail": "Unknown field.", "pointer": "/meta/a~1b~0c", "code": "unknown_field"},
+        {"detail": "Invalid input.", "pointer": ""},
+        {"detail": "Not a valid tag.", "parameter": "tags[1]"},
+        {"detail": "Must be 2.", "header": "X-Api-Version"},
+        {"detail": "Field required.", "parameter": "file"},
+    ]
+    # details.validation_errors stays, as in every format.
+    assert [e["field"] for e in body["details"]["validation_errors"]] == [
+        e.field for e in FIELD_ERRORS
+    ]
+    assert list(body).index("errors") == list(body).index("details") + 1
+
+
+def test_whole_body_errors_follow_the_schema_error_field_setting() -> None:
+    problem = BARE.replace(errors=(FieldError("__all__", "Invalid input."),))
+    body = ProblemFormat(schema_error_field="__all__").render(problem)
+    assert body["errors"] == [{"detail": "Invalid input.", "pointer": ""}]
+    assert ProblemFormat().render(problem)["errors"][0]["pointer"] == "/__all__"
+
+
+@pytest.mark.parametrize("fmt", [ErrorFormat(), ErrorCodeFormat(), DetailFormat()])
+def test_other_formats_have_no_errors_member(fmt: Format) -> None:
+    problem = BARE.replace(
+        errors=FIELD_ERRORS, problem_type="https://x/t", problem_members={"violated-policies": []}
+    )
+    body = fmt.render(problem)
+    inner = body["detail"] if "detail" in body else body
+    assert "errors" not in inner and "violated-policies" not in inner and "type" not in inner
+    assert len(inner["details"]["validation_errors"]) == len(FIELD_ERRORS)
+
+
+@pytest.mark.parametrize(
+    ("options", "problem", "expected"),
+    [
+        ({}, BARE, "about:blank"),
+        ({"type_base": "https://e.example/"}, BARE, "https://e.example/forbidden"),
+        (
+            {"type_template": "https://e.example/errors/{code}.html"},
+            BARE,
+            "https://e.example/errors/forbidden.html",
+        ),
+        (
+            {"type_template": "https://e.example/{code}", "type_base": "https://ignored/"},
+            BARE.replace(code="a b/c"),
+            "https://e.example/a%20b%2Fc",
+        ),
+        (
+            {"type_template": "https://e.example/{code}", "uppercase_codes": True},
+            BARE,
+            "https://e.example/FORBIDDEN",
+        ),
+        (
+            {"type_template": "https://e.example/{code}"},
+            BARE.replace(problem_type="https://iana.org/assignments/http-problem-types#x"),
+            "https://iana.org/assignments/http-problem-types#x",
+        ),
+    ],
+)
+def test_problem_type(options: dict[str, t.Any], problem: Problem, expected: str) -> None:
+    assert ProblemFormat(**options).render(problem)["type"] == expected
+
+
+def test_problem_members_come_last() -> None:
+    problem = BARE.replace(problem_members={"violated-policies": ["daily"]}, extra={"x": 1})
+    body = ProblemFormat().render(problem)
+    assert list(body)[-2:] == ["x", "violated-policies"]
+    assert body["violated-policies"] == ["daily"]
+
+
+@pytest.mark.parametrize(
+    "template", ["https://e.example/errors", "https://e.example/{status}", "{code", "{0}"]
+)
+def test_type_templates_must_use_code(template: str) -> None:
+    with pytest.raises(ValueError, match="problem_type_template"):
+        ProblemFormat(type_template=template)
+    with pytest.raises(ValueError, match="problem_type_template"):
+        Settings(problem_type_template=template)
+
+
+def test_build_format_passes_the_problem_options() -> None:
+    fmt = build_format(
+        "problem", problem_type_template="https://e.example/{code}", schema_error_field="__all__"
+    )
+    assert isinstance(fmt, ProblemFormat)
+    assert (fmt.type_template, fmt.schema_error_field) == ("https://e.example/{code}", "__all__")

@@ -496,7 +496,9 @@ def test_request_validation_error_carries_schema_and_location() -> None:
     )
     problem = convert_validation_error(error, _ctx())
     assert problem is not None
-    assert problem.errors == (FieldError("pin", "Bad.", "[REDACTED]"),)
+    # The location is not shown (one location), but kept as the source.
+    assert problem.errors == (FieldError("pin", "Bad.", "[REDACTED]", source="query"),)
+    assert "location" not in problem.errors[0].to_dict()
 
 
 def test_other_exceptions_are_not_converted() -> None:

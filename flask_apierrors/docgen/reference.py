@@ -98,6 +98,8 @@ def format_for(
         uppercase_codes=settings.uppercase_codes,
         problem_type_base=settings.problem_type_base,
         registry=formats,
+        problem_type_template=settings.problem_type_template,
+        schema_error_field=settings.schema_error_field,
     )
 
 

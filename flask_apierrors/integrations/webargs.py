@@ -84,7 +84,7 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
                 location=str(location) if len(messages) > 1 else None,
                 limit=ctx.settings.max_validation_errors - len(errors),
             )
-            errors.extend(found)
+            errors.extend(error.with_source(str(location)) for error in found)
             total += count
         status = e.code if e.code is not None and e.code != WEBARGS_STATUS else None
         return validation_problem(ctx, errors, total, status=status).replace(

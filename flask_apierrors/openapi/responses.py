@@ -236,8 +236,13 @@ class _Builder:
 
 
 def _builtin(name: str, scope: Scope, upper: bool | None) -> Format:
+    settings = scope.settings
     return build_format(
-        name, uppercase_codes=upper, problem_type_base=scope.settings.problem_type_base
+        name,
+        uppercase_codes=upper,
+        problem_type_base=settings.problem_type_base,
+        problem_type_template=settings.problem_type_template,
+        schema_error_field=settings.schema_error_field,
     )
 
 

@@ -81,6 +81,23 @@ def _string(description: str) -> dict[str, t.Any]:
     return {"type": "string", "description": description}
 
 
+def _problem_field_error() -> dict[str, t.Any]:
+    return {
+        "type": "object",
+        "required": ["detail"],
+        "properties": {
+            "detail": _string("What is wrong with the field."),
+            "pointer": _string(
+                "RFC 6901 JSON Pointer to the field in the JSON body (/messages/0/content);"
+                " empty for the whole body."
+            ),
+            "parameter": _string("The query, form or path parameter."),
+            "header": _string("The request header."),
+            "code": _string("The failure's machine code (field_error_codes setting)."),
+        },
+    }
+
+
 def body_schema(
     format_name: str, *, include_correlation_id: bool = True, ref: _Ref = _component_ref
 ) -> dict[str, t.Any]:
@@ -152,6 +169,17 @@ def body_schema(
                 "instance": _string("The request path."),
                 "code": {**_string("The error code."), "minLength": 1},
                 "details": details,
+                "errors": {
+                    "type": "array",
+                    "description": "The fields that failed validation (RFC 9457 section 3).",
+                    "items": _problem_field_error(),
+                },
+                "violated-policies": {
+                    "type": "array",
+                    "description": "The quota policies the request exceeded (the"
+                    " RateLimit-Policy field's names; type quota-exceeded).",
+                    "items": {"type": "string"},
+                },
                 "correlation_id": cid,
                 "timestamp": timestamp,
             },

@@ -160,4 +160,6 @@ def convert_validation_error(e: BaseException, ctx: Context) -> Problem | None:
     if e.field_name != SCHEMA_KEY or not isinstance(messages, dict):
         messages = {e.field_name: messages}
     errors, total = field_errors(messages, ctx.settings, data=e.data, schema=schema)
+    if isinstance(e, RequestValidationError):
+        errors = [error.with_source(e.location) for error in errors]
     return validation_problem(ctx, errors, total)
