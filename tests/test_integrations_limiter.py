@@ -4,6 +4,7 @@ test_limits_gunicorn.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
@@ -22,6 +23,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from flask_apierrors import ApiErrors
+from flask_apierrors.quota import partition_key
 
 flask_limiter = pytest.importorskip("flask_limiter")
 from flask_limiter import Limiter  # noqa: E402
@@ -385,8 +387,15 @@ def test_draft_headers() -> None:
     app, _ = _make("4 per 30 seconds", ratelimit_draft_headers=True)
     response = _exhaust(app.test_client(), 4)
     retry_after = response.headers["Retry-After"]
-    assert response.headers.getlist("RateLimit-Policy") == ['"default";q=4;w=30']
-    assert response.headers.getlist("RateLimit") == [f'"default";r=0;t={retry_after}']
+    pk = base64.b64encode(partition_key("client")).decode()
+    policy = f'"limited-4-per-30-seconds";q=4;w=30;pk=:{pk}:'
+    assert response.headers.getlist("RateLimit-Policy") == [policy]
+    assert response.headers.getlist("RateLimit") == [
+        f'"limited-4-per-30-seconds";r=0;t={retry_after};pk=:{pk}:'
+    ]
+    # The documented contract stays as it was.
+    for name in RATE_HEADERS:
+        assert len(response.headers.getlist(name)) == 1
 
 
 def test_successful_responses_keep_flask_limiter_headers() -> None:

@@ -24,7 +24,8 @@ crashes cannot hold slots forever; a streamed response renews its slots as it
 sends chunks.
 
 Modules: :mod:`.limiter` (the limiter and its 429), :mod:`.release` (giving
-slots back), :mod:`.settings` (the ``APIERRORS_CONCURRENCY_*`` keys); the
+slots back), :mod:`.settings` (the ``APIERRORS_CONCURRENCY_*`` keys),
+:mod:`.fields` (the limits in the draft ``RateLimit`` fields); the
 storages and the outage policy are in :mod:`flask_apierrors.limits_storage`.
 
 .. versionchanged:: 0.2
@@ -33,12 +34,16 @@ storages and the outage policy are in :mod:`flask_apierrors.limits_storage`.
 
 from __future__ import annotations
 
+import typing as t
+
 from ..limits_storage import check_storage_uri
 from ..plugins import Plugin
 from ..state import AppState
+from . import fields
 from .limiter import EXTENSION_KEY
 from .limiter import ConcurrencyLimiter
 from .limiter import ConcurrentLimitExceeded
+from .limiter import _qualified_name
 from .limiter import check_memory_storage
 from .limiter import configure_app
 from .limiter import remote_address
@@ -53,6 +58,7 @@ __all__ = [
     "ConcurrencySettings",
     "ConcurrentLimitExceeded",
     "SlotReleaser",
+    "application_limited",
     "plugin",
     "remote_address",
 ]
@@ -64,6 +70,21 @@ def _setup(state: AppState) -> None:
     # Limiters set up before ApiErrors read its options now.
     configure_app(state.app)
     check_memory_storage(state.app)
+    # Tried before the core's ApiError converter, which would answer it
+    # first: the draft's quota-exceeded type in the problem format.
+    state.register_converter(ConcurrentLimitExceeded, fields.convert)
+
+
+def application_limited(app: t.Any, view: t.Callable[..., t.Any]) -> bool:
+    """Whether a :class:`ConcurrencyLimiter` on ``app`` has an application
+    limit that applies to ``view`` (not :meth:`~ConcurrencyLimiter.exempt`);
+    for the OpenAPI document."""
+    limiters = app.extensions.get(EXTENSION_KEY, {})
+    name = _qualified_name(view)
+    return any(
+        limits.application_limit is not None and name not in limiter._exempt
+        for limiter, limits in limiters.items()
+    )
 
 
 def plugin() -> Plugin:

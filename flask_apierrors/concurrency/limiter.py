@@ -13,6 +13,7 @@ from flask import current_app
 from flask import has_request_context
 from flask import request
 
+from ..declared import declare
 from ..errors import ApiError
 from ..limits_storage import ConcurrencyStorage
 from ..limits_storage import LimitsSettings
@@ -21,6 +22,7 @@ from ..limits_storage import check_storage_uri
 from ..limits_storage.startup import at_first_request
 from ..limits_storage.startup import warn_memory
 from ..state import find_state
+from . import fields
 from .release import ENVIRON_KEY
 from .release import Slot
 from .release import SlotReleaser
@@ -54,14 +56,27 @@ class ConcurrentLimitExceeded(ApiError):
     :param current: Requests in flight, counting the refused one.
     :param retry_after: Seconds the client should wait (``Retry-After``).
     :param message: Replaces the catalog's message.
+    :param policy: The name of the limit's quota policy in the draft
+        ``RateLimit-Policy`` field, when the request gets the fields.
+
+    .. versionchanged:: 0.2
+        Added ``policy``.
     """
 
     error_code = "concurrent_limit_exceeded"
     status = 429
 
     def __init__(
-        self, limit: int, current: int, retry_after: int, message: str | None = None
+        self,
+        limit: int,
+        current: int,
+        retry_after: int,
+        message: str | None = None,
+        *,
+        policy: str | None = None,
     ) -> None:
+        #: The quota policy's name (``violated-policies`` of a ``problem`` body).
+        self.policy = policy
         super().__init__(
             message=message,
             details={
@@ -226,10 +241,12 @@ class ConcurrencyLimiter:
 
         def decorator(f: F) -> F:
             name = scope or _qualified_name(f)
+            # The policy's name in the draft RateLimit fields.
+            label = scope or f.__name__
 
             def acquire() -> None:
                 if has_request_context():
-                    self._acquire(name, limit, key_func, retry_after, error_message)
+                    self._acquire(name, limit, key_func, retry_after, error_message, label)
 
             if inspect.iscoroutinefunction(f):
 
@@ -238,14 +255,15 @@ class ConcurrencyLimiter:
                     acquire()
                     return await f(*args, **kwargs)
 
-                return t.cast(F, async_wrapper)
+                return t.cast(F, declare(async_wrapper, [ConcurrentLimitExceeded.error_code]))
 
             @functools.wraps(f)
             def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
                 acquire()
                 return f(*args, **kwargs)
 
-            return t.cast(F, wrapper)
+            # For the OpenAPI document: this view can answer a concurrency 429.
+            return t.cast(F, declare(wrapper, [ConcurrentLimitExceeded.error_code]))
 
         return decorator
 
@@ -288,7 +306,7 @@ class ConcurrencyLimiter:
             return
         if _qualified_name(view) in self._exempt:
             return
-        self._acquire("app", limits.application_limit, None, None, None)
+        self._acquire("app", limits.application_limit, None, None, None, "app")
 
     def _acquire(
         self,
@@ -297,6 +315,7 @@ class ConcurrencyLimiter:
         key_func: t.Callable[[], str | None] | None,
         retry_after: int | None,
         message: str | None,
+        label: str,
     ) -> None:
         limits = self._limits()
         key = (key_func or self.key_func)()
@@ -314,7 +333,8 @@ class ConcurrencyLimiter:
         if result is None:
             return  # storage down, failing open: no slot to hold
         acquired, count = result
+        policy = fields.record(label, n, count, key, acquired=acquired)
         if not acquired:
             wait = retry_after if retry_after is not None else limits.retry_after
-            raise ConcurrentLimitExceeded(n, count + 1, max(1, wait), message)
+            raise ConcurrentLimitExceeded(n, count + 1, max(1, wait), message, policy=policy)
         held_slots().slots.append(Slot(limits, storage_key, member))

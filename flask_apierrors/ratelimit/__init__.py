@@ -16,6 +16,11 @@ flask-limiter 4 and limits 5 do not do (each module says why in detail):
   unsupported ``RATELIMIT_STORAGE_URI`` is a one-line ``ValueError``, a
   Redis client without a socket timeout (or with retries) and in-memory
   counts under several worker processes are WARNINGs.
+* :mod:`.fields`: the ``RateLimit-Policy`` and ``RateLimit`` fields of
+  draft-ietf-httpapi-ratelimit-headers on every response of a limited route
+  (flask-limiter's limits and :class:`~flask_apierrors.ConcurrencyLimiter`'s),
+  with ``APIERRORS_RATELIMIT_DRAFT_HEADERS``; set up with or without
+  flask-limiter.
 
 The integration is imported only when flask-limiter is installed; the
 settings are declared either way, so a configuration stays valid without it.
@@ -46,7 +51,10 @@ class RateLimitSettings:
     ratelimit_message: str | None = None
     #: Smallest ``Retry-After`` of a rate-limit 429, seconds (at least 1).
     ratelimit_min_retry_after: int = 1
-    #: Also send the IETF draft ``RateLimit-Policy`` and ``RateLimit`` headers.
+    #: Send the ``RateLimit-Policy`` and ``RateLimit`` fields of
+    #: draft-ietf-httpapi-ratelimit-headers on every response of a limited
+    #: route, and answer a ``problem`` 429 with the draft's
+    #: ``quota-exceeded`` type.
     ratelimit_draft_headers: bool = False
     #: Apply the limits outage policy to flask-limiter's storage.
     ratelimit_guard_storage: bool = True
@@ -54,17 +62,25 @@ class RateLimitSettings:
 
 def _setup(state: AppState) -> None:
     from . import convert
+    from . import fields
     from . import guard
 
     convert.init_app(state)
     guard.init_app(state)
+    fields.init_app(state)
+
+
+def _setup_fields(state: AppState) -> None:
+    from . import fields
+
+    fields.init_app(state)
 
 
 def plugin() -> Plugin:
-    """The entry point: the settings, and the integration if flask-limiter
-    is installed."""
+    """The entry point: the settings and the draft fields, and the
+    integration if flask-limiter is installed."""
     try:
         import flask_limiter  # noqa: F401
     except ImportError:  # pragma: no cover - flask-limiter is an extra
-        return Plugin("ratelimit", settings=(RateLimitSettings,))
+        return Plugin("ratelimit", settings=(RateLimitSettings,), setup=_setup_fields, order=10)
     return Plugin("ratelimit", settings=(RateLimitSettings,), setup=_setup, order=10)

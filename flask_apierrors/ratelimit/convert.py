@@ -52,8 +52,10 @@ from flask_limiter import RateLimitExceeded
 from flask_limiter.constants import ConfigVars
 from flask_limiter.constants import HeaderNames
 
+from ..quota import quota_exceeded
 from ..timeutil import format_time
 from . import RateLimitSettings
+from .fields import policy_name_of
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -137,11 +139,10 @@ class RateLimitInfo:
         values = self.fields()
         return {name: values[name] for name in names}
 
-    def headers(
-        self, config: t.Mapping[str, t.Any], *, draft: bool = False
-    ) -> list[tuple[str, str]]:
+    def headers(self, config: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
         """The rate-limit headers, named as flask-limiter's ``RATELIMIT_HEADER_*``
-        keys of the app's ``config`` name them."""
+        keys of the app's ``config`` name them (the draft fields are
+        :mod:`.fields`')."""
         rv = [
             (config.get(ConfigVars.HEADER_LIMIT, HeaderNames.LIMIT.value), str(self.limit)),
             (
@@ -154,11 +155,6 @@ class RateLimitInfo:
                 str(self.retry_after),
             ),
         ]
-        if draft:
-            # draft-ietf-httpapi-ratelimit-headers: quota and window, then
-            # what is left and when it comes back.
-            rv.append(("RateLimit-Policy", f'"default";q={self.limit};w={self.window_seconds}'))
-            rv.append(("RateLimit", f'"default";r={self.remaining};t={self.retry_after}'))
         return rv
 
 
@@ -274,17 +270,22 @@ class RateLimitErrors:
         names, template = _shape(ctx, settings)
         fields = info.fields()
         message = e.description if e.limit.error_message else template.format(**fields)
-        headers = info.headers(self.state.app.config, draft=settings.ratelimit_draft_headers)
+        headers = info.headers(self.state.app.config)
         if environ is not None:
             # The middleware calls fix_headers after every hook: the same headers again.
             environ.setdefault(HEADERS_KEY, headers)
-        return ctx.problem(
+        problem = ctx.problem(
             "rate_limit_exceeded",
             status=429,
             message=message,
             details={name: fields[name] for name in names},
             headers=headers,
         )
+        if not settings.ratelimit_draft_headers or environ is None:
+            return problem
+        # The names the RateLimit-Policy field gives the breached limits.
+        breached = breached_limits(limiters_of(self.state.app))
+        return problem.replace(**quota_exceeded(policy_name_of(r) for r in breached))
 
     def fix_headers(self, status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The rate-limit headers of a 429, each exactly once. Called by the
@@ -302,7 +303,7 @@ class RateLimitErrors:
             info = self.info(environ, None, settings.ratelimit_min_retry_after)
             if info is None:
                 return headers  # a 429 that is no rate limit (concurrency, an app's own)
-            wanted = info.headers(self.state.app.config, draft=settings.ratelimit_draft_headers)
+            wanted = info.headers(self.state.app.config)
         names = {name.lower() for name, _ in wanted}
         kept = [(k, v) for k, v in headers if k.lower() not in names]
         current = {k.lower(): v for k, v in headers}

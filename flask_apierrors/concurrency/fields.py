@@ -1,0 +1,70 @@
+"""Concurrency limits as quota policies of the draft ``RateLimit-Policy`` and
+``RateLimit`` fields (:mod:`flask_apierrors.quota`), which the rate-limit
+plug-in writes when ``APIERRORS_RATELIMIT_DRAFT_HEADERS`` is on.
+
+A limit is one policy per scope, ``<scope>-concurrent`` (the ``scope`` given
+to :meth:`~flask_apierrors.ConcurrencyLimiter.limit`, else the view's name;
+``app-concurrent`` for the application limit), with
+``qu="concurrent-requests"`` and no window: ``q`` requests in flight at
+once, ``r`` of them left when the request took its slot. A refused request's
+429 names it in ``violated-policies`` in the ``problem`` format.
+
+.. versionadded:: 0.2
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import current_app
+from flask import has_request_context
+from flask import request
+
+from .. import quota
+from ..integrations.werkzeug import convert_api_error
+
+if t.TYPE_CHECKING:
+    from ..integrations.base import Context
+    from ..problem import Problem
+
+
+def policy_name(label: str) -> str:
+    """The policy name of a concurrency limit's scope."""
+    return quota.policy_name(f"{label}-concurrent")
+
+
+def record(label: str, limit: int, count: int, key: str, *, acquired: bool) -> str | None:
+    """Record the limit ``label`` for the current request's fields, if it
+    gets them: ``count`` requests of ``key`` in flight (this one included
+    when ``acquired``).
+
+    :returns: The policy's name, ``None`` when the request gets no fields.
+    """
+    if not has_request_context():
+        return None
+    if not quota.wanted(current_app.extensions, request.blueprints, request.path):
+        return None
+    name = policy_name(label)
+    quota.record(
+        request.environ,
+        quota.Quota(
+            name=name,
+            quota=limit,
+            remaining=limit - count if acquired else 0,
+            unit=quota.CONCURRENT_REQUESTS,
+            partition=quota.partition_key(key),
+            violated=not acquired,
+        ),
+    )
+    return name
+
+
+def convert(e: BaseException, ctx: Context) -> Problem | None:
+    """A concurrency 429 as the core renders an ApiError, plus the draft's
+    ``quota-exceeded`` type and ``violated-policies`` where the request
+    gets the fields."""
+    problem = convert_api_error(e, ctx)
+    policy = getattr(e, "policy", None)
+    if problem is None or not policy:
+        return problem
+    return problem.replace(**quota.quota_exceeded([policy]))
