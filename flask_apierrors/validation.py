@@ -21,6 +21,7 @@ from collections import abc
 
 from flask import request
 
+from .declared import declare_input
 from .errors import ApiError
 
 if t.TYPE_CHECKING:
@@ -81,7 +82,9 @@ def use_schema(
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2
-        Data nested too deeply is a 400, not a 500.
+        Data nested too deeply is a 400, not a 500. The view is marked for
+        :func:`flask_apierrors.openapi.document`, which lists the errors
+        of loading ``location``.
     """
     if location not in LOCATIONS:
         raise ValueError(f"use_schema: location must be one of {LOCATIONS}, not {location!r}.")
@@ -129,14 +132,15 @@ def use_schema(
                 args, kwargs = _inject(load(), args, kwargs, arg_name)
                 return await view(*args, **kwargs)
 
-            return t.cast("View[RV]", async_wrapper)
+            return t.cast("View[RV]", declare_input(async_wrapper, location))
 
         @functools.wraps(view)
         def wrapper(*args: t.Any, **kwargs: t.Any) -> RV:
             args, kwargs = _inject(load(), args, kwargs, arg_name)
             return view(*args, **kwargs)
 
-        return wrapper
+        # The OpenAPI document lists the errors of loading this location.
+        return declare_input(wrapper, location)
 
     return decorator
 

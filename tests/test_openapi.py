@@ -188,7 +188,12 @@ def test_paths_cover_every_route_with_its_scope(document: dict[str, t.Any]) -> N
     paths = document["paths"]
     assert "/static/{filename}" not in paths
     job_file = paths["/api/v1/jobs/{job_id}/files/{file_id}"]["get"]
-    assert job_file["responses"]["4XX"] == {"$ref": "#/components/responses/images.Error"}
+    # The errors the route can return, each the response of its blueprint.
+    assert job_file["responses"] == {
+        "2XX": {"description": "Success"},
+        "404": {"$ref": "#/components/responses/images.NotFound"},
+        "500": {"$ref": "#/components/responses/images.InternalServerError"},
+    }
     assert job_file["parameters"] == [
         {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}},
         {
@@ -201,7 +206,10 @@ def test_paths_cover_every_route_with_its_scope(document: dict[str, t.Any]) -> N
     items = paths["/items/{kind}/{rest}"]
     assert sorted(items) == ["get", "post"]
     assert items["get"]["parameters"][0]["schema"] == {"type": "string", "enum": ["a", "b"]}
-    assert items["post"]["responses"]["5XX"] == {"$ref": "#/components/responses/Error"}
+    assert items["post"]["responses"]["500"] == {
+        "$ref": "#/components/responses/InternalServerError"
+    }
+    assert "4XX" not in items["post"]["responses"] and "5XX" not in items["post"]["responses"]
 
 
 def test_blueprint_responses_exist_only_where_bodies_differ(document: dict[str, t.Any]) -> None:
@@ -240,8 +248,13 @@ def test_own_paths_get_error_responses(app: Flask) -> None:
     doc = openapi.document(app, paths=paths, servers=[{"url": "http://127.0.0.1"}])
     validate_spec(copy.deepcopy(doc))
     get = doc["paths"]["/api/v1/codes/{code}"]["get"]
-    assert get["responses"]["4XX"] == {"$ref": "#/components/responses/images.Error"}
-    assert doc["paths"]["/custom"]["post"]["responses"]["4XX"] == {"description": "Mine"}
+    # A route of the app: its own errors, in its blueprint's bodies.
+    assert get["responses"]["404"] == {"$ref": "#/components/responses/images.NotFound"}
+    assert "4XX" not in get["responses"]
+    # No route of the app: the generic error response of the path's scope.
+    custom = doc["paths"]["/custom"]["post"]["responses"]
+    generic = {"$ref": "#/components/responses/Error"}
+    assert custom == {"4XX": {"description": "Mine"}, "5XX": generic}
     assert paths["/custom"]["post"]["responses"] == {"4XX": {"description": "Mine"}}
     assert doc["info"]["title"] == "openapi_app" and doc["servers"] == [{"url": "http://127.0.0.1"}]
 
@@ -392,7 +405,7 @@ def test_example_app_document_describes_its_errors(
         prefix = "images." if path.startswith("/api/v1/") else ""
         ref = f"#/components/responses/{prefix}Error"
     else:
-        ref = doc["paths"][template][method.lower()]["responses"]["4XX"]["$ref"]
+        ref = doc["paths"][template][method.lower()]["responses"][str(status)]["$ref"]
     name = ref.rpartition("/")[2]
     pointer = media_pointer(name, str(response.mimetype))
     validator_for(doc, pointer).validate(response.get_json())

@@ -94,14 +94,30 @@ class _AppMaintenance:
         return None
 
     def is_exempt(self) -> bool:
-        path, endpoint = request.path, request.endpoint
-        for pattern in self.exempt:
-            if pattern.startswith("/"):
-                if fnmatch.fnmatchcase(path, pattern):
-                    return True
-            elif endpoint is not None and fnmatch.fnmatchcase(endpoint, pattern):
+        return _exempt(self.exempt, request.path, request.endpoint)
+
+
+def _exempt(patterns: t.Iterable[str], path: str, endpoint: str | None) -> bool:
+    for pattern in patterns:
+        if pattern.startswith("/"):
+            if fnmatch.fnmatchcase(path, pattern):
                 return True
-        return False
+        elif endpoint is not None and fnmatch.fnmatchcase(endpoint, pattern):
+            return True
+    return False
+
+
+def answers_during_maintenance(app: Flask, path: str, endpoint: str | None) -> bool | None:
+    """Whether a request to ``path`` (``endpoint``) is answered during
+    maintenance (``maintenance_exempt``); ``None`` when :class:`Maintenance`
+    is not set up on ``app``. For the OpenAPI document.
+
+    .. versionadded:: 0.2
+    """
+    app_state: _AppMaintenance | None = app.extensions.get(_EXTENSION_KEY)
+    if app_state is None:
+        return None
+    return _exempt(app_state.exempt, path, endpoint)
 
 
 def _check_maintenance(endpoint: str | None = None, values: t.Any = None) -> None:

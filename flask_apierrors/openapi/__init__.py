@@ -6,8 +6,10 @@ apispec plugin.
 - :func:`components` gives OpenAPI ``components``: a schema per format, and
   a reusable response per catalog code (with its example body) plus a
   generic ``Error`` response per app or blueprint override.
-- :func:`document` is a whole OpenAPI 3.1 document for an app: its routes
-  with ``4XX``/``5XX`` error responses, and the components.
+- :func:`document` is a whole OpenAPI 3.1 document for an app: its routes,
+  each operation with the error responses it can return (one per status:
+  :func:`operation_codes`), and the components.
+- :func:`documents` declares the codes a view can answer with.
 - :class:`ApiErrorsPlugin` puts the same components into an
   :class:`apispec.APISpec` (flask-smorest, APIFlask ...), and points
   flask-smorest's default error responses at them.
@@ -20,10 +22,14 @@ in components), so the components also fit 3.0 documents.
 
 from __future__ import annotations
 
+from .operations import ErrorResponses
+from .operations import documents
+from .operations import operation_codes
 from .paths import add_error_responses
 from .paths import document
 from .paths import openapi_path
 from .paths import paths_for_app
+from .paths import rule_responses
 from .paths import scope_of_rule
 from .plugin import ApiErrorsPlugin
 from .responses import ERROR_RESPONSE
@@ -58,6 +64,10 @@ __all__ = [
     "components",
     "openapi_path",
     "scope_of_rule",
+    "documents",
+    "operation_codes",
+    "ErrorResponses",
+    "rule_responses",
     "paths_for_app",
     "add_error_responses",
     "document",

@@ -2,6 +2,9 @@
 whole document.
 
 .. versionadded:: 0.1
+.. versionchanged:: 0.2
+    Each operation lists the errors it can return, one response per status
+    (:mod:`.operations`), instead of the same ``4XX``/``5XX`` everywhere.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from ..docgen import Reference
 from ..docgen import reference_for_app
 from ..state import Scope
 from ..state import find_state
+from .operations import ErrorResponses
+from .operations import operation_codes
 from .responses import ERROR_RESPONSE
 from .responses import components
 from .responses import scope_prefix
@@ -67,29 +72,75 @@ def scope_of_rule(reference: Reference, rule: Rule, app: Flask | None = None) ->
     return next((s for s in reference.scopes if s.name == name), reference.app_scope)
 
 
+def _generic_ref(scope: Scope) -> dict[str, t.Any]:
+    return {"$ref": f"#/components/responses/{scope_prefix(scope)}{ERROR_RESPONSE}"}
+
+
 def _error_refs(scope: Scope) -> dict[str, t.Any]:
-    ref = {"$ref": f"#/components/responses/{scope_prefix(scope)}{ERROR_RESPONSE}"}
+    ref = _generic_ref(scope)
     return {"4XX": ref, "5XX": dict(ref)}
 
 
-def paths_for_app(app: Flask, reference: Reference | None = None) -> dict[str, t.Any]:
-    """OpenAPI ``paths`` for every route of ``app`` (static files aside):
-    path parameters from the rule's converters, a ``2XX`` success, and
-    ``4XX``/``5XX`` pointing at the generic error response of the route's
-    app or blueprint scope."""
-    if reference is None:
-        reference = reference_for_app(app)
-    paths: dict[str, dict[str, t.Any]] = {}
+def _routes(app: Flask) -> t.Iterator[tuple[Rule, str]]:
+    """Every route of ``app`` but static files, with its OpenAPI path."""
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
             continue
-        path, params = openapi_path(rule.rule)
+        yield rule, openapi_path(rule.rule)[0]
+
+
+def rule_responses(
+    app: Flask, rule: Rule, reference: Reference, errors: ErrorResponses, *, fallback: bool
+) -> dict[str, t.Any]:
+    """The error responses of ``rule``'s operations: one per status of
+    :func:`~.operations.operation_codes`, and with ``fallback`` a
+    ``default`` response (the generic error of the route's scope)."""
+    scope = scope_of_rule(reference, rule, app)
+    where = f"The view of {rule.rule!r} ({rule.endpoint})"
+    rv = errors.for_codes(scope, operation_codes(app, rule), where)
+    if fallback:
+        rv["default"] = _generic_ref(scope)
+    return rv
+
+
+def paths_for_app(
+    app: Flask,
+    reference: Reference | None = None,
+    *,
+    responses: dict[str, t.Any] | None = None,
+    fallback: bool = False,
+) -> dict[str, t.Any]:
+    """OpenAPI ``paths`` for every route of ``app`` (static files aside):
+    path parameters from the rule's converters, a ``2XX`` success, and one
+    error response per status the route can answer with
+    (:func:`~.operations.operation_codes`), referring to the code responses
+    of the route's app or blueprint scope.
+
+    :param responses: The document's ``components.responses``
+        (:func:`components`); a response for several codes of one status is
+        added to it. Without it, such responses are written into the
+        operations.
+    :param fallback: Also a ``default`` response: the generic error of the
+        route's scope, for the errors no declaration names.
+
+    .. versionchanged:: 0.2
+        Per-operation error responses; ``responses`` and ``fallback``.
+    """
+    if reference is None:
+        reference = reference_for_app(app)
+    errors = _error_responses(reference, responses)
+    paths: dict[str, dict[str, t.Any]] = {}
+    for rule, path in _routes(app):
+        params = openapi_path(rule.rule)[1]
         item = paths.setdefault(path, {})
-        scope = scope_of_rule(reference, rule, app)
+        error_responses = rule_responses(app, rule, reference, errors, fallback=fallback)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             operation: dict[str, t.Any] = {
                 "operationId": f"{rule.endpoint}.{method.lower()}",
-                "responses": {"2XX": {"description": "Success"}, **_error_refs(scope)},
+                "responses": {
+                    "2XX": {"description": "Success"},
+                    **copy.deepcopy(error_responses),
+                },
             }
             if params:
                 operation["parameters"] = copy.deepcopy(params)
@@ -98,27 +149,61 @@ def paths_for_app(app: Flask, reference: Reference | None = None) -> dict[str, t
 
 
 def add_error_responses(
-    paths: t.Mapping[str, t.Any], app: Flask | None = None, reference: Reference | None = None
+    paths: t.Mapping[str, t.Any],
+    app: Flask | None = None,
+    reference: Reference | None = None,
+    *,
+    responses: dict[str, t.Any] | None = None,
+    fallback: bool = False,
 ) -> dict[str, t.Any]:
-    """A copy of ``paths`` in which every operation without ``4XX``/``5XX``
-    responses gets them (the generic error response of the app, or of the
-    route's blueprint when ``app`` is given)."""
+    """A copy of ``paths`` in which every operation gets error responses for
+    the statuses it does not document yet: for an operation of one of
+    ``app``'s routes, those the route can answer with (as
+    :func:`paths_for_app` gives them); for any other, ``4XX``/``5XX``, the
+    generic error response of the app (or of the blueprint whose URL prefix
+    the path is under).
+
+    .. versionchanged:: 0.2
+        Operations of ``app``'s routes get their own error responses;
+        ``responses`` and ``fallback`` as for :func:`paths_for_app`.
+    """
     if reference is None:
         reference = reference_for_app(app) if app is not None else Reference.from_settings()
-    scopes: dict[str, Scope] = {}
+    errors = _error_responses(reference, responses)
+    routes: dict[tuple[str, str], Rule] = {}
     if app is not None:
-        for rule in app.url_map.iter_rules():
-            scopes.setdefault(openapi_path(rule.rule)[0], scope_of_rule(reference, rule, app))
+        for route, path in _routes(app):
+            for method in route.methods or ():
+                routes.setdefault((path, method.lower()), route)
     rv = copy.deepcopy(dict(paths))
     for path, item in rv.items():
-        scope = scopes.get(path, reference.app_scope)
         for key, operation in item.items():
             if key.lower() not in _METHODS or not isinstance(operation, dict):
                 continue
-            responses = operation.setdefault("responses", {})
-            for status, ref in _error_refs(scope).items():
-                responses.setdefault(status, ref)
+            rule = routes.get((path, key.lower()))
+            if rule is not None and app is not None:
+                wanted = rule_responses(app, rule, reference, errors, fallback=fallback)
+            else:
+                wanted = _error_refs(_scope_of_path(app, path, reference))
+            current = operation.setdefault("responses", {})
+            for status, ref in wanted.items():
+                current.setdefault(status, copy.deepcopy(ref))
     return rv
+
+
+def _error_responses(reference: Reference, responses: dict[str, t.Any] | None) -> ErrorResponses:
+    if responses is None:
+        return ErrorResponses(reference, components(reference)["responses"])
+    return ErrorResponses(reference, responses, responses.setdefault)
+
+
+def _scope_of_path(app: Flask | None, path: str, reference: Reference) -> Scope:
+    """The scope whose URL prefix ``path`` is under (the app's without ``app``)."""
+    state = find_state(app) if app is not None else None
+    if state is None:
+        return reference.app_scope
+    name = state.scope_for((), path).name
+    return next((s for s in reference.scopes if s.name == name), reference.app_scope)
 
 
 _METHODS: t.Final = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
@@ -133,6 +218,7 @@ def document(
     paths: t.Mapping[str, t.Any] | None = None,
     servers: t.Sequence[t.Mapping[str, t.Any]] | None = None,
     openapi_version: str = "3.1.0",
+    fallback: bool = False,
 ) -> dict[str, t.Any]:
     """A complete OpenAPI document of ``app``'s errors::
 
@@ -144,10 +230,16 @@ def document(
     :param title: ``info.title``; defaults to the app's name.
     :param version: ``info.version``.
     :param description: ``info.description``.
-    :param paths: Your own ``paths``; every operation without ``4XX``/``5XX``
-        responses gets them. Default: :func:`paths_for_app`.
+    :param paths: Your own ``paths``; their operations get error responses
+        (:func:`add_error_responses`). Default: :func:`paths_for_app`.
     :param servers: ``servers``.
     :param openapi_version: ``openapi``.
+    :param fallback: Also a ``default`` response on every operation, the
+        generic error of its scope, for errors no declaration names.
+    :raises ValueError: a view declares a code the app's catalog lacks.
+
+    .. versionchanged:: 0.2
+        Each operation lists the errors it can return (``fallback``).
     """
     reference = reference_for_app(app)
     info: dict[str, t.Any] = {"title": title or app.name, "version": version}
@@ -156,9 +248,14 @@ def document(
     doc: dict[str, t.Any] = {"openapi": openapi_version, "info": info}
     if servers:
         doc["servers"] = [dict(s) for s in servers]
+    built = components(reference)
     if paths is None:
-        doc["paths"] = paths_for_app(app, reference)
+        doc["paths"] = paths_for_app(
+            app, reference, responses=built["responses"], fallback=fallback
+        )
     else:
-        doc["paths"] = add_error_responses(paths, app, reference)
-    doc["components"] = components(reference)
+        doc["paths"] = add_error_responses(
+            paths, app, reference, responses=built["responses"], fallback=fallback
+        )
+    doc["components"] = built
     return doc

@@ -12,6 +12,8 @@ from http import HTTPStatus
 from ..docgen import Reference
 from ..docgen import reference_for_app
 from ..state import find_state
+from .operations import ErrorResponses
+from .operations import operation_codes
 from .paths import scope_of_rule
 from .responses import ERROR_RESPONSE
 from .responses import components
@@ -21,6 +23,9 @@ from .responses import scope_prefix
 if t.TYPE_CHECKING:
     from apispec import APISpec
     from flask import Flask
+    from werkzeug.routing import Rule
+
+    from ..state import Scope
 
 try:
     from apispec import BasePlugin
@@ -29,9 +34,11 @@ except ImportError:  # pragma: no cover - apispec is an optional dependency
 
 
 class ApiErrorsPlugin(BasePlugin):
-    """An apispec plugin that adds the error components to a spec, and (for
-    flask-smorest) points operations' ``default`` and status error responses
-    at them::
+    """An apispec plugin that adds the error components to a spec, gives
+    each operation of a route of ``app`` the error responses that route can
+    return (:func:`~flask_apierrors.openapi.operation_codes`; flask-smorest's
+    ``arguments`` count as input), and (for flask-smorest) points
+    operations' ``default`` and status error responses at them::
 
         errors = ApiErrors(app)
         api = Api(app, spec_kwargs={"extra_plugins": [ApiErrorsPlugin(app)]})
@@ -43,6 +50,11 @@ class ApiErrorsPlugin(BasePlugin):
     :param rewrite_responses: Replace flask-smorest's ``DEFAULT_ERROR`` and
         status responses (``UNPROCESSABLE_ENTITY`` ...) in operations with
         ours, which describe the bodies clients really get.
+    :param operation_responses: Add to the operations of ``app``'s routes
+        the responses of the errors they can return.
+
+    .. versionchanged:: 0.2
+        Per-operation error responses (``operation_responses``).
     """
 
     def __init__(
@@ -51,12 +63,14 @@ class ApiErrorsPlugin(BasePlugin):
         *,
         reference: Reference | None = None,
         rewrite_responses: bool = True,
+        operation_responses: bool = True,
     ) -> None:
         if BasePlugin is object:  # pragma: no cover - apispec missing
             raise RuntimeError("ApiErrorsPlugin needs apispec: pip install apispec.")
         self.app = app
         self._reference = reference
         self.rewrite_responses = rewrite_responses
+        self.operation_responses = operation_responses
         self.spec: APISpec | None = None
         self._registered = False
 
@@ -98,16 +112,21 @@ class ApiErrorsPlugin(BasePlugin):
         operations: dict[str, t.Any] | None = None,
         **kwargs: t.Any,
     ) -> None:
-        """Point flask-smorest's error responses at ours."""
+        """Point flask-smorest's error responses at ours, and add those of
+        the errors the route can return."""
         if self.spec is not None and not self._registered:
             self._register(self.spec)
-        if not self.rewrite_responses or not operations:
+        if not operations:
             return
         reference = self.reference
         rule = kwargs.get("rule")
         scope = (
             scope_of_rule(reference, rule, self.app) if rule is not None else reference.app_scope
         )
+        if self.operation_responses and rule is not None and self.app is not None:
+            self._add_operation_responses(rule, scope, operations)
+        if not self.rewrite_responses:
+            return
         prefix = scope_prefix(scope)
         responses_known = self.spec.components.responses if self.spec is not None else {}
         for operation in operations.values():
@@ -135,6 +154,53 @@ class ApiErrorsPlugin(BasePlugin):
                     name = response_name(spec)
                 if name in responses_known:
                     responses[status] = name
+
+    def _add_operation_responses(
+        self, rule: Rule, scope: Scope, operations: dict[str, t.Any]
+    ) -> None:
+        assert self.app is not None
+        spec = self.spec
+        known: t.Mapping[str, t.Any] = spec.components.responses if spec is not None else {}
+        add = None if spec is None else _adder(spec)
+        errors = ErrorResponses(self.reference, known, add)
+        codes = list(operation_codes(self.app, rule))
+        validation = str(scope.settings.validation_status)
+        for operation in operations.values():
+            responses = operation.get("responses") if isinstance(operation, dict) else None
+            if not isinstance(responses, dict):
+                continue
+            mine = list(codes)
+            smorest = _smorest_validation(responses)
+            if smorest is not None:
+                # flask-smorest documents its arguments' 422; webargs'
+                # errors answer with the validation_status setting.
+                mine.insert(0, "validation_error")
+                if str(smorest) != validation:
+                    del responses[smorest]
+            where = f"The view of {rule.rule!r} ({rule.endpoint})"
+            for status, ref in errors.for_codes(scope, mine, where).items():
+                if status not in responses and _int_key(status) not in responses:
+                    responses[status] = ref
+
+
+def _adder(spec: APISpec) -> t.Callable[[str, dict[str, t.Any]], None]:
+    def add(name: str, response: dict[str, t.Any]) -> None:
+        spec.components.response(name, response)
+
+    return add
+
+
+def _int_key(status: str) -> int | str:
+    return int(status) if status.isdigit() else status
+
+
+def _smorest_validation(responses: t.Mapping[t.Any, t.Any]) -> t.Any:
+    """The key under which flask-smorest documented its arguments'
+    validation error (``422: "UNPROCESSABLE_ENTITY"``), or ``None``."""
+    for status, response in responses.items():
+        if _status_code(status) == 422 and response == HTTPStatus(422).name:
+            return status
+    return None
 
 
 def _status_code(status: t.Any) -> int | None:
