@@ -22,6 +22,7 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 
 from flask_apierrors import ApiError
+from flask_apierrors.openapi import documents
 
 from . import db
 from .errors import APIException
@@ -130,6 +131,8 @@ def chat_identity() -> Identity:
 
 def chat_key_required(*, admin: bool = False) -> t.Callable[[F], F]:
     """Require a valid chat API key (an admin key with ``admin=True``)."""
+    # What the OpenAPI document lists for every view behind the check.
+    codes = ("unauthorized", "database_error", *(("forbidden",) if admin else ()))
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -144,7 +147,7 @@ def chat_key_required(*, admin: bool = False) -> t.Callable[[F], F]:
             maybe_fault()
             return view(*args, **kwargs)
 
-        return t.cast(F, wrapper)
+        return documents(*codes)(t.cast(F, wrapper))
 
     return decorator
 
@@ -176,6 +179,13 @@ def image_key_required(*, admin: bool = False) -> t.Callable[[F], F]:
     and anything unexpected :class:`~example_app.errors.APIException` (the
     traceback goes to the log, never to the client).
     """
+    codes = [
+        "INVALID_API_KEY",
+        "AUTHENTICATION_REQUIRED",
+        *(["INSUFFICIENT_PERMISSIONS"] if admin else []),
+        str(DatabaseException.error_code),
+        str(APIException.error_code),
+    ]
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -194,6 +204,6 @@ def image_key_required(*, admin: bool = False) -> t.Callable[[F], F]:
                 current_app.logger.exception("Unexpected error in %s", request.endpoint)
                 raise APIException() from e
 
-        return t.cast(F, wrapper)
+        return documents(*codes)(t.cast(F, wrapper))
 
     return decorator

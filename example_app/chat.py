@@ -24,6 +24,7 @@ from marshmallow import validate
 from flask_apierrors import ApiError
 from flask_apierrors import use_schema
 from flask_apierrors.availability import Maintenance
+from flask_apierrors.openapi import documents
 from flask_apierrors.sse import sse_event
 from flask_apierrors.sse import stream_events
 from flask_apierrors.upstream import UpstreamTimeoutError
@@ -160,12 +161,14 @@ def create_api_key() -> tuple[dict[str, t.Any], int]:
 
 @bp.get("/api-keys/<key_id>")
 @chat_key_required()
+@documents("forbidden")
 def get_api_key(key_id: str) -> dict[str, t.Any]:
     return _key_view(_own_key(key_id, "view information about"))
 
 
 @bp.delete("/api-keys/<key_id>")
 @chat_key_required()
+@documents("forbidden")
 def delete_api_key(key_id: str) -> dict[str, t.Any]:
     """Deactivate a key: it answers 401 "API key is deactivated" from now on."""
     record = _own_key(key_id, "deactivate")
@@ -193,6 +196,7 @@ def _check_conflicts(body: t.Mapping[str, t.Any]) -> None:
 @chat_key_required()
 @concurrency.limit(_concurrent_limit, scope="chat")
 @use_schema(ChatCompletionSchema)
+@documents("unprocessable_entity", "bad_gateway", "service_unavailable", "gateway_timeout")
 def chat_completions(body: dict[str, t.Any]) -> t.Any:
     """A ``chat.completion`` (or, with ``stream: true``, SSE chunks ending
     with ``data: [DONE]``) from the local model or ``MODEL_SERVICE_URL``."""
@@ -261,6 +265,7 @@ def _upload_limit(view: V) -> V:
 @concurrency.limit(_concurrent_limit, scope="chat")
 @_upload_limit
 @use_schema(FileUploadSchema, "files", unknown="exclude")
+@documents("insufficient_storage")
 def upload_file(form: dict[str, t.Any]) -> tuple[dict[str, t.Any], int]:
     """Upload a file (multipart field ``file``); it is ``processing`` for
     ``FILE_PROCESSING_SECONDS``, then ``idle``."""
@@ -314,6 +319,7 @@ def get_file(file_id: str) -> dict[str, t.Any]:
 
 @bp.delete("/files/<file_id>")
 @chat_key_required()
+@documents("unprocessable_entity")
 def delete_file(file_id: str) -> dict[str, t.Any]:
     """Delete an ``idle`` file; 422 while it is ``processing``."""
     record = _own_file(file_id)
@@ -339,6 +345,7 @@ def delete_file(file_id: str) -> dict[str, t.Any]:
 @chat_key_required()
 @concurrency.limit(_concurrent_limit, scope="chat")
 @use_schema(ResearchSchema)
+@documents("bad_gateway", "service_unavailable", "gateway_timeout")
 def research(body: dict[str, t.Any]) -> dict[str, t.Any]:
     """Deep research: ``depth`` searches, all within ``RESEARCH_TIMEOUT``
     seconds, else a 504 saying whether partial results were found."""
@@ -380,6 +387,7 @@ def system_config() -> dict[str, t.Any]:
 
 @bp.route("/system/config", methods=["PUT", "PATCH", "DELETE"])
 @chat_key_required()
+@documents("forbidden")
 def system_config_change() -> t.NoReturn:
     """The configuration is read-only at run time, for every key."""
     raise ApiError(

@@ -28,6 +28,7 @@ from flask import send_file
 from flask_apierrors import ApiError
 from flask_apierrors import ApiErrors
 from flask_apierrors.correlation import get_correlation_id
+from flask_apierrors.openapi import documents
 from flask_apierrors.sse import close_event
 from flask_apierrors.sse import error_events
 from flask_apierrors.sse import sse_event
@@ -36,6 +37,7 @@ from flask_apierrors.sse import stream_events
 from . import db
 from . import generation
 from .auth import image_key_required
+from .errors import EXCEPTIONS
 from .errors import ConfigurationException
 from .errors import ModelException
 from .settings import service_url
@@ -131,8 +133,29 @@ def _job_status(files: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     return "processing"
 
 
+#: What the views that look a job (and a file of it) up answer with.
+JOB_CODES: t.Final = ("INVALID_JOB_ID", "JOB_NOT_FOUND")
+FILE_CODES: t.Final = (*JOB_CODES, "FILE_NOT_FOUND")
+#: What a failed generation answers with, stored with the file.
+GENERATION_CODES: t.Final = (
+    "PROCESSING_ERROR",
+    "FAL_API_ERROR",
+    "FAL_RATE_LIMIT",
+    *(str(cls.error_code) for cls in EXCEPTIONS),
+)
+
+
 @bp.post("/batch/upload")
 @image_key_required()
+@documents(
+    "validation_error",
+    "TOO_MANY_FILES",
+    "FILE_TOO_LARGE",
+    "payload_too_large",
+    "STORAGE_ERROR",
+    "PROCESSING_ERROR",
+    str(ConfigurationException.error_code),
+)
 def upload() -> tuple[dict[str, t.Any], int]:
     """Upload up to 25 images (multipart field ``files``); 202 with the job."""
     config = current_app.config
@@ -203,6 +226,7 @@ def upload() -> tuple[dict[str, t.Any], int]:
 
 @bp.get("/jobs/<job_id>")
 @image_key_required()
+@documents(*JOB_CODES)
 def get_job(job_id: str) -> dict[str, t.Any]:
     """A job and the status of each of its files."""
     job = _job(job_id)
@@ -220,6 +244,7 @@ def get_job(job_id: str) -> dict[str, t.Any]:
 
 @bp.get("/jobs/<job_id>/files/<file_id>/model")
 @image_key_required()
+@documents(*FILE_CODES, "MODEL_NOT_READY", *GENERATION_CODES)
 def get_model(job_id: str, file_id: str) -> Response:
     """The generated model (glTF binary), or why there is none."""
     record = _file(job_id, file_id)
@@ -244,6 +269,7 @@ def get_model(job_id: str, file_id: str) -> Response:
 
 @bp.post("/jobs/<job_id>/files/<file_id>/retry")
 @image_key_required()
+@documents(*FILE_CODES, "validation_error", str(ConfigurationException.error_code))
 def retry_file(job_id: str, file_id: str) -> tuple[dict[str, t.Any], int]:
     """Generate a failed file's model again; 202."""
     record = _file(job_id, file_id)
@@ -264,6 +290,7 @@ def retry_file(job_id: str, file_id: str) -> tuple[dict[str, t.Any], int]:
 
 @bp.get("/jobs/<job_id>/stream")
 @image_key_required()
+@documents(*JOB_CODES)
 def stream_job(job_id: str) -> Response:
     """Server-Sent Events: ``progress`` per file change, ``complete`` at the
     end, or the documented ``error`` + ``close`` pair when a file fails."""
