@@ -667,7 +667,8 @@ def test_event_stream_error_events(main: Server) -> None:
         "message": "Failed to generate model",
         "file_id": "file_001",
     }
-    assert close == ["event: close", 'data: {"reason": "error"}']
+    assert close[0] == "event: close"
+    assert json.loads(close[1].removeprefix("data: ")) == {"reason": "error"}
 
 
 def test_generation_is_retried_three_times(main: Server, standin: StandinService) -> None:
