@@ -53,6 +53,7 @@ EXAMPLE_PAGES: t.Final = (
     "blueprints",
     "client",
     "testing",
+    "openapi",
     "validation",
     "streams",
     "availability",
