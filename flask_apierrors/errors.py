@@ -53,6 +53,8 @@ class ApiError(HTTPException):
     :param headers: Extra response headers.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        :attr:`problem_type` and :attr:`problem_members`.
     """
 
     #: The machine code of every instance of this class.
@@ -65,6 +67,12 @@ class ApiError(HTTPException):
     format: str | None = None
     details: t.Mapping[str, t.Any] = MappingProxyType({})
     headers: t.Mapping[str, str] = MappingProxyType({})
+    #: The ``problem`` format's ``type`` for this error, in place of the one
+    #: the settings give its code (:attr:`Problem.problem_type
+    #: <flask_apierrors.Problem.problem_type>`).
+    problem_type: str | None = None
+    #: Members only the ``problem`` format renders (``violated-policies`` ...).
+    problem_members: t.Mapping[str, t.Any] = MappingProxyType({})
 
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -109,3 +109,32 @@ def test_repr_and_str() -> None:
     exc = JobNotFound()
     assert repr(exc) == "<JobNotFound 'JOB_NOT_FOUND' (404)>"
     assert str(exc) == "404 JOB_NOT_FOUND: Job not found"
+
+
+class QuotaExceeded(ApiError):
+    error_code = "rate_limit_exceeded"
+    problem_type = "https://iana.org/assignments/http-problem-types#quota-exceeded"
+    problem_members = {"violated-policies": ["daily"]}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "type_", "members"),
+    [
+        ("problem", QuotaExceeded.problem_type, ["daily"]),
+        ("error", None, None),
+    ],
+)
+def test_an_api_error_may_choose_its_problem_type_and_members(
+    fmt: str, type_: str | None, members: list[str] | None
+) -> None:
+    app = Flask("problem_type")
+    ApiErrors(app, format=fmt, problem_type_template="https://errors.example/{code}")
+
+    @app.get("/x")
+    def x() -> t.NoReturn:
+        raise QuotaExceeded()
+
+    body = app.test_client().get("/x").get_json()
+    assert body.get("type") == type_
+    assert body.get("violated-policies") == members
+    assert body["code" if fmt == "problem" else "error"] == "rate_limit_exceeded"

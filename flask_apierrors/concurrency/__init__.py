@@ -39,7 +39,6 @@ import typing as t
 from ..limits_storage import check_storage_uri
 from ..plugins import Plugin
 from ..state import AppState
-from . import fields
 from .limiter import EXTENSION_KEY
 from .limiter import ConcurrencyLimiter
 from .limiter import ConcurrentLimitExceeded
@@ -70,9 +69,6 @@ def _setup(state: AppState) -> None:
     # Limiters set up before ApiErrors read its options now.
     configure_app(state.app)
     check_memory_storage(state.app)
-    # Tried before the core's ApiError converter, which would answer it
-    # first: the draft's quota-exceeded type in the problem format.
-    state.register_converter(ConcurrentLimitExceeded, fields.convert)
 
 
 def application_limited(app: t.Any, view: t.Callable[..., t.Any]) -> bool:

@@ -7,25 +7,19 @@ to :meth:`~flask_apierrors.ConcurrencyLimiter.limit`, else the view's name;
 ``app-concurrent`` for the application limit), with
 ``qu="concurrent-requests"`` and no window: ``q`` requests in flight at
 once, ``r`` of them left when the request took its slot. A refused request's
-429 names it in ``violated-policies`` in the ``problem`` format.
+429 (:class:`~flask_apierrors.concurrency.ConcurrentLimitExceeded` with its
+``policy``) names it in ``violated-policies`` in the ``problem`` format.
 
 .. versionadded:: 0.2
 """
 
 from __future__ import annotations
 
-import typing as t
-
 from flask import current_app
 from flask import has_request_context
 from flask import request
 
 from .. import quota
-from ..integrations.werkzeug import convert_api_error
-
-if t.TYPE_CHECKING:
-    from ..integrations.base import Context
-    from ..problem import Problem
 
 
 def policy_name(label: str) -> str:
@@ -57,14 +51,3 @@ def record(label: str, limit: int, count: int, key: str, *, acquired: bool) -> s
         ),
     )
     return name
-
-
-def convert(e: BaseException, ctx: Context) -> Problem | None:
-    """A concurrency 429 as the core renders an ApiError, plus the draft's
-    ``quota-exceeded`` type and ``violated-policies`` where the request
-    gets the fields."""
-    problem = convert_api_error(e, ctx)
-    policy = getattr(e, "policy", None)
-    if problem is None or not policy:
-        return problem
-    return problem.replace(**quota.quota_exceeded([policy]))

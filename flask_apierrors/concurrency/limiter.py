@@ -21,6 +21,7 @@ from ..limits_storage import MemoryConcurrencyStorage
 from ..limits_storage import check_storage_uri
 from ..limits_storage.startup import at_first_request
 from ..limits_storage.startup import warn_memory
+from ..quota import quota_exceeded
 from ..state import find_state
 from . import fields
 from .release import ENVIRON_KEY
@@ -77,6 +78,10 @@ class ConcurrentLimitExceeded(ApiError):
     ) -> None:
         #: The quota policy's name (``violated-policies`` of a ``problem`` body).
         self.policy = policy
+        if policy is not None:
+            fields = quota_exceeded([policy])
+            self.problem_type = fields["problem_type"]
+            self.problem_members = fields["problem_members"]
         super().__init__(
             message=message,
             details={

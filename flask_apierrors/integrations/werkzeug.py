@@ -117,7 +117,7 @@ def convert_api_error(e: BaseException, ctx: Context) -> Problem | None:
     if not isinstance(e, ApiError):
         return None
     assert e.error_code is not None
-    return ctx.problem(
+    problem = ctx.problem(
         e.error_code,
         status=e.given_status,
         message=e.given_message,
@@ -126,6 +126,9 @@ def convert_api_error(e: BaseException, ctx: Context) -> Problem | None:
         format=e.format,
         description=e.message,
     )
+    if e.problem_type is None and not e.problem_members:
+        return problem
+    return problem.replace(problem_type=e.problem_type, problem_members=e.problem_members)
 
 
 def convert_internal_error(e: BaseException, ctx: Context) -> Problem | None:
