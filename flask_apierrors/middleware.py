@@ -63,7 +63,7 @@ class ApiErrorsMiddleware:
         state = self.state
         settings = self.settings
         if not state.served:
-            state.begin_serving()
+            state.begin_serving(environ)
         if settings.buffer_streamed_bodies and bodylimit.is_streamed(environ):
             bodylimit.guard_streamed_body(environ)
         # The server's start_response is called once the app has returned

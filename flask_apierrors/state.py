@@ -114,6 +114,8 @@ class AppState:
         self.header_fixers: tuple[HeaderFixer, ...] = ()
         #: The app has received a request (setup is over).
         self.served = False
+        #: The WSGI environ of the first request (see :meth:`begin_serving`).
+        self.first_environ: t.Mapping[str, t.Any] = {}
         self._first_request: list[t.Callable[[AppState], None]] = []
         self._serving_lock = threading.Lock()
         #: Handlers of the app that ApiErrors replaced (exception class ->
@@ -310,12 +312,15 @@ class AppState:
         if callback not in self._first_request:
             self._first_request.append(callback)
 
-    def begin_serving(self) -> None:
+    def begin_serving(self, environ: t.Mapping[str, t.Any] | None = None) -> None:
         """Mark setup as over, running the :meth:`on_first_request` callbacks
-        first (once, whichever thread gets the first request)."""
+        first (once, whichever thread gets the first request); ``environ``,
+        the first request's WSGI environ, is kept as :attr:`first_environ`
+        for them (``wsgi.multiprocess`` ...)."""
         with self._serving_lock:
             if self.served:
                 return
+            self.first_environ = environ if environ is not None else {}
             for callback in self._first_request:
                 callback(self)
             self.served = True

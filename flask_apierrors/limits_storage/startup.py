@@ -18,6 +18,8 @@ import os
 import threading
 import typing as t
 
+from ..state import find_state
+
 if t.TYPE_CHECKING:
     from flask import Flask
 
@@ -81,9 +83,15 @@ def warn_memory(
 
 
 def at_first_request(app: Flask, check: t.Callable[[t.Mapping[str, t.Any]], None]) -> None:
-    """Run ``check(environ)`` at the first request each process serves (a
-    ``before_request`` function that does nothing afterwards); call at setup.
+    """Run ``check(environ)`` at the first request each process serves; call
+    at setup. With ApiErrors on the app, its first-request callbacks do it at
+    no cost to later requests; without, a ``before_request`` function that
+    does nothing afterwards.
     """
+    state = find_state(app)
+    if state is not None:
+        state.on_first_request(lambda st: check(st.first_environ))
+        return
     done = False
 
     def first_request_check() -> None:
