@@ -296,6 +296,25 @@ def test_openapi_document_is_valid(client: FlaskClient) -> None:
     )
 
 
+def test_openapi_operations_list_their_own_errors(client: FlaskClient) -> None:
+    document = call(client, "GET", "/openapi.json").get_json()
+    completions = document["paths"]["/chat/completions"]["post"]["responses"]
+    assert sorted(completions) == [
+        "2XX", "400", "401", "413", "415", "422", "429", "500", "502", "503", "504"
+    ]  # fmt: skip
+    # Two codes answer 429 there: the rate limit and the concurrency limit.
+    both = completions["429"]["$ref"].rpartition("/")[2]
+    assert both == "ConcurrentLimitExceeded_RateLimitExceeded"
+    schema = document["components"]["responses"][both]["content"]["application/json"]["schema"]
+    assert len(schema["anyOf"]) == 2
+    # The image API's views answer in its own codes and bodies.
+    job = document["paths"]["/api/v1/jobs/{job_id}"]["get"]["responses"]
+    assert job["403"] == {"$ref": "#/components/responses/images.InvalidApiKey"}
+    assert sorted(job) == ["2XX", "400", "403", "404", "429", "500", "503"]
+    health = document["paths"]["/health"]["get"]["responses"]
+    assert "503" not in health and "401" not in health
+
+
 # -- chat API: keys --------------------------------------------------------------
 
 
