@@ -83,25 +83,16 @@ class ApiErrorsMiddleware:
                     headers = fix(code, headers)
                 if status[0] == "3":
                     headers = _json_redirect(state, environ, code, headers, replaced)
-            lower = self._lower
-            kept = []
-            streamed = True
-            cors = expose = None
-            for header in headers:
-                name = header[0].lower()
-                if name == lower:
-                    continue
-                if name == "content-length":
-                    streamed = False
-                elif name == _CORS_ORIGIN:
-                    cors = header
-                elif name == _CORS_EXPOSE:
-                    expose = header
-                kept.append(header)
-            if cors is not None:
-                _expose(kept, expose, self.header)
-            kept.append((self.header, environ_state(environ, settings).correlation_id))
-            started.append((status, kept, exc_info, streamed))
+            names = [header[0].lower() for header in headers]
+            if self._lower in names:
+                headers = [h for h, n in zip(headers, names, strict=True) if n != self._lower]
+                names = [n for n in names if n != self._lower]
+            else:
+                headers = list(headers)
+            if _CORS_ORIGIN in names:
+                _expose(headers, names, self.header)
+            headers.append((self.header, environ_state(environ, settings).correlation_id))
+            started.append((status, headers, exc_info, "content-length" not in names))
             return _late_write(start_response, started)
 
         try:
@@ -171,13 +162,16 @@ def _late_write(start_response: StartResponse, started: list[t.Any]) -> t.Callab
     return write
 
 
-def _expose(headers: list[tuple[str, str]], expose: tuple[str, str] | None, name: str) -> None:
-    if expose is None:
+def _expose(headers: list[tuple[str, str]], names: list[str], name: str) -> None:
+    """List ``name`` in the CORS response's ``Access-Control-Expose-Headers``."""
+    if _CORS_EXPOSE not in names:
         headers.append(("Access-Control-Expose-Headers", name))
         return
-    listed = {part.strip().lower() for part in expose[1].split(",")}
+    index = names.index(_CORS_EXPOSE)
+    key, value = headers[index]
+    listed = {part.strip().lower() for part in value.split(",")}
     if name.lower() not in listed and "*" not in listed:
-        headers[headers.index(expose)] = (expose[0], f"{expose[1]}, {name}")
+        headers[index] = (key, f"{value}, {name}")
 
 
 class _LoggedStream(ClosingIterator):
