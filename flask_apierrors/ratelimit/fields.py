@@ -146,7 +146,14 @@ class DraftFields:
 
 
 def init_app(state: AppState) -> None:
-    """Register the hook, and the predicate limiters ask (the plug-in's setup)."""
+    """The predicate limiters ask, and, at the first request, the hook if
+    any scope of the app wants the fields (the plug-in's setup): an app
+    without them pays nothing per request."""
     fields = DraftFields(state)
     quota.enable(state.app.extensions, fields.wanted)
-    state.app.after_request(fields.after_request)
+
+    def register(state: AppState) -> None:
+        if any(s.settings_of(RateLimitSettings).ratelimit_draft_headers for s in state.scopes()):
+            state.app.after_request(fields.after_request)
+
+    state.on_first_request(register)
