@@ -75,11 +75,10 @@ def _translator(state: AppState, settings: Settings) -> t.Callable[[str], t.Any]
 def problem_for(e: BaseException, state: AppState, ctx: Context) -> Problem:
     """The first Problem a converter of ``state`` makes of ``e``; an error no
     converter knows is an unhandled one (500)."""
-    for exc_type, convert in state.converters:
-        if isinstance(e, exc_type):
-            problem = convert(e, ctx)
-            if problem is not None:
-                return problem
+    for convert in state.converters_for(type(e)):
+        problem = convert(e, ctx)
+        if problem is not None:
+            return problem
     internal = (
         e if isinstance(e, InternalServerError) else InternalServerError(original_exception=e)
     )

@@ -108,6 +108,7 @@ class AppState:
         self._plugin: list[tuple[type[BaseException], Converter]] = []
         #: ``(exception class, converter)`` pairs, in the order they are tried.
         self.converters: tuple[tuple[type[BaseException], Converter], ...] = ()
+        self._by_class: dict[type[BaseException], tuple[Converter, ...]] = {}
         self._chain()
         self._header_fixers: list[HeaderFixer] = []
         #: The header fixers, in order (see :meth:`add_header_fixer`).
@@ -276,12 +277,17 @@ class AppState:
             self.app.register_error_handler(exc_type, self.handler)
 
     def _chain(self) -> None:
-        self.converters = (
-            *self._user,
-            *((BaseException, c) for c in CORE_FIRST),
-            *self._plugin,
-            *((BaseException, c) for c in CORE_LAST),
-        )
+        self.converters = (*self._user, *CORE_FIRST, *self._plugin, *CORE_LAST)
+        self._by_class.clear()
+
+    def converters_for(self, exc_class: type[BaseException]) -> tuple[Converter, ...]:
+        """The converters for errors of ``exc_class``, in order (cached per
+        class: an error tries only the converters of its classes)."""
+        found = self._by_class.get(exc_class)
+        if found is None:
+            found = tuple(c for t_, c in self.converters if issubclass(exc_class, t_))
+            self._by_class[exc_class] = found
+        return found
 
     def take_over(
         self, exc_type: type[Exception], convert: Converter | None = None

@@ -12,12 +12,20 @@ from __future__ import annotations
 import importlib.util
 import typing as t
 
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+
+from ..errors import ApiError
 from . import werkzeug as wz
 from .base import Converter
 
+#: ``(exception class, converter)``: a converter is called only for
+#: instances of its class.
+Entry = tuple[type[BaseException], Converter]
 
-def _optional() -> tuple[list[Converter], list[type[Exception]]]:
-    converters: list[Converter] = []
+
+def _optional() -> tuple[list[Entry], list[type[Exception]]]:
+    entries: list[Entry] = []
     types: list[type[Exception]] = []
     try:
         import marshmallow
@@ -27,7 +35,10 @@ def _optional() -> tuple[list[Converter], list[type[Exception]]]:
         from . import marshmallow as ma
         from . import webargs as wa
 
-        converters += [wa.convert_webargs_error, ma.convert_validation_error]
+        entries += [
+            (HTTPException, wa.convert_webargs_error),
+            (marshmallow.ValidationError, ma.convert_validation_error),
+        ]
         types.append(marshmallow.ValidationError)
     if importlib.util.find_spec("pydantic_core") is not None:
         # pydantic's ValidationError is pydantic_core's: importing the small
@@ -36,22 +47,25 @@ def _optional() -> tuple[list[Converter], list[type[Exception]]]:
 
         from . import pydantic as pd
 
-        converters.append(pd.convert_pydantic_error)
+        entries.append((pydantic_core.ValidationError, pd.convert_pydantic_error))
         types.append(pydantic_core.ValidationError)
-    return converters, types
+    return entries, types
 
 
-_OPTIONAL_CONVERTERS, _OPTIONAL_TYPES = _optional()
+_OPTIONAL_ENTRIES, _OPTIONAL_TYPES = _optional()
 
 #: Tried first (after the app's own converters): specific sources.
-CORE_FIRST: t.Final[tuple[Converter, ...]] = (
-    wz.convert_api_error,
-    wz.convert_json_recursion,
-    *_OPTIONAL_CONVERTERS,
+CORE_FIRST: t.Final[tuple[Entry, ...]] = (
+    (ApiError, wz.convert_api_error),
+    (RecursionError, wz.convert_json_recursion),
+    *_OPTIONAL_ENTRIES,
 )
 
 #: Tried last: the generic 500 and Werkzeug fallbacks.
-CORE_LAST: t.Final[tuple[Converter, ...]] = (wz.convert_internal_error, wz.convert_http_exception)
+CORE_LAST: t.Final[tuple[Entry, ...]] = (
+    (InternalServerError, wz.convert_internal_error),
+    (HTTPException, wz.convert_http_exception),
+)
 
 #: Exception classes (besides HTTPException) the core handles.
 EXCEPTION_TYPES: t.Final[tuple[type[Exception], ...]] = (RecursionError, *_OPTIONAL_TYPES)

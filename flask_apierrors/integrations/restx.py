@@ -107,7 +107,7 @@ def _install_all(state: AppState) -> None:
 
 
 def _setup(state: AppState) -> None:
-    state.register_converter(HTTPException, adoption.convert_abort)
+    state.register_converter(HTTPException, adoption.convert_abort, plugin=True)
     _install_all(state)
     # An Api set up after ApiErrors, or handlers added since.
     state.on_first_request(_install_all)
