@@ -10,11 +10,11 @@ echoed and never truncated, and a new id is generated.
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import os
 import re
-import threading
 import traceback
 import typing as t
 
@@ -45,33 +45,19 @@ class RequestState:
         self.signalled: BaseException | None = None
 
 
-class _Entropy:
-    """Bytes of the operating system's CSPRNG, read 4 KiB per system call
-    (a call costs from half a microsecond to tens of them on a busy or
-    sandboxed machine); a forked worker starts with none of its parent's."""
-
-    SIZE: t.Final = 4096
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._buffer = b""
-        self._pos = 0
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self.reset)
-
-    def reset(self) -> None:
-        self._buffer, self._pos = b"", 0
-
-    def take(self, n: int) -> bytes:
-        with self._lock:
-            if self._pos + n > len(self._buffer):
-                self._buffer, self._pos = os.urandom(self.SIZE), 0
-            chunk = self._buffer[self._pos : self._pos + n]
-            self._pos += n
-        return chunk
+#: 64-bit ids as hex, cut from one read of the OS CSPRNG (4 KiB per system
+#: call: a call costs from half a microsecond to tens of them on a busy or
+#: sandboxed machine). ``deque.popleft`` is atomic, so threads need no lock;
+#: a forked worker starts with none of its parent's.
+_ids: t.Final[collections.deque[str]] = collections.deque()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ids.clear)
 
 
-_entropy: t.Final = _Entropy()
+def _refill() -> str:
+    text = os.urandom(4096).hex()
+    _ids.extend(text[i : i + 16] for i in range(16, len(text), 16))
+    return text[:16]
 
 
 def new_id(prefix: str) -> str:
@@ -79,7 +65,10 @@ def new_id(prefix: str) -> str:
     operating system's CSPRNG, so no number of observed ids predicts the
     next one (another client's ``error_id`` included), and no seeding of
     :mod:`random` or fork can make ids repeat."""
-    return prefix + _entropy.take(8).hex()
+    try:
+        return prefix + _ids.popleft()
+    except IndexError:
+        return prefix + _refill()
 
 
 @functools.lru_cache(maxsize=32)
@@ -132,22 +121,37 @@ def error_id_of(state: RequestState, settings: Settings) -> str:
     return state.error_id
 
 
+def current_state() -> tuple[RequestState, Settings] | None:
+    """The current request's :class:`RequestState` (created on first use)
+    and the app's settings, or ``None`` outside a request or in an app
+    without :class:`~flask_apierrors.ApiErrors`: one look at the context."""
+    if not has_request_context():
+        return None
+    ext = current_app.extensions.get("apierrors")
+    if ext is None:
+        return None
+    settings: Settings = ext.settings
+    environ = request.environ
+    state: RequestState | None = environ.get(ENVIRON_KEY)
+    if state is None:
+        state = environ_state(environ, settings)
+    return state, settings
+
+
 def get_correlation_id() -> str | None:
     """The current request's correlation id, or ``None`` outside a request
     (or in an app without :class:`~flask_apierrors.ApiErrors`)."""
-    if not has_request_context() or "apierrors" not in current_app.extensions:
-        return None
-    return request_state().correlation_id
+    found = current_state()
+    return found[0].correlation_id if found is not None else None
 
 
 def get_error_id(create: bool = True) -> str | None:
     """The current request's error id (500 responses), created on first use."""
-    if not has_request_context() or "apierrors" not in current_app.extensions:
+    found = current_state()
+    if found is None:
         return None
-    state = request_state()
-    if state.error_id is None and create:
-        return error_id_of(state, current_app.extensions["apierrors"].settings)
-    return state.error_id
+    state, settings = found
+    return error_id_of(state, settings) if create else state.error_id
 
 
 class CorrelationIdFilter(logging.Filter):
@@ -159,12 +163,12 @@ class CorrelationIdFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        cid = get_correlation_id()
-        eid = get_error_id(create=False) if cid is not None else None
+        found = current_state()
+        state = found[0] if found is not None else None
         if not hasattr(record, "correlation_id"):
-            record.correlation_id = cid or "-"
+            record.correlation_id = state.correlation_id if state is not None else "-"
         if not hasattr(record, "error_id"):
-            record.error_id = eid or "-"
+            record.error_id = (state.error_id if state is not None else None) or "-"
         return True
 
 
@@ -194,12 +198,13 @@ class ExceptionLogTagger(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_text is None and _will_format(record):
             record.exc_text = format_exception(record.exc_info)
-        if record.exc_info and record.levelno >= logging.ERROR and has_request_context():
-            if "apierrors" not in current_app.extensions:
+        if record.exc_info and record.levelno >= logging.ERROR:
+            found = current_state()
+            if found is None:
                 return True
-            state = request_state()
+            state, settings = found
             if state.unhandled and isinstance(record.msg, str) and not record.args:
-                eid = get_error_id()
+                eid = error_id_of(state, settings)
                 suffix = f" [error_id={eid} correlation_id={state.correlation_id}]"
                 if not record.msg.endswith(suffix):
                     record.msg = escape_log(record.msg) + suffix

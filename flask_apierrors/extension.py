@@ -291,7 +291,8 @@ def _add_filter(target: logging.Logger, cls: type[logging.Filter]) -> None:
 def _on_exception(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
     # Sent by Flask before it logs the traceback of an unhandled exception:
     # create the error id now, so the log line and the 500 body share it.
-    state = correlation.request_state()
-    if not state.unhandled:
+    found = correlation.current_state()
+    if found is not None and not found[0].unhandled:
+        state, settings = found
         state.unhandled = True
-        correlation.get_error_id()
+        correlation.error_id_of(state, settings)

@@ -61,59 +61,26 @@ class ApiErrorsMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         state = self.state
-        settings = self.settings
         if not state.served:
             state.begin_serving(environ)
-        if settings.buffer_streamed_bodies and bodylimit.is_streamed(environ):
+        if self.settings.buffer_streamed_bodies and bodylimit.is_streamed(environ):
             bodylimit.guard_streamed_body(environ)
-        # The server's start_response is called once the app has returned
-        # (WSGI allows it until the first body byte): an exception escaping
-        # the app after Flask started its response can still replace it.
-        started: list[tuple[str, list[tuple[str, str]], t.Any, bool]] = []
-        replaced: list[bytes] = []
-
-        def start_with_id(
-            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
-        ) -> t.Callable[[bytes], object]:
-            fixers = state.header_fixers
-            if status[0] != "2":
-                # Flask calls start_response inside the request context.
-                code = int(status[:3])
-                for fix in fixers:
-                    headers = fix(code, headers)
-                if status[0] == "3":
-                    headers = _json_redirect(state, environ, code, headers, replaced)
-            names = [header[0].lower() for header in headers]
-            if self._lower in names:
-                headers = [h for h, n in zip(headers, names, strict=True) if n != self._lower]
-                names = [n for n in names if n != self._lower]
-            else:
-                headers = list(headers)
-            if _CORS_ORIGIN in names:
-                _expose(headers, names, self.header)
-            headers.append((self.header, environ_state(environ, settings).correlation_id))
-            started.append((status, headers, exc_info, "content-length" not in names))
-            return _late_write(start_response, started)
-
+        exchange = _Exchange(self, environ, start_response)
         try:
-            iterable = self.wsgi_app(environ, start_with_id)
+            iterable = self.wsgi_app(environ, exchange.start)
         except Exception:
             if self._propagate():
                 raise
             # Escaped Flask's own handling (a raising teardown function): a
             # JSON 500 with the ids instead of the response Flask began.
-            started.clear()
+            exchange.pending = exchange.body = None
             response = rendering.fallback_response(state, environ, "An exception escaped the app")
-            iterable = response(environ, start_with_id)
-        if started:
-            status, headers, exc_info, streamed = started[-1]
-            started.clear()
-            start_response(status, headers, exc_info)
-        else:
-            streamed = False
-        if replaced:
-            return ClosingIterator(replaced, getattr(iterable, "close", None))
-        if streamed:
+            iterable = response(environ, exchange.start)
+        if exchange.pending is not None:
+            start_response(*exchange.pending)
+        if exchange.body is not None:
+            return ClosingIterator([exchange.body], getattr(iterable, "close", None))
+        if exchange.streamed:
             return _LoggedStream(iterable, environ, state)
         return iterable
 
@@ -127,39 +94,71 @@ class ApiErrorsMiddleware:
         return bool(propagate)
 
 
+class _Exchange:
+    """One request's response start. The server's ``start_response`` is
+    called once the app has returned (WSGI allows it until the first body
+    byte), so an exception that escapes the app after Flask began its
+    response can still replace it."""
+
+    __slots__ = ("body", "environ", "mw", "pending", "start_response", "streamed", "target")
+
+    def __init__(
+        self, mw: ApiErrorsMiddleware, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> None:
+        self.mw = mw
+        self.environ = environ
+        self.start_response = start_response
+        self.pending: tuple[str, list[tuple[str, str]], t.Any] | None = None
+        self.body: bytes | None = None
+        self.streamed = False
+
+    def start(
+        self, status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Callable[[bytes], object]:
+        mw = self.mw
+        state = mw.state
+        if status[0] != "2":
+            # Flask calls start_response inside the request context.
+            code = int(status[:3])
+            for fix in state.header_fixers:
+                headers = fix(code, headers)
+            if status[0] == "3":
+                headers = _json_redirect(state, self, code, headers)
+        names = [header[0].lower() for header in headers]
+        lower = mw._lower
+        if lower in names:
+            headers = [h for h, n in zip(headers, names, strict=True) if n != lower]
+            names = [n for n in names if n != lower]
+        if _CORS_ORIGIN in names:
+            _expose(headers, names, mw.header)
+        headers.append((mw.header, environ_state(self.environ, mw.settings).correlation_id))
+        self.pending = (status, headers, exc_info)
+        self.streamed = "content-length" not in names
+        return self.write
+
+    def write(self, data: bytes) -> t.Any:
+        """The legacy ``write`` callable (Flask never uses it): starts the
+        response now."""
+        if self.pending is not None:
+            self.target = self.start_response(*self.pending)
+            self.pending = None
+        return self.target(data)
+
+
 def _json_redirect(
-    state: AppState,
-    environ: WSGIEnvironment,
-    code: int,
-    headers: list[tuple[str, str]],
-    replaced: list[bytes],
+    state: AppState, exchange: _Exchange, code: int, headers: list[tuple[str, str]]
 ) -> list[tuple[str, str]]:
     """A routing redirect's HTML body replaced by the scope's JSON."""
-    req = environ.get("werkzeug.request")
+    req = exchange.environ.get("werkzeug.request")
     if req is None or not isinstance(getattr(req, "routing_exception", None), RequestRedirect):
         return headers
     location = next((v for k, v in headers if k.lower() == "location"), None)
     rendered = rendering.redirect_body(state, req, code, location) if location else None
     if rendered is None:
         return headers
-    body, mimetype = rendered
-    replaced.append(body)
+    exchange.body, mimetype = rendered
     kept = [h for h in headers if h[0].lower() not in ("content-type", "content-length")]
-    return [*kept, ("Content-Type", mimetype), ("Content-Length", str(len(body)))]
-
-
-def _late_write(start_response: StartResponse, started: list[t.Any]) -> t.Callable[[bytes], t.Any]:
-    """The ``write`` callable of a deferred start: starts the response for
-    real on first use (Flask never uses it; old WSGI code may)."""
-
-    def write(data: bytes) -> t.Any:
-        if started:
-            status, headers, exc_info, _ = started.pop()
-            started.clear()
-            write.target = start_response(status, headers, exc_info)  # type: ignore[attr-defined]
-        return write.target(data)  # type: ignore[attr-defined]
-
-    return write
+    return [*kept, ("Content-Type", mimetype), ("Content-Length", str(len(exchange.body)))]
 
 
 def _expose(headers: list[tuple[str, str]], names: list[str], name: str) -> None:

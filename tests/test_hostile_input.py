@@ -103,7 +103,7 @@ def test_ids_come_from_the_operating_systems_csprng(
         return real(n)
 
     monkeypatch.setattr(os, "urandom", counting)
-    correlation._entropy.reset()
+    correlation._ids.clear()
     random.seed(0)
     first = hostile_app.test_client().get("/missing").headers["X-Request-ID"]
     random.seed(0)

@@ -18,7 +18,7 @@ import typing as t
 
 from flask import got_request_exception
 
-from ..correlation import request_state
+from ..correlation import current_state
 from ..plugins import Plugin
 
 if t.TYPE_CHECKING:
@@ -28,12 +28,13 @@ if t.TYPE_CHECKING:
 
 
 def _record(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
+    found = current_state()
+    if found is None or found[0].signalled is not exception:
+        return  # Flask's own report of an unhandled error: recorded already
     from opentelemetry import trace
     from opentelemetry.trace import Status
     from opentelemetry.trace import StatusCode
 
-    if request_state().signalled is not exception:
-        return  # Flask's own report of an unhandled error: recorded already
     span = trace.get_current_span()
     if span.is_recording():
         span.record_exception(exception)
