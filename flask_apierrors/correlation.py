@@ -32,10 +32,12 @@ VALID_ID: t.Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
 class RequestState:
     """Per-request data, kept in the request's WSGI environ."""
 
-    __slots__ = ("correlation_id", "error_id", "signalled", "unhandled")
+    __slots__ = ("correlation_id", "error_id", "settings", "signalled", "unhandled")
 
-    def __init__(self, correlation_id: str) -> None:
+    def __init__(self, correlation_id: str, settings: Settings) -> None:
         self.correlation_id = correlation_id
+        #: The settings of the app whose middleware made it.
+        self.settings = settings
         self.error_id: str | None = None
         #: The error was logged and reported (Flask logs unhandled exceptions
         #: itself; the extension logs the 5xx it renders).
@@ -94,7 +96,7 @@ def environ_state(environ: t.MutableMapping[str, t.Any], settings: Settings) -> 
                 if VALID_ID.fullmatch(value):
                     cid = value
                 break
-        state = RequestState(cid or new_id(settings.request_id_prefix))
+        state = RequestState(cid or new_id(settings.request_id_prefix), settings)
         environ[ENVIRON_KEY] = state
     return state
 
@@ -127,15 +129,14 @@ def current_state() -> tuple[RequestState, Settings] | None:
     without :class:`~flask_apierrors.ApiErrors`: one look at the context."""
     if not has_request_context():
         return None
-    ext = current_app.extensions.get("apierrors")
-    if ext is None:
-        return None
-    settings: Settings = ext.settings
     environ = request.environ
     state: RequestState | None = environ.get(ENVIRON_KEY)
     if state is None:
-        state = environ_state(environ, settings)
-    return state, settings
+        ext = current_app.extensions.get("apierrors")
+        if ext is None:
+            return None
+        state = environ_state(environ, ext.settings)
+    return state, state.settings
 
 
 def get_correlation_id() -> str | None:

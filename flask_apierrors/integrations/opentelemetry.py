@@ -6,8 +6,8 @@ unhandled (they reach its ``teardown_request``), and sets the span status
 from the response status; an exception an error handler turned into a 5xx
 (an ``ApiError`` with status 503, ``register_exception``) reaches neither.
 This plug-in records those, through the ``got_request_exception`` signal
-the extension sends for them. Active when ``opentelemetry-api`` is installed;
-it does nothing without a tracer provider.
+the extension sends for them. Active when ``opentelemetry-api`` is installed
+and the app is instrumented when it gets its first request.
 
 .. versionadded:: 0.2
 """
@@ -41,8 +41,15 @@ def _record(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
         span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
 
 
+def _connect(state: AppState) -> None:
+    # Only for an app OpenTelemetry's Flask instrumentation instruments (it
+    # marks the app so): others pay nothing per error.
+    if getattr(state.app, "_is_instrumented_by_opentelemetry", False):
+        got_request_exception.connect(_record, state.app, weak=False)
+
+
 def _setup(state: AppState) -> None:
-    got_request_exception.connect(_record, state.app, weak=False)
+    state.on_first_request(_connect)
 
 
 def plugin() -> Plugin | None:
