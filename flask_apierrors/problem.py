@@ -75,10 +75,6 @@ class FieldError:
             rv["code"] = self.code
         return rv
 
-    def with_source(self, source: str | None) -> FieldError:
-        """A copy that knows where its value came from (see ``source``)."""
-        return self if source is None else dataclasses.replace(self, source=source)
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Problem:

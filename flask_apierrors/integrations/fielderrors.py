@@ -114,6 +114,7 @@ def field_error(
     settings: Settings,
     *,
     location: str | None = None,
+    source: str | None = None,
     code: t.Callable[[], str] | None = None,
 ) -> FieldError:
     """One entry: ``path`` formatted (errors about the whole request are
@@ -127,6 +128,7 @@ def field_error(
         invalid_value=value if path else MISSING,
         location=location,
         code=code() if code is not None and settings.field_error_codes else None,
+        source=source,
     )
 
 

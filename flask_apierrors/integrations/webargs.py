@@ -83,8 +83,9 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
                 # Entries say where they come from only when it is ambiguous.
                 location=str(location) if len(messages) > 1 else None,
                 limit=ctx.settings.max_validation_errors - len(errors),
+                source=str(location),
             )
-            errors.extend(error.with_source(str(location)) for error in found)
+            errors.extend(found)
             total += count
         status = e.code if e.code is not None and e.code != WEBARGS_STATUS else None
         return validation_problem(ctx, errors, total, status=status).replace(

@@ -88,7 +88,12 @@ class RequestValidationError(ValidationError):
 
 
 def _field_error(
-    entry: Entry, rules: Rules, settings: Settings, location: str | None, sent: bool
+    entry: Entry,
+    rules: Rules,
+    settings: Settings,
+    location: str | None,
+    sent: bool,
+    source: str | None,
 ) -> FieldError:
     level = entry.level
     path = segments(level.path)
@@ -109,6 +114,7 @@ def _field_error(
         value,
         settings,
         location=location,
+        source=source,
         code=lambda: code_for(message, level.field, level.schema, raw if sent else MISSING),
     )
 
@@ -121,6 +127,7 @@ def field_errors(
     schema: Schema | None = None,
     location: str | None = None,
     limit: int | None = None,
+    source: str | None = None,
 ) -> tuple[list[FieldError], int]:
     """Flatten marshmallow ``messages`` into at most ``limit`` (default:
     the ``max_validation_errors`` setting) entries.
@@ -133,6 +140,7 @@ def field_errors(
     :param location: Set on every entry (``query``, ``form`` ...), when
         errors of several locations are reported together.
     :param limit: Most entries returned.
+    :param source: Where every value came from (``FieldError.source``).
     :returns: The entries and the total number of errors.
     """
     rules = Rules(settings)
@@ -143,7 +151,7 @@ def field_errors(
     errors: list[FieldError] = []
     if limit > 0:
         for entry in walk(Level(messages, None, node, None, None, False, data), rules):
-            errors.append(_field_error(entry, rules, settings, location, sent))
+            errors.append(_field_error(entry, rules, settings, location, sent, source))
             if len(errors) >= limit:
                 break
     # Counted, not built: a huge invalid list costs little more.
@@ -159,7 +167,6 @@ def convert_validation_error(e: BaseException, ctx: Context) -> Problem | None:
     messages = e.messages
     if e.field_name != SCHEMA_KEY or not isinstance(messages, dict):
         messages = {e.field_name: messages}
-    errors, total = field_errors(messages, ctx.settings, data=e.data, schema=schema)
-    if isinstance(e, RequestValidationError):
-        errors = [error.with_source(e.location) for error in errors]
+    source = e.location if isinstance(e, RequestValidationError) else None
+    errors, total = field_errors(messages, ctx.settings, data=e.data, schema=schema, source=source)
     return validation_problem(ctx, errors, total)
