@@ -36,7 +36,10 @@ def record(label: str, limit: int, count: int, key: str, *, acquired: bool) -> s
     """
     if not has_request_context():
         return None
-    if not quota.wanted(current_app.extensions, request.blueprints, request.path):
+    extensions = current_app.extensions
+    if quota.EXTENSION_KEY not in extensions:
+        return None  # no scope of the app wants the fields
+    if not quota.wanted(extensions, request.blueprints, request.path):
         return None
     name = policy_name(label)
     quota.record(

@@ -150,10 +150,10 @@ def init_app(state: AppState) -> None:
     any scope of the app wants the fields (the plug-in's setup): an app
     without them pays nothing per request."""
     fields = DraftFields(state)
-    quota.enable(state.app.extensions, fields.wanted)
 
     def register(state: AppState) -> None:
         if any(s.settings_of(RateLimitSettings).ratelimit_draft_headers for s in state.scopes()):
+            quota.enable(state.app.extensions, fields.wanted)
             state.app.after_request(fields.after_request)
 
     state.on_first_request(register)
