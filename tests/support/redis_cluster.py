@@ -22,9 +22,10 @@ from .ports import LOOPBACK
 from .ports import free_port
 from .redis_server import RedisServer
 from .redis_server import skip_without_redis
+from .server_process import Managed
 
 if t.TYPE_CHECKING:
-    from types import TracebackType
+    pass
 
 
 def redis_cli_executable() -> str:
@@ -38,7 +39,7 @@ def redis_cli_executable() -> str:
     return found
 
 
-class RedisClusterServers:
+class RedisClusterServers(Managed):
     """``masters`` cluster-enabled redis-servers joined into one cluster.
 
     :param masters: How many masters (at least 3, as ``redis-cli`` requires).
@@ -143,18 +144,3 @@ class RedisClusterServers:
         """Stop every node by its PID and delete their temp dirs."""
         for node in self.nodes:
             node.close()
-
-    def __enter__(self) -> RedisClusterServers:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

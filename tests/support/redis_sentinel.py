@@ -18,10 +18,11 @@ from .ports import LOOPBACK
 from .redis_server import RedisServer
 from .redis_server import redis_ping
 from .redis_server import skip_without_redis
+from .server_process import Managed
 from .server_process import ServerProcess
 
 if t.TYPE_CHECKING:
-    from types import TracebackType
+    pass
 
 SERVICE: t.Final = "mymaster"
 
@@ -79,7 +80,7 @@ class SentinelServer(ServerProcess):
         return f"no answer to PING in {self.startup_timeout}s"
 
 
-class RedisSentinelServers:
+class RedisSentinelServers(Managed):
     """A master, ``replicas`` replicas of it and ``sentinels`` sentinels.
 
     :param down_after_ms: How long the master may be unreachable before the
@@ -163,18 +164,3 @@ class RedisSentinelServers:
         """Stop every process by its PID and delete the temp dirs."""
         for server in (*self.sentinels, *self.replicas, self.master):
             server.close()
-
-    def __enter__(self) -> RedisSentinelServers:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

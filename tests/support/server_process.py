@@ -22,10 +22,37 @@ from .processes import tell_watchdog
 if t.TYPE_CHECKING:
     from types import TracebackType
 
-_S = t.TypeVar("_S", bound="ServerProcess")
+_S = t.TypeVar("_S", bound="Managed")
+_P = t.TypeVar("_P", bound="ServerProcess")
 
 
-class ServerProcess:
+class Managed:
+    """A server (or a group of them) used as a context manager: started on
+    entering, closed on leaving, and closed when starting fails."""
+
+    def start(self: _S) -> _S:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ServerProcess(Managed):
     """What Redis and gunicorn share: a port, a temp dir with the log, start/stop/kill.
 
     Subclasses provide ``_argv``, ``_cwd``, ``_environ`` and ``_wait_ready``.
@@ -118,7 +145,7 @@ class ServerProcess:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self: _S) -> _S:
+    def start(self: _P) -> _P:
         """Start the server and wait until it answers (:class:`ServerStartError` if not)."""
         if self.is_running():
             raise RuntimeError(f"{self._kind} already runs as PID {self.pid}")
@@ -162,7 +189,7 @@ class ServerProcess:
         """SIGCONT after :meth:`pause`."""
         send_signal(self.pid, signal.SIGCONT)
 
-    def restart(self: _S) -> _S:
+    def restart(self: _P) -> _P:
         """Stop (if running) and start again on the same port."""
         self.stop()
         fixed, self._fixed_port = self._fixed_port, True
@@ -179,21 +206,6 @@ class ServerProcess:
             if self._final_log is None:
                 self._final_log = self.log_text()
             self._finalizer()
-
-    def __enter__(self: _S) -> _S:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def flatten(options: t.Mapping[str, str]) -> list[str]:
