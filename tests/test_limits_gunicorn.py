@@ -11,12 +11,15 @@ import socket
 import threading
 import time
 import typing as t
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from tests.support.load import Load
+from tests.support.load import burst as _burst
+from tests.support.load import get_json as _get
+from tests.support.load import unique_key as _key
+from tests.support.load import wait_for as _wait_for
 from tests.support.servers import GunicornServer
 from tests.support.servers import RedisServer
 from tests.support.servers import requires_redis
@@ -32,51 +35,11 @@ MARGIN = 0.75
 PRELOAD = ("--preload",)
 
 
-class Result(t.NamedTuple):
-    phase: str
-    status: int
-    headers: dict[str, str]
-    body: t.Any
-    elapsed: float
-
-
-def _get(session: requests.Session, url: str, client: str, phase: str = "") -> Result:
-    started = time.monotonic()
-    # A new connection each time, so requests spread over the workers.
-    headers = {"X-Client": client, "Connection": "close"}
-    response = session.get(url, headers=headers, timeout=10)
-    elapsed = time.monotonic() - started
-    assert response.headers["Content-Type"].startswith("application/json"), response.text[:200]
-    return Result(phase, response.status_code, dict(response.headers), response.json(), elapsed)
-
-
-def _burst(url: str, client: str, *, threads: int = 16, each: int = 25) -> list[Result]:
-    def run(_: int) -> list[Result]:
-        with requests.Session() as session:
-            return [_get(session, url, client) for _ in range(each)]
-
-    with ThreadPoolExecutor(threads) as pool:
-        return [result for batch in pool.map(run, range(threads)) for result in batch]
-
-
-def _key(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 def _stats(web: GunicornServer, client: str, scope: str = "slow") -> dict[str, int]:
     with requests.Session() as session:
         response = session.get(f"{web.url}/stats", params={"client": client, "scope": scope})
         stats: dict[str, int] = response.json()
         return stats
-
-
-def _wait_for(predicate: t.Callable[[], bool], timeout: float) -> float:
-    """Seconds until ``predicate()`` held; fails after ``timeout``."""
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, "condition never held"
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 @pytest.fixture(scope="module")
@@ -196,41 +159,6 @@ def test_slots_of_a_killed_worker_expire(servers: tuple[RedisServer, GunicornSer
 # -- outages --------------------------------------------------------------------------------
 
 
-class Load:
-    """Clients requesting ``path`` in a loop; each result is labelled with
-    the phase of the test it ended in."""
-
-    def __init__(self, web: GunicornServer, path: str, threads: int = 4) -> None:
-        self.url = web.url + path
-        self.client = _key("outage")
-        self.phase = "healthy"
-        self.results: list[Result] = []
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run) for _ in range(threads)]
-
-    def _run(self) -> None:
-        with requests.Session() as session:
-            while not self._stop.is_set():
-                try:
-                    self.results.append(_get(session, self.url, self.client, self.phase))
-                except Exception as exc:  # an HTML page or a broken connection
-                    self.failures.append(f"{self.phase}: {exc!r}")
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(15)
-
-    def in_phase(self, phase: str) -> list[Result]:
-        return [r for r in self.results if r.phase == phase]
-
-
 def _outage_run(fail_open: bool) -> tuple[Load, str, dict[str, float]]:
     """Load ``/both`` while Redis is paused, resumed, killed and restarted."""
     marks: dict[str, float] = {}
@@ -252,7 +180,7 @@ def _outage_run(fail_open: bool) -> tuple[Load, str, dict[str, float]]:
             extra_args=PRELOAD,
         ) as web:
             web.wait_for_workers(4)
-            with Load(web, "/both") as load:
+            with Load(web.url + "/both", _key("outage")) as load:
                 for phase, action, seconds in (
                     ("healthy", None, 0.5),
                     ("paused", redis_server.pause, 1.2),
