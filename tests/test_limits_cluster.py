@@ -16,13 +16,14 @@ from tests.support.load import burst
 from tests.support.load import get_json
 from tests.support.load import unique_key
 from tests.support.load import wait_for
+from tests.support.multinode import multinode_web
+from tests.support.multinode import stats as app_stats
 from tests.support.redis_cluster import RedisClusterServers
 from tests.support.servers import GunicornServer
 from tests.support.servers import requires_redis
 
 pytestmark = [pytest.mark.slow, requires_redis]
 
-APP = "tests.apps.multinode_limits_app:create_app()"
 SOCKET_TIMEOUT = 0.25
 #: What a request may take beyond the socket timeout on a busy 2-core box
 #: (redis-py also sleeps 0.25s before it reads the layout again after a
@@ -30,33 +31,14 @@ SOCKET_TIMEOUT = 0.25
 MARGIN = 0.75
 
 
-def _web(url: str, **env: str) -> GunicornServer:
-    return GunicornServer(
-        APP,
-        workers=4,
-        worker_class=env.pop("worker_class", "gthread"),
-        threads=4,
-        timeout=int(env.pop("timeout", "30")),
-        env={"LIMITS_REDIS_URL": url, "LIMITS_SOCKET_TIMEOUT": str(SOCKET_TIMEOUT), **env},
-        health_path="/health",
-        # Import the app once, before the workers fork; redis-py's pools
-        # make new connections in each worker.
-        extra_args=("--preload",),
-    )
-
-
 @pytest.fixture(scope="module")
 def servers() -> t.Iterator[tuple[RedisClusterServers, GunicornServer]]:
-    with RedisClusterServers() as cluster, _web(cluster.url) as web:
+    with (
+        RedisClusterServers() as cluster,
+        multinode_web(cluster.url, SOCKET_TIMEOUT) as web,
+    ):
         web.wait_for_workers(4)
         yield cluster, web
-
-
-def _stats(web: GunicornServer, client: str) -> dict[str, int]:
-    with requests.Session() as session:
-        response = session.get(f"{web.url}/stats", params={"client": client}, timeout=10)
-        stats: dict[str, int] = response.json()
-        return stats
 
 
 def test_rate_limits_are_exact_across_workers_and_masters(
@@ -99,10 +81,10 @@ def test_concurrency_limit_holds_across_workers(
         assert result.body["error"] == "concurrent_limit_exceeded"
         assert result.body["details"]["concurrent_limit"] == 5
         assert result.body["details"]["current_concurrent"] == 6
-    stats = _stats(web, client)
+    stats = app_stats(web, client)
     assert stats["max_in_flight"] == 5, stats  # reached, never exceeded
     assert stats["in_flight"] == 0
-    wait_for(lambda: _stats(web, client)["slots"] == 0, timeout=3)
+    wait_for(lambda: app_stats(web, client)["slots"] == 0, timeout=3)
     print(f"\nconcurrency 5 on the cluster, 16 client threads: {dict(counts)}, {stats}")
 
 
@@ -124,7 +106,9 @@ def _kill_run(fail_open: bool) -> tuple[Load, str, dict[str, float]]:
         env = {"LIMITS_FAIL_OPEN": "1" if fail_open else "0"}
         # Sync workers, 2s worker timeout: a request stuck on Redis would
         # show up as WORKER TIMEOUT.
-        with _web(cluster.url, worker_class="sync", timeout="2", **env) as web:
+        with multinode_web(
+            cluster.url, SOCKET_TIMEOUT, worker_class="sync", timeout="2", **env
+        ) as web:
             web.wait_for_workers(4)
             client = unique_key("kill")
             with Load(f"{web.url}/both", client, threads=4, max_seconds=40) as load:

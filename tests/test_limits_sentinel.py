@@ -16,43 +16,27 @@ from tests.support.load import burst
 from tests.support.load import get_json
 from tests.support.load import unique_key
 from tests.support.load import wait_for
+from tests.support.multinode import multinode_web
+from tests.support.multinode import stats as app_stats
 from tests.support.redis_sentinel import RedisSentinelServers
 from tests.support.servers import GunicornServer
 from tests.support.servers import requires_redis
 
 pytestmark = [pytest.mark.slow, requires_redis]
 
-APP = "tests.apps.multinode_limits_app:create_app()"
 SOCKET_TIMEOUT = 0.25
 #: What a request may take beyond the socket timeout on a busy 2-core box.
 MARGIN = 0.75
 
 
-def _web(url: str, **env: str) -> GunicornServer:
-    return GunicornServer(
-        APP,
-        workers=4,
-        worker_class=env.pop("worker_class", "gthread"),
-        threads=4,
-        timeout=int(env.pop("timeout", "30")),
-        env={"LIMITS_REDIS_URL": url, "LIMITS_SOCKET_TIMEOUT": str(SOCKET_TIMEOUT), **env},
-        health_path="/health",
-        extra_args=("--preload",),
-    )
-
-
 @pytest.fixture(scope="module")
 def servers() -> t.Iterator[tuple[RedisSentinelServers, GunicornServer]]:
-    with RedisSentinelServers() as sentinel, _web(sentinel.url) as web:
+    with (
+        RedisSentinelServers() as sentinel,
+        multinode_web(sentinel.url, SOCKET_TIMEOUT) as web,
+    ):
         web.wait_for_workers(4)
         yield sentinel, web
-
-
-def _stats(web: GunicornServer, client: str) -> dict[str, int]:
-    with requests.Session() as session:
-        response = session.get(f"{web.url}/stats", params={"client": client}, timeout=10)
-        stats: dict[str, int] = response.json()
-        return stats
 
 
 def test_rate_limit_is_exact_across_workers(
@@ -78,10 +62,10 @@ def test_concurrency_limit_holds_across_workers(
     counts = collections.Counter(r.status for r in results)
     assert set(counts) == {200, 429}
     assert all(r.body["details"]["current_concurrent"] == 6 for r in results if r.status == 429)
-    stats = _stats(web, client)
+    stats = app_stats(web, client)
     assert stats["max_in_flight"] == 5, stats
     assert stats["in_flight"] == 0
-    wait_for(lambda: _stats(web, client)["slots"] == 0, timeout=3)
+    wait_for(lambda: app_stats(web, client)["slots"] == 0, timeout=3)
     print(f"\nconcurrency 5 through Sentinel, 16 client threads: {dict(counts)}, {stats}")
 
 
@@ -109,7 +93,9 @@ def test_a_killed_master_fails_over(fail_open: bool) -> None:
         env = {"LIMITS_FAIL_OPEN": "1" if fail_open else "0"}
         # Sync workers, 2s worker timeout: a request stuck on Redis would
         # show up as WORKER TIMEOUT.
-        with _web(sentinel.url, worker_class="sync", timeout="2", **env) as web:
+        with multinode_web(
+            sentinel.url, SOCKET_TIMEOUT, worker_class="sync", timeout="2", **env
+        ) as web:
             web.wait_for_workers(4)
             with Load(f"{web.url}/both", unique_key("kill"), threads=4, max_seconds=40) as load:
                 wait_for(lambda: len(load.results) >= 20, timeout=10)

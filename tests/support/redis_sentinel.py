@@ -16,8 +16,8 @@ import redis
 
 from .ports import LOOPBACK
 from .redis_server import RedisServer
-from .redis_server import redis_ping
 from .redis_server import skip_without_redis
+from .redis_server import wait_for_ping
 from .server_process import Managed
 from .server_process import ServerProcess
 
@@ -70,14 +70,7 @@ class SentinelServer(ServerProcess):
         return [self.executable, str(config), "--sentinel"]
 
     def _wait_ready(self) -> str | None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if not self.is_running():
-                return f"exited with {self.returncode}"
-            if redis_ping(self._port, timeout=0.5):
-                return None
-            time.sleep(0.02)
-        return f"no answer to PING in {self.startup_timeout}s"
+        return wait_for_ping(self)
 
 
 class RedisSentinelServers(Managed):

@@ -106,11 +106,17 @@ class RedisServer(ServerProcess):
         return [self.executable, *flatten(options), *self.extra_args]
 
     def _wait_ready(self) -> str | None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if not self.is_running():
-                return f"exited with {self.returncode}"
-            if redis_ping(self._port, timeout=0.5):
-                return None
-            time.sleep(0.02)
-        return f"no answer to PING in {self.startup_timeout}s"
+        return wait_for_ping(self)
+
+
+def wait_for_ping(server: ServerProcess) -> str | None:
+    """Wait until ``server`` (a redis-server, in any role) answers PING;
+    ``None`` when it does, else why not."""
+    deadline = time.monotonic() + server.startup_timeout
+    while time.monotonic() < deadline:
+        if not server.is_running():
+            return f"exited with {server.returncode}"
+        if redis_ping(server.port, timeout=0.5):
+            return None
+        time.sleep(0.02)
+    return f"no answer to PING in {server.startup_timeout}s"
