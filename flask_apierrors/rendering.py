@@ -45,31 +45,26 @@ logger = logging.getLogger("flask_apierrors")
 
 def context(state: AppState, scope: Scope, req: Request | None) -> Context:
     """The :class:`Context` of one error of ``req`` (``None``: outside a request)."""
+    app = state.app
     ids = correlation.environ_state(req.environ, state.settings) if req is not None else None
+    translate: t.Callable[[str], t.Any] | None = scope.settings.translate
+    if translate is None and "babel" in app.extensions:
+        # flask-babel set up on the app: its gettext, in the request's locale.
+        from flask_babel import gettext
+
+        translate = gettext
     return Context(
         catalog=state.catalog,
         settings=scope.settings,
         correlation_id=ids.correlation_id if ids is not None else None,
         timestamp=now_text(),
         instance=req.path if req is not None else None,
-        debug=state.app.debug,
+        debug=app.debug,
         request=req,
         ids=ids,
         scope=scope,
-        translate=_translator(state, scope.settings),
+        translate=translate,
     )
-
-
-def _translator(state: AppState, settings: Settings) -> t.Callable[[str], t.Any] | None:
-    """The ``translate`` setting, else flask-babel's ``gettext`` where
-    flask-babel is set up on the app."""
-    if settings.translate is not None:
-        return t.cast("t.Callable[[str], t.Any]", settings.translate)
-    if "babel" in state.app.extensions:
-        from flask_babel import gettext
-
-        return t.cast("t.Callable[[str], t.Any]", gettext)
-    return None
 
 
 def problem_for(e: BaseException, state: AppState, ctx: Context) -> Problem:

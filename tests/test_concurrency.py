@@ -350,6 +350,36 @@ def test_application_check_applies_only_with_an_application_limit(app_limit: int
     assert client.get("/a", buffered=True).status_code == 200
 
 
+def test_an_app_without_application_limit_gets_no_per_request_hook() -> None:
+    app = Flask("no-app-limit")
+    ApiErrors(app, format="error")
+    before = list(app.before_request_funcs.get(None, ()))
+    ConcurrencyLimiter(app, key_func=lambda: "k")
+    assert app.before_request_funcs.get(None, []) == before
+
+
+def test_an_application_limit_given_by_apierrors_set_up_later_applies() -> None:
+    app = Flask("app-limit-later")
+    limiter = ConcurrencyLimiter(app, key_func=lambda: "k")
+    ApiErrors(app, format="error", concurrency_application_limit=1)
+
+    @app.get("/a")
+    def a() -> Response:
+        return Response(iter(["a"]))
+
+    client = app.test_client()
+    first = client.get("/a")
+    with app.app_context():
+        assert limiter.in_flight("k") == 1
+    second = client.get("/a")
+    assert second.status_code == 429
+    first.close()
+    second.close()
+    # One check per request, however often the settings were read again.
+    hooks = [f for f in app.before_request_funcs[None] if getattr(f, "__self__", None) is limiter]
+    assert len(hooks) == 1
+
+
 def test_callable_limit_and_options_from_config() -> None:
     app = Flask("config")
     app.config["APIERRORS_CONCURRENCY_RETRY_AFTER"] = 4

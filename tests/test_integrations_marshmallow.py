@@ -649,3 +649,38 @@ def test_any_messages_give_json_ready_bounded_entries(
 
 def test_extension_handles_validation_error(app: Flask) -> None:
     assert ValidationError in app.error_handler_spec[None][None]
+
+
+def test_a_schema_is_read_once_and_forgotten_with_it() -> None:
+    import gc
+    import weakref
+
+    from flask_apierrors.integrations.marshmallow import node_for_schema
+
+    schema = Person()
+    node = node_for_schema(schema)
+    assert node_for_schema(schema) is node
+    assert node_for_schema(Person()) is not node  # per instance, not per class
+    assert node_for_schema(Person(many=True)).item is not node
+    first = _load_errors(schema, {"name": 5, "zeta": 1, "age": 3})
+    assert _load_errors(schema, {"name": 5, "zeta": 1, "age": 3}) == first
+    gone = weakref.ref(schema)
+    del schema, node
+    gc.collect()
+    assert gone() is None
+
+
+class Unhashable(Schema):
+    """A schema class that defines equality (and so no hash)."""
+
+    name = fields.String(required=True)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unhashable)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_an_unhashable_schema_is_read_every_time() -> None:
+    errors = _load_errors(Unhashable(), {"name": 1, "x": 2})
+    assert _fields_of(errors) == ["name", "x"]

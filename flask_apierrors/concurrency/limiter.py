@@ -5,14 +5,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import secrets
 import typing as t
+import weakref
 
 from flask import Flask
 from flask import current_app
 from flask import has_request_context
 from flask import request
 
+from ..correlation import new_id
 from ..declared import declare
 from ..errors import ApiError
 from ..limits_storage import ConcurrencyStorage
@@ -124,6 +125,7 @@ def configure_app(app: Flask) -> None:
     limiters: dict[ConcurrencyLimiter, AppLimits] = app.extensions.get(EXTENSION_KEY, {})
     for limiter, limits in list(limiters.items()):
         limiters[limiter] = limiter._resolve(app, limits)
+        limiter._check_requests(app, limiters[limiter])
 
 
 def check_memory_storage(app: Flask, environ: t.Mapping[str, t.Any] | None = None) -> None:
@@ -189,6 +191,8 @@ class ConcurrencyLimiter:
             check_storage_uri(storage_uri)
             self._options["concurrency_storage_uri"] = storage_uri
         self._exempt: set[str] = set()
+        #: The apps whose requests this limiter checks against its application limit.
+        self._checked: weakref.WeakSet[Flask] = weakref.WeakSet()
         if app is not None:
             self.init_app(app)
 
@@ -211,7 +215,14 @@ class ConcurrencyLimiter:
             # Otherwise ApiErrors checks when it is set up: its options may
             # still change the storage.
             check_memory_storage(app)
-        app.before_request(self._check_application_limit)
+        self._check_requests(app, limiters[self])
+
+    def _check_requests(self, app: Flask, limits: AppLimits) -> None:
+        """Check every request of ``app`` against the application limit, from
+        the setup that gives one on: an app without pays nothing per request."""
+        if limits.application_limit is not None and app not in self._checked:
+            self._checked.add(app)
+            app.before_request(self._check_application_limit)
 
     def _resolve(self, app: Flask, current: AppLimits | None) -> AppLimits:
         settings = settings_of(app, ConcurrencySettings, self._options)
@@ -328,7 +339,7 @@ class ConcurrencyLimiter:
             return
         n = limit() if callable(limit) else limit
         storage_key = self._storage_key(limits, scope, key)
-        member = secrets.token_hex(8)
+        member = new_id("")  # unique per request: the slot's owner
         result = limits.guard.call(
             lambda: limits.storage.acquire(storage_key, member, n, limits.ttl),
             lambda: None,

@@ -298,6 +298,8 @@ class RateLimitErrors:
         wanted: list[tuple[str, str]] | None = environ.get(HEADERS_KEY)
         if wanted is None:
             # Not rendered by the converter (an on_breach response, an app's own 429).
+            if not breached_limits(limiters_of(self.state.app)):
+                return headers  # a 429 that is no rate limit (concurrency, an app's own)
             scope = self.state.scope_for(request.blueprints, request.path)
             settings = scope.settings_of(RateLimitSettings)
             info = self.info(environ, None, settings.ratelimit_min_retry_after)

@@ -77,18 +77,26 @@ class Entry(t.NamedTuple):
 
 
 def _ordered_keys(messages: t.Mapping[t.Any, t.Any], node: Node | None, data: t.Any) -> list[t.Any]:
-    keys = list(messages)
-    first = [k for k in keys if k == SCHEMA_KEY]
-    others = [k for k in keys if k != SCHEMA_KEY]
+    first: list[t.Any] = []
+    others: list[t.Any] = []
     if isinstance(node, SchemaNode):
         rank = node.rank()
-        known = sorted((k for k in others if k in rank), key=rank.__getitem__)
-        unknown = [k for k in others if k not in rank]
-        if isinstance(data, abc.Mapping) and len(unknown) > 1:
+        unknown: list[t.Any] = []
+        for key in messages:
+            if key == SCHEMA_KEY:
+                first.append(key)
+            elif key in rank:
+                others.append(key)
+            else:
+                unknown.append(key)
+        others.sort(key=rank.__getitem__)
+        if len(unknown) > 1 and isinstance(data, abc.Mapping):
             # marshmallow finds unknown fields with a set: use the payload's order.
             sent = {k: i for i, k in enumerate(data)}
             unknown.sort(key=lambda k: sent.get(k, len(sent)))
-        return first + known + unknown
+        return first + others + unknown
+    for key in messages:
+        (first if key == SCHEMA_KEY else others).append(key)
     if node is not None and not node.mapping:
         ints = sorted(k for k in others if isinstance(k, int) and not isinstance(k, bool))
         return first + ints + [k for k in others if not isinstance(k, int) or isinstance(k, bool)]
@@ -154,8 +162,16 @@ def walk(root: Level, rules: Rules) -> t.Iterator[Entry]:
             stack.pop()
         elif isinstance(item, Entry):
             yield item
+        elif type(item.messages) is list and not any(map(_is_container, item.messages)):
+            # The usual leaf, a field's list of messages: no level below.
+            for message in item.messages:
+                yield Entry(message, item)
         else:
             stack.append(_below(item, rules))
+
+
+def _is_container(item: t.Any) -> bool:
+    return isinstance(item, (abc.Mapping, list, tuple))
 
 
 def count(messages: t.Any) -> int:

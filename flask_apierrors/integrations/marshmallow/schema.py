@@ -63,13 +63,14 @@ class Node:
 class SchemaNode(Node):
     """The fields of a schema, keyed by the name the client sends."""
 
-    __slots__ = ("_children", "_fields", "schema")
+    __slots__ = ("_children", "_fields", "_rank", "schema")
 
     def __init__(self, schema: Schema) -> None:
         super().__init__()
         self.schema = schema
         self._fields: dict[str, Field] | None = None
         self._children: dict[str, Child] = {}
+        self._rank: dict[str, int] | None = None
 
     @property
     def fields(self) -> dict[str, Field]:
@@ -92,7 +93,9 @@ class SchemaNode(Node):
 
     def rank(self) -> dict[str, int]:
         """The position of each field in the schema."""
-        return dict(zip(self.fields, range(len(self.fields)), strict=True))
+        if self._rank is None:
+            self._rank = {name: i for i, name in enumerate(self.fields)}
+        return self._rank
 
 
 class PluckNode(Node):
@@ -101,10 +104,22 @@ class PluckNode(Node):
     __slots__ = ()
 
 
+#: The attribute a schema instance keeps its node in: what it says about
+#: its errors is read once, not per error, and goes with the schema.
+_NODE_ATTR: t.Final = "_flask_apierrors_node"
+
+
 def node_for_schema(schema: Schema) -> Node:
-    """The node of a schema (a list of objects when ``many``)."""
-    node = SchemaNode(schema)
-    return Node(item=node) if schema.many else node
+    """The node of a schema (a list of objects when ``many``); its fields
+    are read once per schema instance."""
+    fields: SchemaNode | None = getattr(schema, _NODE_ATTR, None)
+    if fields is None:
+        fields = SchemaNode(schema)
+        try:
+            setattr(schema, _NODE_ATTR, fields)
+        except AttributeError:  # a schema that takes no attributes: read it every time
+            pass
+    return Node(item=fields) if schema.many else fields
 
 
 def node_for_field(field: Field) -> Node | None:
