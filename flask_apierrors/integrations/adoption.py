@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..problem import MISSING
 from ..problem import FieldError
+from .fielderrors import flatten_locations
 from .fielderrors import format_path
 from .fielderrors import message_text
 from .fielderrors import validation_problem
@@ -139,19 +140,18 @@ def located_errors(
         ignored when several locations are reported.
     :returns: The entries and the total number of errors.
     """
-    errors: list[FieldError] = []
-    total = 0
-    for location, location_messages in messages.items():
-        found, count = flat_errors(
-            location_messages,
+    single = len(messages) == 1
+
+    def flatten(location: t.Any, found: t.Any, limit: int) -> tuple[list[FieldError], int]:
+        return flat_errors(
+            found,
             ctx.settings,
-            data=data if len(messages) == 1 else MISSING,
+            data=data if single else MISSING,
             location=str(location) if with_location else None,
-            limit=max(ctx.settings.max_validation_errors - len(errors), 0),
+            limit=limit,
         )
-        errors.extend(found)
-        total += count
-    return errors, total
+
+    return flatten_locations(messages, ctx.settings.max_validation_errors, flatten)
 
 
 def chained(e: BaseException, accept: t.Callable[[BaseException], bool]) -> BaseException | None:

@@ -30,6 +30,7 @@ __all__ = [
     "REQUIRED_MESSAGE",
     "TRUNCATION_MARKER",
     "Segment",
+    "flatten_locations",
     "field_error",
     "format_path",
     "key_segment",
@@ -145,3 +146,23 @@ def validation_problem(
         details=details,
         errors=errors,
     )
+
+
+#: ``(location, its messages, most entries) -> (entries, errors counted)``.
+LocationFlattener = t.Callable[[t.Any, t.Any, int], tuple[list[FieldError], int]]
+
+
+def flatten_locations(
+    messages: t.Mapping[t.Any, t.Any], limit: int, flatten: LocationFlattener
+) -> tuple[list[FieldError], int]:
+    """The entries of ``messages`` keyed by request location (webargs,
+    flask-smorest, APIFlask, APIFairy), each location flattened by
+    ``flatten``: at most ``limit`` entries in all, and the total number of
+    errors."""
+    errors: list[FieldError] = []
+    total = 0
+    for location, location_messages in messages.items():
+        found, count = flatten(location, location_messages, max(limit - len(errors), 0))
+        errors.extend(found)
+        total += count
+    return errors, total

@@ -27,6 +27,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .fielderrors import flatten_locations
 from .fielderrors import validation_problem
 from .marshmallow import field_errors
 from .werkzeug import convert_http_exception
@@ -70,23 +71,23 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
     if isinstance(messages, abc.Mapping) and messages:
         schema = data.get("schema")
         source = exc.data if isinstance(exc, ValidationError) else None
-        errors: list[FieldError] = []
-        total = 0
-        for location, location_messages in messages.items():
-            found, count = field_errors(
-                location_messages,
+        # webargs stops at the first location that fails, so the exception's
+        # data and schema belong to it alone; entries say where they come
+        # from only when it is ambiguous.
+        single = len(messages) == 1
+
+        def flatten(location: t.Any, found: t.Any, limit: int) -> tuple[list[FieldError], int]:
+            return field_errors(
+                found,
                 ctx.settings,
-                # webargs stops at the first location that fails, so the
-                # exception's data belongs to it alone.
-                data=source if len(messages) == 1 else None,
-                schema=schema if isinstance(schema, Schema) and len(messages) == 1 else None,
-                # Entries say where they come from only when it is ambiguous.
-                location=str(location) if len(messages) > 1 else None,
-                limit=ctx.settings.max_validation_errors - len(errors),
+                data=source if single else None,
+                schema=schema if isinstance(schema, Schema) and single else None,
+                location=None if single else str(location),
+                limit=limit,
                 source=str(location),
             )
-            errors.extend(found)
-            total += count
+
+        errors, total = flatten_locations(messages, ctx.settings.max_validation_errors, flatten)
         status = e.code if e.code is not None and e.code != WEBARGS_STATUS else None
         return validation_problem(ctx, errors, total, status=status).replace(
             headers=tuple(_headers(e, data))
