@@ -6,6 +6,7 @@ a checker of responses at hand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -102,36 +103,38 @@ class UpstreamCall(ErrorMapping):
 
     # -- calling ------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _running(self) -> t.Iterator[Attempts]:
+        """The attempts of one call of :meth:`call` or :meth:`acall`, counted
+        as running (so :meth:`check` leaves the logging to them)."""
+        token = _ACTIVE.set(_ACTIVE.get() + 1)
+        try:
+            yield Attempts(self.retry.policy)
+        finally:
+            _ACTIVE.reset(token)
+
     def call(self, func: t.Callable[..., _T], /, *args: t.Any, **kwargs: t.Any) -> _T:
         """Call ``func(*args, **kwargs)`` with the retries of ``retry=``; an
         upstream response it returns is checked (:meth:`check`)."""
-        token = _ACTIVE.set(_ACTIVE.get() + 1)
-        attempts = Attempts(self.retry.policy)
-        try:
+        with self._running() as attempts:
             while True:
                 started = time.monotonic()
                 try:
                     return self._checked(func(*args, **kwargs), attempts.number)
                 except Exception as exc:
                     time.sleep(self._wait_after(exc, attempts, started))
-        finally:
-            _ACTIVE.reset(token)
 
     async def acall(
         self, func: t.Callable[..., t.Awaitable[_T]], /, *args: t.Any, **kwargs: t.Any
     ) -> _T:
         """:meth:`call` for a coroutine function (waits with ``asyncio.sleep``)."""
-        token = _ACTIVE.set(_ACTIVE.get() + 1)
-        attempts = Attempts(self.retry.policy)
-        try:
+        with self._running() as attempts:
             while True:
                 started = time.monotonic()
                 try:
                     return await self._achecked(await func(*args, **kwargs), attempts.number)
                 except Exception as exc:
                     await asyncio.sleep(self._wait_after(exc, attempts, started))
-        finally:
-            _ACTIVE.reset(token)
 
     def _error_of(self, rv: t.Any, attempt: int) -> UpstreamError | None:
         # A returned response is checked, so ``return session.get(url)`` is
