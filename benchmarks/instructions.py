@@ -6,7 +6,7 @@ seeds differ from run to run).
 ::
 
     python -m benchmarks.instructions                    # this checkout
-    python -m benchmarks.instructions --against v0.1.0   # side by side with a revision
+    python -m benchmarks.instructions --against 1f1dc1a  # side by side with a revision
     python -m benchmarks.instructions --scenario 404 --contender jsonify
 
 Each figure is (instructions of N requests - instructions of 0 requests) / N,
