@@ -5,6 +5,8 @@ whether the request had left."""
 from __future__ import annotations
 
 import socket
+import traceback
+import typing as t
 import urllib.error
 
 import httpx
@@ -18,6 +20,7 @@ from flask_apierrors.client.failures import classify
 from flask_apierrors.client.failures import error_response
 from flask_apierrors.client.failures import failure_of
 from flask_apierrors.client.failures import status_kind
+from tests.fuzz.upstream import WireUpstream
 from tests.support.upstream import refused_url
 
 REFUSED = ("connection", "Connection refused")
@@ -103,3 +106,42 @@ def test_error_response() -> None:
         response.raise_for_status()
     assert error_response(raised.value) is response
     assert error_response(ValueError()) is None
+
+
+@pytest.fixture
+def wire() -> t.Iterator[WireUpstream]:
+    server = WireUpstream()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+NOT_UTF8_REDIRECT: t.Final = (
+    b"HTTP/1.1 302 Found\r\nLocation: /\xf7\xf7.\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+def test_a_redirect_the_client_cannot_decode_is_an_invalid_response(wire: WireUpstream) -> None:
+    wire.answer = NOT_UTF8_REDIRECT
+    with requests.Session() as session, pytest.raises(UnicodeDecodeError) as raised:
+        session.get(f"http://127.0.0.1:{wire.port}/", timeout=2)  # requests' own failure
+    assert classify(raised.value) == INVALID
+    assert failure_of(raised.value) == Failure("connection", phrase="Invalid response")
+    # requests leaves the redirect's response open when it fails so.
+    for frame, _ in traceback.walk_tb(raised.tb):
+        response = frame.f_locals.get("resp")
+        if isinstance(response, requests.Response):
+            response.close()
+
+
+def test_decoding_errors_elsewhere_are_not_the_servers() -> None:
+    # Raised by the caller's own code (or built by hand): a bug, not a transport failure.
+    with pytest.raises(UnicodeDecodeError) as raised:
+        b"\xf7".decode("utf-8")
+    assert classify(raised.value) is None
+    assert classify(UnicodeDecodeError("utf-8", b"\xf7", 0, 1, "invalid")) is None
+    # Encoding the caller's text is the caller's mistake, even inside http.client.
+    with pytest.raises(UnicodeEncodeError) as encoding:
+        requests.get(refused_url(), headers={"X-Name": "caf\u00e9\u2603"}, timeout=2)
+    assert classify(encoding.value) is None

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import socket
 import typing as t
 import urllib.request
+import warnings
 
 import httpx
 import pytest
@@ -25,6 +27,7 @@ from flask_apierrors.upstream import httpx_async_event_hooks
 from flask_apierrors.upstream import httpx_event_hooks
 from flask_apierrors.upstream import upstream_call
 from tests.conftest import MakeApp
+from tests.fuzz.upstream import WireUpstream
 from tests.support.seeds import seed_examples
 from tests.support.upstream import UpstreamServer
 from tests.support.upstream import refused_url
@@ -227,6 +230,26 @@ def test_upstream_failures(
     text = response.get_data(as_text=True)
     assert "127.0.0.1" not in text and str(upstream.port) not in text
     assert "upstream answered" not in text and "flaky" not in text
+
+
+def test_a_redirect_requests_cannot_decode_is_a_bad_gateway(make_app: MakeApp) -> None:
+    wire = WireUpstream()
+    wire.answer = b"HTTP/1.1 302 Found\r\nLocation: /\xf7\xf7.\r\nContent-Length: 0\r\n\r\n"
+    try:
+        url = f"http://127.0.0.1:{wire.port}/"
+        response = get(proxy_app(make_app, upstream_call("svc")), "requests", url)
+    finally:
+        wire.close()
+        # requests leaves the redirect's socket to the garbage collector.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+    assert response.status_code == 502
+    assert response.get_json()["details"] == {
+        "service": "svc",
+        "upstream_error": "Invalid response",
+        "retry_suggested": True,
+    }
 
 
 @pytest.mark.parametrize("client", CLIENTS)

@@ -156,17 +156,43 @@ def _of_stdlib(exc: BaseException) -> Failure | None:
     return None
 
 
+#: Modules of the HTTP clients: what they fail to decode was sent by the server.
+_CLIENT_MODULES: t.Final = ("requests.", "urllib3.", "httpx.", "httpcore.", "h11.", "http.client")
+
+
+def _decoding_what_was_received(exc: BaseException) -> bool:
+    """A ``UnicodeDecodeError`` raised in an HTTP client's own code (a
+    redirect's ``Location`` that is not UTF-8, say): the server's bytes, not
+    the caller's mistake. Encoding errors (the caller's text) are not."""
+    if not isinstance(exc, UnicodeDecodeError):
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    return isinstance(module, str) and module.startswith(_CLIENT_MODULES)
+
+
 def failure_of(exc: BaseException) -> Failure | None:
     """The :class:`Failure` (kind ``connection`` or ``timeout``) for a
     transport failure of requests, httpx or the standard library, or ``None``
     if ``exc`` is not one. Error *responses* (``raise_for_status``) are found
-    by :func:`error_response`."""
+    by :func:`error_response`.
+
+    .. versionchanged:: 0.2
+        Bytes from the server that the HTTP client cannot decode are an
+        ``Invalid response``.
+    """
     for of_library in (_of_requests, _of_httpx):
         found = of_library(exc)
         if found is False:
             return None
         if found is not None:
             return found
+    if _decoding_what_was_received(exc):
+        return _INVALID
     return _of_stdlib(exc)
 
 
