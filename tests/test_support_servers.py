@@ -21,6 +21,7 @@ from tests.support.servers import free_port
 from tests.support.servers import pid_alive
 from tests.support.servers import pids_in_group
 from tests.support.servers import requires_redis
+from tests.support.servers import stop_process
 from tests.support.servers import wait_for_http
 from tests.support.servers import wait_for_port
 from tests.support.upstream import UpstreamServer
@@ -151,6 +152,51 @@ def test_watchdog_kills_servers_when_the_test_process_dies() -> None:
         time.sleep(0.05)
     assert not pid_alive(int(pid))
     assert not os.path.exists(tmpdir)
+
+
+def _session(argv: list[str], *, pipe: bool = False) -> subprocess.Popen[bytes]:
+    out = subprocess.PIPE if pipe else subprocess.DEVNULL
+    return subprocess.Popen(argv, start_new_session=True, stdout=out)
+
+
+def test_stopping_a_reaped_process_never_signals_a_group_that_is_no_longer_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A leader reaped long ago leaves its group number free, and a long run recycles it (pid_max
+    is 32768 here): stopping it must not kill whoever has that number now."""
+    other = _session([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        gone = _session([sys.executable, "-c", "pass"])
+        gone.wait(10)
+        # Stand-in for recycling: the reaped process's PID is now the other session's.
+        monkeypatch.setattr(gone, "pid", other.pid)
+        stop_process(gone, timeout=0)
+        assert other.poll() is None  # not signalled
+    finally:
+        other.kill()
+        other.wait(10)
+
+
+_ORPHANING_LEADER = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print(child.pid, flush=True)
+os._exit(0)
+"""
+
+
+def test_stopping_a_dead_leader_still_kills_what_it_left_in_its_group() -> None:
+    leader = _session([sys.executable, "-c", _ORPHANING_LEADER], pipe=True)
+    assert leader.stdout is not None
+    orphan = int(leader.stdout.readline())
+    leader.wait(10)  # reaped: its group lives on in the orphan
+    assert pids_in_group(leader.pid) == [orphan]
+    stop_process(leader, timeout=0)
+    deadline = time.monotonic() + 5
+    while pid_alive(orphan) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(orphan)
+    leader.stdout.close()
 
 
 # -- upstream -------------------------------------------------------------------------------

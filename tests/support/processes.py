@@ -167,6 +167,17 @@ def send_signal(pid: int, sig: int, *, group: bool = False) -> None:
         pass
 
 
+def group_is_ours(process: subprocess.Popen[bytes]) -> bool:
+    """Whether process group ``process.pid`` (the server's own, see :func:`spawn`) may still be
+    signalled. Its number is ours while the leader is not reaped; once the leader is reaped, only
+    while other members of the group live (the kernel keeps the number for them). Otherwise the
+    number is free: with ``pid_max`` at 32768 a long run recycles it, and ``killpg`` would hit
+    another process group (another server of the run)."""
+    if process.returncode is None:
+        return True
+    return not pid_alive(process.pid) and bool(pids_in_group(process.pid))
+
+
 def stop_process(
     process: subprocess.Popen[bytes],
     *,
@@ -174,7 +185,8 @@ def stop_process(
     sig: int = signal.SIGTERM,
     also_continue: bool = False,
 ) -> None:
-    """Send ``sig`` to the PID, wait up to ``timeout``, then SIGKILL its whole process group.
+    """Send ``sig`` to the PID, wait up to ``timeout``, then SIGKILL its whole process group
+    while it is still the process's own (:func:`group_is_ours`).
 
     The group kill also takes down children the main process left behind (gunicorn workers).
     """
@@ -186,13 +198,14 @@ def stop_process(
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             pass
-    send_signal(process.pid, signal.SIGKILL, group=True)
+    if group_is_ours(process):
+        send_signal(process.pid, signal.SIGKILL, group=True)
     try:
         process.wait(timeout=_KILL_WAIT)
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(f"process {process.pid} survived SIGKILL for {_KILL_WAIT}s") from exc
     deadline = time.monotonic() + _KILL_WAIT
-    while pids_in_group(process.pid) and time.monotonic() < deadline:
+    while group_is_ours(process) and time.monotonic() < deadline:
         send_signal(process.pid, signal.SIGKILL, group=True)
         time.sleep(0.02)
     tell_watchdog(f"-g {process.pid}")

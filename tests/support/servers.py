@@ -30,6 +30,7 @@ from .ports import wait_for_port
 from .processes import child_pids
 from .processes import pid_alive
 from .processes import pids_in_group
+from .processes import stop_process
 from .redis_server import REDIS_SKIP_REASON
 from .redis_server import RedisServer
 from .redis_server import redis_ping
@@ -49,6 +50,7 @@ __all__ = [
     "gunicorn_command",
     "pid_alive",
     "pids_in_group",
+    "stop_process",
     "redis_ping",
     "redis_server_executable",
     "requires_redis",
