@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 import typing as t
 from datetime import datetime
 from datetime import timezone
@@ -114,11 +115,29 @@ def connect(app: Flask) -> sqlite3.Connection:
 
 
 def init_db(app: Flask) -> None:
-    """Create the instance folder, the tables and WAL mode (idempotent)."""
+    """Create the instance folder, the tables and WAL mode (idempotent).
+
+    gunicorn workers booting together race for a new database, and SQLite
+    answers "database is locked" at once, without its busy timeout, to the
+    connection whose lock upgrade would deadlock (switching to WAL needs an
+    exclusive lock). The loser tries again, for up to ``DB_TIMEOUT``
+    seconds, instead of failing its worker's boot."""
     os.makedirs(app.instance_path, exist_ok=True)
-    with contextlib.closing(connect(app)) as conn:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(SCHEMA)
+    deadline = time.monotonic() + float(app.config["DB_TIMEOUT"])
+    delay = 0.01
+    while True:
+        try:
+            with contextlib.closing(connect(app)) as conn:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 def get_db() -> sqlite3.Connection:
