@@ -12,12 +12,10 @@ import threading
 import typing as t
 
 from .ports import LOOPBACK
-
-if t.TYPE_CHECKING:
-    from types import TracebackType
+from .server_process import Managed
 
 
-class SilentServer:
+class SilentServer(Managed):
     """Accepts, reads and discards, never writes.
 
     :attr:`accepted` counts the connections made so far.
@@ -76,14 +74,3 @@ class SilentServer:
         if self._thread.is_alive():
             self._thread.join(5)
         self._listener.close()
-
-    def __enter__(self) -> SilentServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
