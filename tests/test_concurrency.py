@@ -329,11 +329,9 @@ def test_application_limit_spans_views_and_respects_exempt() -> None:
     assert client.get("/b", buffered=True).status_code == 200
 
 
-@pytest.mark.parametrize("app_limit", [None, 1])
-def test_application_check_applies_only_with_an_application_limit(app_limit: int | None) -> None:
-    app = Flask("app-wide-check")
-    ApiErrors(app, format="error")
-    limiter = ConcurrencyLimiter(app, key_func=lambda: "k", application_limit=app_limit)
+def _check_app_wide(app: Flask, limiter: ConcurrencyLimiter, *, limited: bool) -> None:
+    """Two streamed responses held at once from one key: the second is refused
+    with an application limit of 1, and all is given back once both close."""
 
     @app.get("/a")
     def a() -> Response:
@@ -342,12 +340,20 @@ def test_application_check_applies_only_with_an_application_limit(app_limit: int
     client = app.test_client()
     first = client.get("/a")
     with app.app_context():
-        assert limiter.in_flight("k") == (0 if app_limit is None else 1)
+        assert limiter.in_flight("k") == (1 if limited else 0)
     second = client.get("/a")
-    assert second.status_code == (200 if app_limit is None else 429)
+    assert second.status_code == (429 if limited else 200)
     for response in (first, second):
         response.close()
     assert client.get("/a", buffered=True).status_code == 200
+
+
+@pytest.mark.parametrize("app_limit", [None, 1])
+def test_application_check_applies_only_with_an_application_limit(app_limit: int | None) -> None:
+    app = Flask("app-wide-check")
+    ApiErrors(app, format="error")
+    limiter = ConcurrencyLimiter(app, key_func=lambda: "k", application_limit=app_limit)
+    _check_app_wide(app, limiter, limited=app_limit is not None)
 
 
 def test_an_app_without_application_limit_gets_no_per_request_hook() -> None:
@@ -362,19 +368,7 @@ def test_an_application_limit_given_by_apierrors_set_up_later_applies() -> None:
     app = Flask("app-limit-later")
     limiter = ConcurrencyLimiter(app, key_func=lambda: "k")
     ApiErrors(app, format="error", concurrency_application_limit=1)
-
-    @app.get("/a")
-    def a() -> Response:
-        return Response(iter(["a"]))
-
-    client = app.test_client()
-    first = client.get("/a")
-    with app.app_context():
-        assert limiter.in_flight("k") == 1
-    second = client.get("/a")
-    assert second.status_code == 429
-    first.close()
-    second.close()
+    _check_app_wide(app, limiter, limited=True)
     # One check per request, however often the settings were read again.
     hooks = [f for f in app.before_request_funcs[None] if getattr(f, "__self__", None) is limiter]
     assert len(hooks) == 1
