@@ -36,10 +36,13 @@ TRUNCATED: t.Final = "flask_apierrors.body_truncated"
 
 def is_streamed(environ: WSGIEnvironment) -> bool:
     """A chunked body whose end the server marks, without a length."""
+    # Most requests send no Transfer-Encoding: that test first.
+    encoding = environ.get("HTTP_TRANSFER_ENCODING")
     return (
-        "wsgi.input_terminated" in environ
+        encoding is not None
+        and encoding.lower() == "chunked"
+        and "wsgi.input_terminated" in environ
         and not environ.get("CONTENT_LENGTH")
-        and environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
     )
 
 

@@ -63,11 +63,7 @@ class ApiErrorsMiddleware:
         state = self.state
         if not state.served:
             state.begin_serving(environ)
-        if (
-            "HTTP_TRANSFER_ENCODING" in environ
-            and self.settings.buffer_streamed_bodies
-            and bodylimit.is_streamed(environ)
-        ):
+        if self.settings.buffer_streamed_bodies and bodylimit.is_streamed(environ):
             bodylimit.guard_streamed_body(environ)
         exchange = _Exchange(self, environ, start_response)
         try:
