@@ -303,8 +303,7 @@ class RateLimitErrors:
             scope = self.state.scope_for(request.blueprints, request.path)
             settings = scope.settings_of(RateLimitSettings)
             info = self.info(environ, None, settings.ratelimit_min_retry_after)
-            if info is None:
-                return headers  # a 429 that is no rate limit (concurrency, an app's own)
+            assert info is not None  # a breached limit always gives one
             wanted = info.headers(self.state.app.config)
         names = {name.lower() for name, _ in wanted}
         kept = [(k, v) for k, v in headers if k.lower() not in names]
