@@ -50,18 +50,13 @@ class UnavailableError(ApiError):
         error_code: str | None = None,
         headers: t.Mapping[str, str] | None = None,
     ) -> None:
-        cls = type(self)
         self.retry_after = None if retry_after is None else max(1, math.ceil(retry_after))
         all_headers = dict(headers or {})
         if self.retry_after is not None:
             all_headers.setdefault("Retry-After", str(self.retry_after))
-        super().__init__(
-            error_code or cls.error_code,
-            message or cls.message or "",
-            status=cls.status,
-            details=details,
-            headers=all_headers,
-        )
+        # ApiError falls back to the class's code, message and status. The
+        # message is never None: ApiError would take a lone code for it.
+        super().__init__(error_code, message or "", details=details, headers=all_headers)
 
 
 class MaintenanceError(UnavailableError):
@@ -83,8 +78,7 @@ class MaintenanceError(UnavailableError):
         retry_after: int | None = None,
         message: str | None = None,
     ) -> None:
-        state = state or MaintenanceState(enabled=True)
-        self.state = state
+        self.state = state = state or MaintenanceState(enabled=True)
         if retry_after is None and state.end is not None:
             retry_after = max(1, math.ceil((state.end - utcnow()).total_seconds()))
         super().__init__(
@@ -150,13 +144,11 @@ class InsufficientStorageError(ApiError):
         error_code: str | None = None,
         details: t.Mapping[str, t.Any] | None = None,
     ) -> None:
-        cls = type(self)
         self.required = required
         self.available = available
         super().__init__(
-            error_code or cls.error_code,
-            message or cls.message or "",
-            status=cls.status,
+            error_code,
+            message or "",  # never None: see UnavailableError
             details={"required": required, "available": available, **(details or {})},
         )
 

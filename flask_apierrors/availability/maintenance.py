@@ -93,9 +93,6 @@ class _AppMaintenance:
                 return state
         return None
 
-    def is_exempt(self) -> bool:
-        return _exempt(self.exempt, request.path, request.endpoint)
-
 
 def _exempt(patterns: t.Iterable[str], path: str, endpoint: str | None) -> bool:
     for pattern in patterns:
@@ -123,7 +120,7 @@ def answers_during_maintenance(app: Flask, path: str, endpoint: str | None) -> b
 def _check_maintenance(endpoint: str | None = None, values: t.Any = None) -> None:
     app_state: _AppMaintenance = current_app.extensions[_EXTENSION_KEY]
     state = app_state.effective()
-    if state is None or app_state.is_exempt():
+    if state is None or _exempt(app_state.exempt, request.path, request.endpoint):
         return
     retry_after = None if state.end is not None else app_state.retry_after
     raise MaintenanceError(state, retry_after=retry_after)

@@ -5,16 +5,12 @@ imported only when a store is made from a URL or read.
 from __future__ import annotations
 
 import json
-import logging
 import typing as t
 
-if t.TYPE_CHECKING:
-    from .state import MaintenanceState
+from .state import MaintenanceState
+from .stores import logger
 
 __all__ = ["RedisStore"]
-
-# The availability log, where the file store warns too.
-logger = logging.getLogger("flask_apierrors.availability")
 
 
 class RedisStore:
@@ -51,9 +47,6 @@ class RedisStore:
 
     def read(self) -> MaintenanceState | None:
         import redis
-
-        # Here, not at the top: flask_apierrors.availability imports this module.
-        from .state import MaintenanceState
 
         try:
             raw = self.client.get(self.key)

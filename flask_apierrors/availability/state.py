@@ -90,13 +90,8 @@ class MaintenanceState:
             return None
         if value is True:
             return cls(enabled=True)
-        if isinstance(value, str):
-            start, sep, end = value.partition("/")
-            if not sep:
-                raise ValueError(
-                    f"APIERRORS_MAINTENANCE={value!r}: use True, 'START/END' (ISO 8601)"
-                    " or a mapping with start, end and message."
-                )
+        if isinstance(value, str):  # with a "/": others were parsed as booleans
+            start, _, end = value.partition("/")
             return cls(enabled=True, start=parse_time(start), end=parse_time(end))
         if isinstance(value, t.Mapping):
             return cls.from_json({"enabled": True, **value})

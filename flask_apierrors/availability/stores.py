@@ -73,10 +73,8 @@ class FileStore:
 
     def write(self, state: MaintenanceState | None) -> None:
         if state is None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path)
-            except FileNotFoundError:
-                pass
             return
         directory = os.path.dirname(self.path) or "."
         os.makedirs(directory, exist_ok=True)

@@ -124,8 +124,7 @@ def event_context(**context: t.Any) -> t.Iterator[None]:
     try:
         yield
     except Exception as e:
-        current = getattr(e, _CONTEXT_ATTR, None)
-        merged = {**checked, **(current or {})}
+        merged = {**checked, **(getattr(e, _CONTEXT_ATTR, None) or {})}
         with contextlib.suppress(AttributeError, TypeError):
             setattr(e, _CONTEXT_ATTR, merged)
         raise

@@ -68,20 +68,13 @@ class UpstreamCall(ErrorMapping):
 
     # -- retrying -----------------------------------------------------------
 
-    def _fail(
-        self, exc: BaseException, attempts: int, elapsed: float | None
-    ) -> UpstreamError | None:
-        error = self.error_for(exc, attempts=attempts, elapsed=elapsed)
-        if error is not None and error is not exc:
-            error.__cause__ = exc
-        return error
-
     def _wait_after(self, exc: Exception, attempts: Attempts, started: float) -> float:
         """Seconds to wait after the attempt that started at ``started``
         failed with ``exc`` (logged); with no next attempt, raises the
         :class:`UpstreamError` for ``exc`` (``exc`` if it is no upstream
         failure)."""
-        error = self._fail(exc, attempts.number, time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        error = self.error_for(exc, attempts=attempts.number, elapsed=elapsed)
         if error is None:
             raise exc
         failure = self.retry.failure(
@@ -190,10 +183,10 @@ class UpstreamCall(ErrorMapping):
         started = stack[-1] if stack else None
         _STARTED.set(stack[:-1])
         _ACTIVE.set(max(0, _ACTIVE.get() - 1))
-        if exc is None or not isinstance(exc, Exception):
+        if not isinstance(exc, Exception):
             return
         elapsed = None if started is None else time.monotonic() - started
-        error = self._fail(exc, 1, elapsed)
+        error = self.error_for(exc, elapsed=elapsed)
         if error is None:
             return
         self._log(error, exc)

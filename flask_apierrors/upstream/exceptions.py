@@ -7,16 +7,17 @@ upstream's own text.
 
 from __future__ import annotations
 
+import functools
 import typing as t
 from types import MappingProxyType
 
-from flask import current_app
 from flask import has_app_context
 
 from ..catalog import Catalog
 from ..catalog import ErrorSpec
 from ..catalog import reason_phrase
 from ..errors import ApiError
+from ..state import find_state
 
 __all__ = [
     "UpstreamConnectionError",
@@ -54,20 +55,15 @@ def upstream_phrase(status: int) -> str:
     return _STATUS_PHRASES.get(status) or reason_phrase(status)
 
 
-_BUILTIN_CATALOG: Catalog | None = None
+@functools.cache
+def _builtin_catalog() -> Catalog:
+    return Catalog.default()
 
 
 def _spec(code: str) -> ErrorSpec | None:
     """The spec of ``code`` in the current app's catalog, else the built-ins."""
-    global _BUILTIN_CATALOG
-    if has_app_context():
-        state = current_app.extensions.get("apierrors")
-        if state is not None:
-            spec: ErrorSpec | None = state.catalog.get(code)
-            return spec
-    if _BUILTIN_CATALOG is None:
-        _BUILTIN_CATALOG = Catalog.default()
-    return _BUILTIN_CATALOG.get(code)
+    state = find_state() if has_app_context() else None
+    return (state.catalog if state is not None else _builtin_catalog()).get(code)
 
 
 def _number(value: float) -> int | float:
@@ -117,20 +113,19 @@ class UpstreamError(ApiError):
     ) -> None:
         self.service = service
         self.attempts = attempts
-        cls = type(self)
-        code = error_code or cls.error_code
-        assert code is not None
-        spec = _spec(code) if error_code else None
+        spec = _spec(error_code) if error_code else None
         body: dict[str, t.Any] = {"service": service, **(details or {}), **self.fields()}
         for old, new in (rename or {}).items():
             if old in body:
                 value = body.pop(old)
                 if new is not None:
                     body[new] = value
+        # ApiError falls back to the class's code, message and status. The
+        # message is never None: ApiError would take a lone code for it.
         super().__init__(
-            code,
-            message or (spec.message if spec is not None else cls.message) or "",
-            status=spec.status if spec is not None else cls.status,
+            error_code,
+            message or (spec.message if spec is not None else ""),
+            status=spec.status if spec is not None else None,
             details=body,
             headers={**self.extra_headers(), **(headers or {})},
         )
@@ -265,6 +260,4 @@ class UpstreamTimeoutError(UpstreamError):
         super().__init__(service, message, **kwargs)
 
     def fields(self) -> dict[str, t.Any]:
-        if self.timeout_duration is None:
-            return {}
-        return {"timeout_duration": self.timeout_duration}
+        return {} if self.timeout_duration is None else {"timeout_duration": self.timeout_duration}

@@ -7,23 +7,13 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import current_app
-from flask import has_app_context
 from flask import has_request_context
 
 from ..correlation import get_correlation_id
+from ..state import find_state
 
 if t.TYPE_CHECKING:
     import requests
-
-
-def _id_header() -> str:
-    if has_app_context():
-        state = current_app.extensions.get("apierrors")
-        if state is not None:
-            name: str = state.settings.response_id_header
-            return name
-    return "X-Request-ID"
 
 
 def forward_headers(headers: t.Mapping[str, str] | None = None) -> dict[str, str]:
@@ -37,14 +27,15 @@ def forward_headers(headers: t.Mapping[str, str] | None = None) -> dict[str, str
     rv = dict(headers or {})
     cid = get_correlation_id() if has_request_context() else None
     if cid is not None:
-        rv.setdefault(_id_header(), cid)
+        state = find_state()
+        name = state.settings.response_id_header if state is not None else "X-Request-ID"
+        rv.setdefault(name, cid)
     return rv
 
 
 def _add_id(headers: t.MutableMapping[str, str]) -> None:
     for name, value in forward_headers().items():
-        if name not in headers:
-            headers[name] = value
+        headers.setdefault(name, value)
 
 
 def _httpx_hook(request: t.Any) -> None:

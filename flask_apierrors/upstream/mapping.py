@@ -91,10 +91,8 @@ class ErrorMapping:
     # -- building errors ----------------------------------------------------
 
     def _options(self, kind: str, attempts: int) -> dict[str, t.Any]:
-        if isinstance(self.messages, str):
-            message: str | None = self.messages
-        else:
-            message = (self.messages or {}).get(kind)
+        messages = self.messages
+        message = messages if isinstance(messages, str) else (messages or {}).get(kind)
         return {
             "message": message,
             "details": self.details,
