@@ -22,7 +22,8 @@ __all__ = ["json_pointer", "parse_path", "pointer_of"]
 #: A segment: a name or a list index.
 Segment: t.TypeAlias = str | int
 
-_NAME: t.Final = re.compile(r"[^\s.\[\]\"'\\\x00-\x1f\x7f]+")
+#: A name written bare in a path; any other is quoted.
+PLAIN_NAME: t.Final = re.compile(r"[^\s.\[\]\"'\\\x00-\x1f\x7f]+")
 _INDEX: t.Final = re.compile(r"\[(\d+)\]")
 _DECODER: t.Final = json.JSONDecoder()
 
@@ -55,7 +56,7 @@ def parse_path(path: str) -> tuple[Segment, ...] | None:
             if path[i] != ".":
                 return None
             i += 1
-        name_match = _NAME.match(path, i)
+        name_match = PLAIN_NAME.match(path, i)
         if name_match is None:
             return None
         segments.append(name_match.group(0))

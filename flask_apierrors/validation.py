@@ -176,9 +176,7 @@ def _location_data(location: str, schema: Schema) -> t.Any:
             "unsupported_media_type",
             details={"provided_type": request.mimetype or None, "expected_types": list(expected)},
         )
-    if location == "form":
-        return _multidict(request.form, schema)
-    return _multidict(request.files, schema)
+    return _multidict(request.form if location == "form" else request.files, schema)
 
 
 def _multidict(values: MultiDict[str, t.Any], schema: Schema) -> dict[str, t.Any]:
@@ -196,8 +194,6 @@ def _multidict(values: MultiDict[str, t.Any], schema: Schema) -> dict[str, t.Any
         multiple = getattr(field, "is_multiple", None)
         if multiple is None:
             multiple = isinstance(field, (fields.List, fields.Tuple))
-        if multiple or (field is None and len(all_values) > 1):
-            out[key] = all_values
-        else:
-            out[key] = all_values[0]
+        many = multiple or (field is None and len(all_values) > 1)
+        out[key] = all_values if many else all_values[0]
     return out

@@ -15,6 +15,7 @@
 - :func:`convert_abort`: the ``abort(status, message=..., errors=...)`` of
   webargs (re-exported by flask-smorest) and of flask-restx, which keep
   their arguments in ``e.data``.
+- :func:`framework_plugin`: the plug-in of a framework integration.
 
 Nothing here imports an optional library at import time: plug-in modules
 are imported whenever an :class:`~flask_apierrors.ApiErrors` is created.
@@ -26,11 +27,13 @@ from __future__ import annotations
 
 import typing as t
 from collections import abc
+from importlib.util import find_spec
 
 from flask import has_request_context
 from flask import request
 from werkzeug.exceptions import HTTPException
 
+from ..plugins import Plugin
 from ..problem import MISSING
 from ..problem import FieldError
 from .fielderrors import flatten_locations
@@ -61,6 +64,7 @@ __all__ = [
     "chained_data",
     "convert_abort",
     "flat_errors",
+    "framework_plugin",
     "located_errors",
     "nest_dotted",
     "nest_paths",
@@ -103,6 +107,25 @@ def take_over(state: AppState, exc_type: type[Exception], convert: Converter) ->
     in place of the one another extension registered for that class
     (:meth:`AppState.take_over <flask_apierrors.state.AppState.take_over>`)."""
     state.take_over(exc_type, convert)
+
+
+def framework_plugin(
+    name: str, module: str, setup: t.Callable[[AppState], None], *, aborts: bool = False
+) -> Plugin | None:
+    """The plug-in of a framework integration, ``None`` without ``module``:
+    ``setup`` runs at ``init_app`` and again at the first request (for a
+    framework set up after ApiErrors); with ``aborts``, the app's own
+    ``abort(...)`` are rendered by :func:`convert_abort`."""
+    if find_spec(module) is None:  # pragma: no cover - optional
+        return None
+
+    def setup_app(state: AppState) -> None:
+        if aborts:
+            state.register_converter(HTTPException, convert_abort, plugin=True)
+        setup(state)
+        state.on_first_request(setup)
+
+    return Plugin(name, setup=setup_app, order=20)
 
 
 def applies(state: AppState | None) -> bool:
@@ -159,9 +182,7 @@ def chained(e: BaseException, accept: t.Callable[[BaseException], bool]) -> Base
     deep) that ``accept`` accepts."""
     current = e.__cause__ or e.__context__
     for _ in range(4):
-        if current is None:
-            return None
-        if accept(current):
+        if current is None or accept(current):
             return current
         current = current.__cause__ or current.__context__
     return None
@@ -287,9 +308,7 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
     if not isinstance(e, HTTPException):
         return None
     data = getattr(e, "data", None)
-    if not isinstance(data, abc.Mapping) or "schema" in data:
-        return None
-    if getattr(e, "exc", None) is not None:
+    if not isinstance(data, abc.Mapping) or "schema" in data or getattr(e, "exc", None) is not None:
         return None  # the parser's own 422: the webargs converter's
     raw = data.get("message")
     message = raw if isinstance(raw, str) and raw else None
@@ -298,8 +317,7 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
     if isinstance(extra, abc.Mapping):
         headers.extend((str(k), str(v)) for k, v in extra.items())
     problem = convert_http_exception(e, ctx)
-    if problem is None:  # pragma: no cover - e is an HTTPException
-        return None
+    assert problem is not None  # e is an HTTPException
     messages = data.get("errors", data.get("messages"))
     if isinstance(messages, abc.Mapping) and messages:
         if by_location(messages):

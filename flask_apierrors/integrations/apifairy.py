@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from importlib.util import find_spec
 
-from ..plugins import Plugin
 from . import adoption
 
 if t.TYPE_CHECKING:
+    from ..plugins import Plugin
     from ..problem import Problem
     from ..state import AppState
     from .base import Context
@@ -65,14 +64,6 @@ def _take_over(state: AppState) -> None:
         adoption.take_over(state, cls, convert_validation_error)
 
 
-def _setup(state: AppState) -> None:
-    _take_over(state)
-    # APIFairy set up after ApiErrors registers its handler then.
-    state.on_first_request(_take_over)
-
-
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without APIFairy."""
-    if find_spec("apifairy") is None:  # pragma: no cover - optional
-        return None
-    return Plugin("apifairy", setup=_setup, order=20)
+    return adoption.framework_plugin("apifairy", "apifairy", _take_over)

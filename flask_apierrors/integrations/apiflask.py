@@ -89,12 +89,12 @@ def convert_http_error(e: BaseException, ctx: Context) -> Problem | None:
     headers = _headers(error.headers)
     detail = error.detail
     text = str(error.message)
-    if adoption.by_location(detail) or (
-        isinstance(detail, abc.Mapping)
-        and detail
-        and adoption.chained(e, _is_pydantic_error) is not None
-    ):
-        cause = adoption.chained(e, _is_pydantic_error)
+    cause = (
+        adoption.chained(e, _is_pydantic_error)
+        if isinstance(detail, abc.Mapping) and detail
+        else None
+    )
+    if cause is not None or adoption.by_location(detail):
         if cause is not None and len(detail) == 1:
             errors, total = pydantic_errors(cause, str(next(iter(detail))), ctx)
         else:

@@ -8,9 +8,9 @@ chapter.
 from __future__ import annotations
 
 import json
-import re
 import typing as t
 
+from ..fieldpath import PLAIN_NAME
 from ..problem import MISSING
 from ..problem import FieldError
 from .redaction import TRUNCATION_MARKER
@@ -62,9 +62,6 @@ FIELD_ERROR_CODES: t.Final[t.Mapping[str, str]] = {
     "invalid": "Any other failure: a custom validator, a rule across fields ...",
 }
 
-# Names written bare in a path; anything else is quoted.
-_PLAIN_NAME: t.Final = re.compile(r"[^\s.\[\]\"'\\\x00-\x1f\x7f]+")
-
 
 def format_path(path: t.Iterable[Segment]) -> str:
     """``("messages", 0, "content")`` -> ``messages[0].content``; names
@@ -77,7 +74,7 @@ def format_path(path: t.Iterable[Segment]) -> str:
             part = f"[{seg}]"
         else:
             seg = cut(seg, MAX_SEGMENT_LENGTH)
-            if _PLAIN_NAME.fullmatch(seg):
+            if PLAIN_NAME.fullmatch(seg):
                 part = f".{seg}" if parts else seg
             else:
                 part = "[" + json.dumps(seg, ensure_ascii=False) + "]"

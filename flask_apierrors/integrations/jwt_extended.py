@@ -26,14 +26,12 @@ converters are tried first.
 
 from __future__ import annotations
 
-import sys
 import typing as t
-from importlib.util import find_spec
 
-from ..plugins import Plugin
 from . import adoption
 
 if t.TYPE_CHECKING:
+    from ..plugins import Plugin
     from ..problem import Problem
     from ..state import AppState
     from .base import Context
@@ -87,35 +85,20 @@ class JwtConverter:
         return hash((JwtConverter, self.identity_claim))
 
 
-def _jwt_classes() -> tuple[type[Exception], ...]:
-    if "flask_jwt_extended" not in sys.modules:
-        return ()
-    from flask_jwt_extended.exceptions import JWTExtendedException
-    from jwt import PyJWTError
-
-    return (JWTExtendedException, PyJWTError)
-
-
 def _take_over(state: AppState) -> None:
     app = state.app
     if EXTENSION_KEY not in app.extensions:
         return
-    bases = _jwt_classes()
+    from flask_jwt_extended.exceptions import JWTExtendedException
+    from jwt import PyJWTError
+
     convert = JwtConverter(str(app.config.get("JWT_IDENTITY_CLAIM", "sub")))
     handlers = app.error_handler_spec.get(None, {}).get(None, {})
     for exc_type in list(handlers):
-        if issubclass(exc_type, bases):
+        if issubclass(exc_type, (JWTExtendedException, PyJWTError)):
             adoption.take_over(state, exc_type, convert)
-
-
-def _setup(state: AppState) -> None:
-    _take_over(state)
-    # JWTManager set up after ApiErrors registers its handlers then.
-    state.on_first_request(_take_over)
 
 
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without flask-jwt-extended."""
-    if find_spec("flask_jwt_extended") is None:  # pragma: no cover - optional
-        return None
-    return Plugin("jwt_extended", setup=_setup, order=20)
+    return adoption.framework_plugin("jwt_extended", "flask_jwt_extended", _take_over)

@@ -157,8 +157,7 @@ def _locate(loc: t.Sequence[t.Any], root: Node | None, rules: Rules) -> _Located
         seg: Segment = (
             raw if isinstance(raw, (str, int)) and not isinstance(raw, bool) else str(raw)
         )
-        last = index == len(loc) - 1
-        if seg == _KEY_SEGMENT and (in_mapping or (root is None and last)):
+        if seg == _KEY_SEGMENT and (in_mapping or (root is None and index == len(loc) - 1)):
             return _Located(path, None, False, True)
         if skip:
             # The rest of an AliasPath: the client's keys, not the schema's.

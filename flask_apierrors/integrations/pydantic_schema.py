@@ -213,13 +213,12 @@ class UnionNode:
         choices = self._schema.get("choices")
         if isinstance(choices, t.Mapping):
             return [(schema, tag) for tag, schema in choices.items()]
-        members = []
-        for choice in choices or ():
-            if isinstance(choice, (tuple, list)) and len(choice) == 2:
-                members.append((choice[0], choice[1]))
-            else:
-                members.append((choice, None))
-        return members
+        return [
+            (choice[0], choice[1])
+            if isinstance(choice, (tuple, list)) and len(choice) == 2
+            else (choice, None)
+            for choice in choices or ()
+        ]
 
     def pick(self, label: Segment) -> Node | None:
         """The member a ``loc`` label names (its tag, its model's name, its

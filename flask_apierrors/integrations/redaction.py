@@ -17,6 +17,7 @@ from collections import abc
 
 from werkzeug.datastructures import FileStorage
 
+from ..fieldpath import Segment as Segment
 from ..jsonbody import safe_text as safe_text
 from ..problem import MISSING
 
@@ -52,8 +53,6 @@ QUALIFIERS: t.Final = frozenset(
         "usage",
     }
 )
-
-Segment = str | int
 
 
 class Child(t.NamedTuple):
@@ -171,16 +170,13 @@ class Rules:
         self.max_length = settings.max_value_length
         self.redacted = settings.redacted_value
 
-    def secret(self, name: str) -> bool:
-        """Whether ``name`` names a secret (:func:`is_secret_name`)."""
-        return is_secret_name(name, self.fragments)
-
     def conceals(self, key: Segment, child: Child) -> bool:
         """Whether the value below ``key`` is never echoed: hidden by the
-        schema, or named like a secret on the wire or in the schema."""
-        if child.hidden or (isinstance(key, str) and self.secret(key)):
+        schema, or named like a secret (:func:`is_secret_name`) on the wire
+        or in the schema."""
+        if child.hidden or (isinstance(key, str) and is_secret_name(key, self.fragments)):
             return True
-        return any(self.secret(name) for name in child.names)
+        return any(is_secret_name(name, self.fragments) for name in child.names)
 
 
 def cut(text: str, limit: int) -> str:

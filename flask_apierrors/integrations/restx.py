@@ -30,19 +30,18 @@ import functools
 import sys
 import typing as t
 from http import HTTPStatus
-from importlib.util import find_spec
 
 from flask import current_app
 from flask import got_request_exception
 from werkzeug.exceptions import HTTPException
 
-from ..plugins import Plugin
 from ..state import find_state
 from . import adoption
 
 if t.TYPE_CHECKING:
     from flask import Flask
 
+    from ..plugins import Plugin
     from ..state import AppState
 
 
@@ -106,15 +105,7 @@ def _install_all(state: AppState) -> None:
         install(api)
 
 
-def _setup(state: AppState) -> None:
-    state.register_converter(HTTPException, adoption.convert_abort, plugin=True)
-    _install_all(state)
-    # An Api set up after ApiErrors, or handlers added since.
-    state.on_first_request(_install_all)
-
-
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without flask-restx."""
-    if find_spec("flask_restx") is None:  # pragma: no cover - optional
-        return None
-    return Plugin("restx", setup=_setup, order=20)
+    # Again at the first request: an Api set up after ApiErrors, or handlers added since.
+    return adoption.framework_plugin("restx", "flask_restx", _install_all, aborts=True)

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from importlib.util import find_spec
 
 from werkzeug.exceptions import HTTPException
 
-from ..plugins import Plugin
 from . import adoption
-from .adoption import convert_abort
 
 if t.TYPE_CHECKING:
+    from ..plugins import Plugin
     from ..state import AppState
 
 
@@ -47,16 +45,8 @@ def _take_back(state: AppState) -> None:
         state.accepted.append(t.cast("t.Callable[..., t.Any]", replaced))
 
 
-def _setup(state: AppState) -> None:
-    # Hand-raised abort(status, messages=..., errors=...); the core's
-    # webargs converter leaves those to it.
-    state.register_converter(HTTPException, convert_abort, plugin=True)
-    _take_back(state)
-    state.on_first_request(_take_back)
-
-
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without webargs (flask-smorest is built on it)."""
-    if find_spec("webargs") is None:  # pragma: no cover - optional
-        return None
-    return Plugin("smorest", setup=_setup, order=20)
+    # aborts: hand-raised abort(status, messages=..., errors=...); the
+    # core's webargs converter leaves those to it.
+    return adoption.framework_plugin("smorest", "webargs", _take_back, aborts=True)

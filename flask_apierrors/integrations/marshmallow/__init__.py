@@ -15,6 +15,7 @@ marshmallow is.
 from __future__ import annotations
 
 import typing as t
+from itertools import islice
 
 from marshmallow import Schema
 from marshmallow import ValidationError
@@ -148,12 +149,11 @@ def field_errors(
     node = node_for_schema(schema) if schema is not None else None
     data = MISSING if data is None or data is ma_missing else data
     sent = data is not MISSING
-    errors: list[FieldError] = []
-    if limit > 0:
-        for entry in walk(Level(messages, None, node, None, None, False, data), rules):
-            errors.append(_field_error(entry, rules, settings, location, sent, source))
-            if len(errors) >= limit:
-                break
+    entries = walk(Level(messages, None, node, None, None, False, data), rules)
+    errors = [
+        _field_error(entry, rules, settings, location, sent, source)
+        for entry in islice(entries, max(limit, 0))
+    ]
     # Counted, not built: a huge invalid list costs little more.
     return errors, count(messages)
 
