@@ -22,9 +22,6 @@ from flask.cli import AppGroup
 from . import docgen
 from .plugins import Plugin
 
-if t.TYPE_CHECKING:
-    from .state import AppState
-
 #: Output formats of ``flask apierrors docs``.
 DOC_FORMATS: t.Final = ("markdown", "json", "rst")
 
@@ -55,12 +52,8 @@ def docs_command(output_format: str, output: str, title: str | None) -> None:
         reference = docgen.reference_for_app(current_app, title=title)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
-    if output_format == "json":
-        text = docgen.to_json_text(reference)
-    elif output_format == "rst":
-        text = docgen.to_rest(reference)
-    else:
-        text = docgen.to_markdown(reference)
+    write = {"markdown": docgen.to_markdown, "json": docgen.to_json_text, "rst": docgen.to_rest}
+    text = write[output_format](reference)
     with click.open_file(output, "w", encoding="utf-8") as stream:
         stream.write(text)
     if output != "-":
@@ -70,8 +63,4 @@ def docs_command(output_format: str, output: str, title: str | None) -> None:
 
 def plugin() -> Plugin:
     """The entry point: adds ``flask apierrors`` to every app set up."""
-    return Plugin("cli", setup=_setup)
-
-
-def _setup(state: AppState) -> None:
-    state.app.cli.add_command(apierrors_cli)
+    return Plugin("cli", setup=lambda state: state.app.cli.add_command(apierrors_cli))

@@ -160,13 +160,13 @@ def correlation_id_paths(scope: Scope, catalog: Catalog, formats: _Formats = Non
     none when bodies leave it out."""
     if not scope.settings.include_correlation_id:
         return []
-    paths: list[str] = []
+    paths: dict[str, None] = {}
     for spec in (TEMPLATE_SPEC, *catalog):
         problem = example_problem(spec, scope.settings).replace(correlation_id=_SENTINEL)
         keys = path_of(render(format_for(scope, spec, formats), problem), _SENTINEL)
-        if keys is not None and ".".join(keys) not in paths:
-            paths.append(".".join(keys))
-    return paths
+        if keys is not None:
+            paths[".".join(keys)] = None
+    return list(paths)
 
 
 def display_code(spec: ErrorSpec, scope: Scope, formats: _Formats = None) -> str:

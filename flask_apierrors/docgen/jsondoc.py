@@ -59,10 +59,11 @@ def _scope_json(scope: Scope, reference: Reference) -> dict[str, t.Any]:
 
 
 def _spec_json(spec: ErrorSpec, reference: Reference) -> dict[str, t.Any]:
+    status = effective_status(spec, reference.app_scope.settings)
     return {
         "code": spec.code,
-        "status": effective_status(spec, reference.app_scope.settings),
-        "title": reason_phrase(effective_status(spec, reference.app_scope.settings)),
+        "status": status,
+        "title": reason_phrase(status),
         "message": spec.message,
         "description": spec.description,
         "group": spec.group,

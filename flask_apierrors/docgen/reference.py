@@ -9,6 +9,7 @@ format each code renders in, and the titles and descriptions it uses.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import typing as t
 from types import MappingProxyType
 
@@ -155,12 +156,8 @@ class Reference:
 
     def groups(self) -> list[tuple[str, list[ErrorSpec]]]:
         """``(group, specs)`` pairs of the non-empty groups, in order."""
-        rv: list[tuple[str, list[ErrorSpec]]] = []
-        for spec in self.specs():
-            if not rv or rv[-1][0] != spec.group:
-                rv.append((spec.group, []))
-            rv[-1][1].append(spec)
-        return rv
+        by_group = itertools.groupby(self.specs(), key=lambda spec: spec.group)
+        return [(group, list(specs)) for group, specs in by_group]
 
 
 def reference_for_app(

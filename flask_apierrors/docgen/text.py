@@ -12,7 +12,6 @@ import typing as t
 
 from ..catalog import ErrorSpec
 from ..catalog import reason_phrase
-from ..state import Scope
 from .bodies import TEMPLATE_SPEC
 from .bodies import correlation_id_paths
 from .bodies import display_code
@@ -36,17 +35,10 @@ from .writers import _Rest
 from .writers import _Writer
 
 
-def _status_classes(specs: t.Sequence[ErrorSpec]) -> str:
-    classes = sorted({f"{spec.status // 100}xx" for spec in specs})
-    return "/".join(classes)
-
-
 def to_markdown(reference: Reference) -> str:
     """The error reference as Markdown: response format, then a section per
     group and code, then correlation ids and stream error events."""
-    writer = _Markdown()
-    _write(writer, reference)
-    return writer.text()
+    return _write(_Markdown(), reference)
 
 
 def to_rest(reference: Reference, *, title: bool = True) -> str:
@@ -55,18 +47,13 @@ def to_rest(reference: Reference, *, title: bool = True) -> str:
     :param title: Start with the reference's title; without it, the
         sections start at the top level (to embed in a page with its own).
     """
-    writer = _Rest()
-    _write(writer, reference, title=title)
-    return writer.text()
+    return _write(_Rest(), reference, title=title)
 
 
-def _write(w: _Writer, reference: Reference, *, title: bool = True) -> None:
-    app = reference.app_scope
-    top = 1
+def _write(w: _Writer, reference: Reference, *, title: bool = True) -> str:
+    top = 1 if title else 0
     if title:
         w.heading(reference.title, top)
-    else:
-        top = 0
     w.heading("Overview", top + 1)
     w.para(
         f"{reference.api_name} uses a consistent error response format across all"
@@ -76,11 +63,13 @@ def _write(w: _Writer, reference: Reference, *, title: bool = True) -> None:
     _write_formats(w, reference, top + 1)
     w.heading("Error Code Reference", top + 1)
     for group, specs in reference.groups():
-        w.heading(f"{group_title(group)} ({_status_classes(specs)})", top + 2)
+        classes = "/".join(sorted({f"{spec.status // 100}xx" for spec in specs}))
+        w.heading(f"{group_title(group)} ({classes})", top + 2)
         for spec in specs:
             _write_spec(w, spec, reference, top + 3)
     _write_correlation(w, reference, top + 1)
-    _write_sse(w, reference, app, top + 1)
+    _write_sse(w, reference, top + 1)
+    return w.text()
 
 
 def _write_formats(w: _Writer, reference: Reference, level: int) -> None:
@@ -88,10 +77,11 @@ def _write_formats(w: _Writer, reference: Reference, level: int) -> None:
     w.heading("Error Response Format", level)
     w.para("All errors follow this standard format:")
     formats = reference.formats
-    w.code(_pretty(template_body(app, formats)), "json")
+    app_body = template_body(app, formats)
+    w.code(_pretty(app_body), "json")
     for scope in reference.scopes[1:]:
         body = template_body(scope, formats)
-        if body != template_body(app, formats):
+        if body != app_body:
             w.para(f"Errors of {label(scope)} use this format:")
             w.code(_pretty(body), "json")
     own = sorted({spec.format for spec in reference.catalog if spec.format is not None})
@@ -125,7 +115,7 @@ def _write_spec(w: _Writer, spec: ErrorSpec, reference: Reference, level: int) -
     w.heading(w.escape(display_code(spec, app, reference.formats)), level)
     status = effective_status(spec, app.settings)
     w.bullet(f"{w.strong('HTTP Status')}: {status} {reason_phrase(status)}")
-    description = w.escape(_one_line(spec.description or spec.message))
+    description = w.escape(" ".join((spec.description or spec.message).split()))
     w.bullet(f"{w.strong('Description')}: {description}")
     if spec.headers:
         w.bullet(f"{w.strong('Headers')}:")
@@ -150,10 +140,6 @@ def _pretty(body: t.Any) -> str:
 
 def _md_to_rest_if(w: _Writer, text: str) -> str:
     return _md_to_rest(text) if isinstance(w, _Rest) else text
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _write_correlation(w: _Writer, reference: Reference, level: int) -> None:
@@ -202,7 +188,7 @@ def _spell_paths(paths: t.Sequence[str]) -> str:
     return spelled + (", depending on the code" if len(paths) > 1 else "")
 
 
-def _write_sse(w: _Writer, reference: Reference, app: Scope, level: int) -> None:
+def _write_sse(w: _Writer, reference: Reference, level: int) -> None:
     w.heading("SSE Error Events", level)
     w.para(
         "For streaming endpoints, an error that happens after the stream has started is"
@@ -210,9 +196,7 @@ def _write_sse(w: _Writer, reference: Reference, app: Scope, level: int) -> None
         " body, followed by a `close` event; then the stream ends. An error before the"
         " first event is an ordinary error response."
     )
-    spec = reference.catalog.get("internal_server_error")
-    if spec is None:
-        spec = next(iter(reference.specs()), None)
+    spec = reference.catalog.get("internal_server_error") or next(iter(reference.specs()), None)
     if spec is None:
         return
     spec = dataclasses.replace(spec, example_details={})
@@ -221,7 +205,7 @@ def _write_sse(w: _Writer, reference: Reference, app: Scope, level: int) -> None
         frames = sse_frames(spec, scope, reference.formats)
         if frames in shown:
             continue
-        if scope is not app:
+        if scope is not reference.app_scope:
             w.para(f"In streams of {label(scope)}:")
         shown.append(frames)
         w.code(frames, "text")

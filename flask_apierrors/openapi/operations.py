@@ -41,8 +41,10 @@ from ..declared import declared_inputs
 from ..docgen import Reference
 from ..docgen import effective_status
 from ..state import Scope
+from .responses import _any_of
+from .responses import _known_name
+from .responses import _response_ref
 from .responses import component_name
-from .responses import response_name
 from .responses import scope_prefix
 
 if t.TYPE_CHECKING:
@@ -85,44 +87,32 @@ def documents(*codes: str) -> t.Callable[[F], F]:
     return decorator
 
 
-def _input_codes(app: Flask, view: t.Callable[..., t.Any]) -> list[str]:
-    inputs = list(declared_inputs(view))
-    if getattr(view, "__webargs_argnames__", None):
-        inputs.append("webargs")
-    codes: list[str] = []
-    for location in inputs:
-        codes += INPUT_CODES.get(location, OTHER_INPUT_CODES)
-        if location in BODY_LOCATIONS and app.config.get("MAX_CONTENT_LENGTH"):
-            codes.append("payload_too_large")
-    return codes
-
-
-def _limit_codes(app: Flask, rule: Rule, view: t.Callable[..., t.Any]) -> list[str]:
-    codes = []
-    if app.extensions.get("limiter"):
-        from ..ratelimit.routes import route_limited
-
-        if route_limited(app, rule.endpoint):
-            codes.append("rate_limit_exceeded")
-    from ..availability.maintenance import answers_during_maintenance
-    from ..concurrency import application_limited
-
-    if application_limited(app, view):
-        codes.append("concurrent_limit_exceeded")
-    if answers_during_maintenance(app, rule.rule, rule.endpoint) is False:
-        codes.append("service_unavailable")
-    return codes
-
-
 def operation_codes(app: Flask, rule: Rule) -> tuple[str, ...]:
     """The catalog codes a request to ``rule`` can be answered with (see the
     module's docs), in that order, each once."""
     view = app.view_functions.get(rule.endpoint)
     codes: list[str] = ["not_found"] if rule.arguments else []
     if view is not None:
-        codes += _input_codes(app, view)
+        inputs = list(declared_inputs(view))
+        if getattr(view, "__webargs_argnames__", None):
+            inputs.append("webargs")
+        for location in inputs:
+            codes += INPUT_CODES.get(location, OTHER_INPUT_CODES)
+            if location in BODY_LOCATIONS and app.config.get("MAX_CONTENT_LENGTH"):
+                codes.append("payload_too_large")
         codes += declared_codes(view)
-        codes += _limit_codes(app, rule, view)
+        from ..availability.maintenance import answers_during_maintenance
+        from ..concurrency import application_limited
+
+        if app.extensions.get("limiter"):
+            from ..ratelimit.routes import route_limited
+
+            if route_limited(app, rule.endpoint):
+                codes.append("rate_limit_exceeded")
+        if application_limited(app, view):
+            codes.append("concurrent_limit_exceeded")
+        if answers_during_maintenance(app, rule.rule, rule.endpoint) is False:
+            codes.append("service_unavailable")
     codes.append("internal_server_error")
     seen: dict[str, str] = {}
     for code in codes:
@@ -159,10 +149,6 @@ class ErrorResponses:
             )
         return spec
 
-    def _name(self, spec: ErrorSpec, scope: Scope) -> str:
-        name = response_name(spec, scope)
-        return name if name in self.responses else response_name(spec)
-
     def for_codes(self, scope: Scope, codes: t.Iterable[str], where: str) -> dict[str, t.Any]:
         """``{"404": {"$ref": ...}, ...}`` for ``codes`` in ``scope``,
         statuses in order (``where`` names the route in errors)."""
@@ -175,18 +161,16 @@ class ErrorResponses:
         rv: dict[str, t.Any] = {}
         for status in sorted(by_status):
             specs = by_status[status]
-            names = [self._name(spec, scope) for spec in specs]
+            names = [_known_name(spec, scope, self.responses) for spec in specs]
             if len(names) == 1:
-                rv[str(status)] = _ref(names[0])
-                continue
-            combined = self._combined(status, specs, names)
-            if self.add is None:
-                rv[str(status)] = combined
-                continue
-            name = scope_prefix(scope) + "_".join(component_name(s.code) for s in specs)
-            if name not in self.responses:
-                self.add(name, combined)
-            rv[str(status)] = _ref(name)
+                rv[str(status)] = _response_ref(names[0])
+            elif self.add is None:
+                rv[str(status)] = self._combined(status, specs, names)
+            else:
+                name = scope_prefix(scope) + "_".join(component_name(s.code) for s in specs)
+                if name not in self.responses:
+                    self.add(name, self._combined(status, specs, names))
+                rv[str(status)] = _response_ref(name)
         return rv
 
     def _combined(
@@ -214,15 +198,8 @@ class ErrorResponses:
             "content": {},
         }
         for media_type, entry in content.items():
-            schemas = entry["schemas"]
-            one: dict[str, t.Any] = {
-                "schema": schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
-            }
+            one: dict[str, t.Any] = {"schema": _any_of(entry["schemas"])}
             if entry["examples"]:
                 one["examples"] = entry["examples"]
             rv["content"][media_type] = one
         return rv
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}

@@ -20,6 +20,7 @@ from ..state import find_state
 from .operations import ErrorResponses
 from .operations import operation_codes
 from .responses import ERROR_RESPONSE
+from .responses import _response_ref
 from .responses import components
 from .responses import scope_prefix
 
@@ -29,13 +30,11 @@ if t.TYPE_CHECKING:
 
 _RULE_ARG: t.Final = re.compile(r"<(?:(?P<conv>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
+# Any other converter's value (string, path ...) is a string.
 _CONVERTER_SCHEMAS: t.Final[dict[str, dict[str, t.Any]]] = {
     "int": {"type": "integer"},
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
-    "path": {"type": "string"},
-    "string": {"type": "string"},
-    "default": {"type": "string"},
 }
 
 
@@ -62,31 +61,34 @@ def scope_of_rule(reference: Reference, rule: Rule, app: Flask | None = None) ->
     ``rule``'s view: the one ``app``'s state picks for a request to it
     (innermost overridden blueprint, else the URL prefix), by name; the
     app's scope without ``app``."""
-    state = find_state(app) if app is not None else None
-    if state is None:
-        return reference.app_scope
     # What request.blueprints is for the rule's endpoint, innermost first.
     parts = rule.endpoint.split(".")[:-1]
     blueprints = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
-    name = state.scope_for(blueprints, rule.rule).name
+    return _scope_for(reference, app, blueprints, rule.rule)
+
+
+def _scope_for(
+    reference: Reference, app: Flask | None, blueprints: t.Sequence[str], path: str
+) -> Scope:
+    """The scope ``app``'s state picks for a request (the app's without ``app``)."""
+    state = find_state(app) if app is not None else None
+    if state is None:
+        return reference.app_scope
+    name = state.scope_for(blueprints, path).name
     return next((s for s in reference.scopes if s.name == name), reference.app_scope)
 
 
 def _generic_ref(scope: Scope) -> dict[str, t.Any]:
-    return {"$ref": f"#/components/responses/{scope_prefix(scope)}{ERROR_RESPONSE}"}
+    return _response_ref(scope_prefix(scope) + ERROR_RESPONSE)
 
 
-def _error_refs(scope: Scope) -> dict[str, t.Any]:
-    ref = _generic_ref(scope)
-    return {"4XX": ref, "5XX": dict(ref)}
-
-
-def _routes(app: Flask) -> t.Iterator[tuple[Rule, str]]:
-    """Every route of ``app`` but static files, with its OpenAPI path."""
+def _routes(app: Flask) -> t.Iterator[tuple[Rule, str, list[dict[str, t.Any]]]]:
+    """Every route of ``app`` but static files, with its OpenAPI path and
+    path parameters."""
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
             continue
-        yield rule, openapi_path(rule.rule)[0]
+        yield rule, *openapi_path(rule.rule)
 
 
 def rule_responses(
@@ -130,8 +132,7 @@ def paths_for_app(
         reference = reference_for_app(app)
     errors = _error_responses(reference, responses)
     paths: dict[str, dict[str, t.Any]] = {}
-    for rule, path in _routes(app):
-        params = openapi_path(rule.rule)[1]
+    for rule, path, params in _routes(app):
         item = paths.setdefault(path, {})
         error_responses = rule_responses(app, rule, reference, errors, fallback=fallback)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -172,7 +173,7 @@ def add_error_responses(
     errors = _error_responses(reference, responses)
     routes: dict[tuple[str, str], Rule] = {}
     if app is not None:
-        for route, path in _routes(app):
+        for route, path, _ in _routes(app):
             for method in route.methods or ():
                 routes.setdefault((path, method.lower()), route)
     rv = copy.deepcopy(dict(paths))
@@ -184,7 +185,8 @@ def add_error_responses(
             if rule is not None and app is not None:
                 wanted = rule_responses(app, rule, reference, errors, fallback=fallback)
             else:
-                wanted = _error_refs(_scope_of_path(app, path, reference))
+                generic = _generic_ref(_scope_for(reference, app, (), path))
+                wanted = {"4XX": generic, "5XX": generic}
             current = operation.setdefault("responses", {})
             for status, ref in wanted.items():
                 current.setdefault(status, copy.deepcopy(ref))
@@ -195,15 +197,6 @@ def _error_responses(reference: Reference, responses: dict[str, t.Any] | None) -
     if responses is None:
         return ErrorResponses(reference, components(reference)["responses"])
     return ErrorResponses(reference, responses, responses.setdefault)
-
-
-def _scope_of_path(app: Flask | None, path: str, reference: Reference) -> Scope:
-    """The scope whose URL prefix ``path`` is under (the app's without ``app``)."""
-    state = find_state(app) if app is not None else None
-    if state is None:
-        return reference.app_scope
-    name = state.scope_for((), path).name
-    return next((s for s in reference.scopes if s.name == name), reference.app_scope)
 
 
 _METHODS: t.Final = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
@@ -249,13 +242,12 @@ def document(
     if servers:
         doc["servers"] = [dict(s) for s in servers]
     built = components(reference)
+    responses = built["responses"]
     if paths is None:
-        doc["paths"] = paths_for_app(
-            app, reference, responses=built["responses"], fallback=fallback
-        )
+        doc["paths"] = paths_for_app(app, reference, responses=responses, fallback=fallback)
     else:
         doc["paths"] = add_error_responses(
-            paths, app, reference, responses=built["responses"], fallback=fallback
+            paths, app, reference, responses=responses, fallback=fallback
         )
     doc["components"] = built
     return doc

@@ -16,8 +16,8 @@ from .operations import ErrorResponses
 from .operations import operation_codes
 from .paths import scope_of_rule
 from .responses import ERROR_RESPONSE
+from .responses import _known_name
 from .responses import components
-from .responses import response_name
 from .responses import scope_prefix
 
 if t.TYPE_CHECKING:
@@ -78,14 +78,9 @@ class ApiErrorsPlugin(BasePlugin):
     def reference(self) -> Reference:
         """What the plugin documents."""
         if self._reference is None:
-            if self.app is None:
-                self._reference = Reference.from_settings()
-            else:
-                self._reference = reference_for_app(self.app)
+            app = self.app
+            self._reference = Reference.from_settings() if app is None else reference_for_app(app)
         return self._reference
-
-    def _ready(self) -> bool:
-        return self._reference is not None or self.app is None or find_state(self.app) is not None
 
     def init_spec(self, spec: APISpec) -> None:
         """Register the schemas and responses on ``spec``; if ``ApiErrors``
@@ -93,7 +88,7 @@ class ApiErrorsPlugin(BasePlugin):
         ``Api``, whose error handler it replaces), on the first path."""
         self.spec = spec
         self._registered = False
-        if self._ready():
+        if self._reference is not None or self.app is None or find_state(self.app) is not None:
             self._register(spec)
 
     def _register(self, spec: APISpec) -> None:
@@ -141,17 +136,15 @@ class ApiErrorsPlugin(BasePlugin):
                 if response == "DEFAULT_ERROR" and str(status) == "default":
                     responses[status] = prefix + ERROR_RESPONSE
                     continue
-                code = _status_code(status)
-                if code is None or response != HTTPStatus(code).name:
+                code = _status(status)
+                if code is None or response != code.name:
                     continue
-                spec = reference.catalog.for_status(code)
+                spec = reference.catalog.for_status(code.value)
                 if code == scope.settings.validation_status:
                     spec = reference.catalog.get("validation_error") or spec
                 if spec is None:
                     continue
-                name = response_name(spec, scope)
-                if name not in responses_known:
-                    name = response_name(spec)
+                name = _known_name(spec, scope, responses_known)
                 if name in responses_known:
                     responses[status] = name
 
@@ -165,6 +158,7 @@ class ApiErrorsPlugin(BasePlugin):
         errors = ErrorResponses(self.reference, known, add)
         codes = list(operation_codes(self.app, rule))
         validation = str(scope.settings.validation_status)
+        where = f"The view of {rule.rule!r} ({rule.endpoint})"
         for operation in operations.values():
             responses = operation.get("responses") if isinstance(operation, dict) else None
             if not isinstance(responses, dict):
@@ -177,9 +171,9 @@ class ApiErrorsPlugin(BasePlugin):
                 mine.insert(0, "validation_error")
                 if str(smorest) != validation:
                     del responses[smorest]
-            where = f"The view of {rule.rule!r} ({rule.endpoint})"
             for status, ref in errors.for_codes(scope, mine, where).items():
-                if status not in responses and _int_key(status) not in responses:
+                # for_codes' keys are numbers: flask-smorest's may be ints.
+                if status not in responses and int(status) not in responses:
                     responses[status] = ref
 
 
@@ -190,28 +184,19 @@ def _adder(spec: APISpec) -> t.Callable[[str, dict[str, t.Any]], None]:
     return add
 
 
-def _int_key(status: str) -> int | str:
-    return int(status) if status.isdigit() else status
-
-
 def _smorest_validation(responses: t.Mapping[t.Any, t.Any]) -> t.Any:
     """The key under which flask-smorest documented its arguments'
     validation error (``422: "UNPROCESSABLE_ENTITY"``), or ``None``."""
     for status, response in responses.items():
-        if _status_code(status) == 422 and response == HTTPStatus(422).name:
+        if _status(status) == 422 and response == HTTPStatus(422).name:
             return status
     return None
 
 
-def _status_code(status: t.Any) -> int | None:
+def _status(status: t.Any) -> HTTPStatus | None:
+    """The error status a response key stands for, or ``None``."""
     try:
-        code = int(status)
+        code = HTTPStatus(int(status))
     except (TypeError, ValueError):
         return None
-    if code < 400 or code > 599:
-        return None
-    try:
-        HTTPStatus(code)
-    except ValueError:
-        return None
-    return code
+    return code if 400 <= code <= 599 else None

@@ -16,9 +16,6 @@ from ..catalog import reason_phrase
 from ..docgen import HEADER_DESCRIPTIONS
 from ..docgen import TEMPLATE_SPEC
 from ..docgen import Reference
-from ..docgen import display_code
-from ..docgen import effective_status
-from ..docgen import example_body
 from ..docgen import example_problem
 from ..docgen import format_for
 from ..docgen import format_name
@@ -28,6 +25,7 @@ from ..formats import BUILTIN
 from ..formats import PROBLEM_JSON
 from ..formats import Format
 from ..formats import build_format
+from ..sse import spelled_code
 from ..state import Scope
 from .schemas import ERROR_DETAILS
 from .schemas import FIELD_ERROR
@@ -48,11 +46,18 @@ def _pin(path: tuple[str, ...], value: t.Any) -> dict[str, t.Any]:
     return schema
 
 
+def _any_of(schemas: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+    return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+
+
+def _response_ref(name: str) -> dict[str, t.Any]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
 def component_name(text: str) -> str:
     """A component name from a code or blueprint: ``job_not_found`` ->
     ``JobNotFound``."""
-    parts = [p for p in re.split(r"[^A-Za-z0-9]+", text) if p]
-    name = "".join(p[:1].upper() + p[1:].lower() for p in parts)
+    name = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text))
     return name or "Error"
 
 
@@ -68,6 +73,12 @@ def response_name(spec: ErrorSpec, scope: Scope | None = None) -> str:
     """The response component of ``spec`` (``NotFound``; ``images.JobNotFound``
     for a blueprint whose body differs from the app's)."""
     return (scope_prefix(scope) if scope is not None else "") + component_name(spec.code)
+
+
+def _known_name(spec: ErrorSpec, scope: Scope, responses: t.Mapping[str, t.Any]) -> str:
+    """The response of ``spec`` in ``scope`` if ``responses`` has one, else the app's."""
+    name = response_name(spec, scope)
+    return name if name in responses else response_name(spec)
 
 
 class _Builder:
@@ -107,15 +118,6 @@ class _Builder:
     def format_for(self, scope: Scope, spec: ErrorSpec | None = None) -> Format:
         return format_for(scope, spec, self.reference.formats)
 
-    def _schema_ref(self, scope: Scope, spec: ErrorSpec | None) -> dict[str, t.Any] | None:
-        name = self.shape(scope, spec)
-        if name is None:
-            return None
-        return self._body_ref(name, scope)
-
-    def _problem_ref(self, scope: Scope) -> dict[str, t.Any]:
-        return self._body_ref("problem", scope)
-
     def _body_ref(self, name: str, scope: Scope) -> dict[str, t.Any]:
         """A reference to the schema of built-in format ``name``'s body with
         ``scope``'s settings, added to the components on first use."""
@@ -136,45 +138,46 @@ class _Builder:
             }
         }
         for name in spec.headers if spec is not None else ():
-            schema: dict[str, t.Any] = {"type": "string"}
+            schema = {"type": "string"}
             if name.lower() == "retry-after":
-                schema = {"type": "string", "pattern": "^[0-9]+$"}
-            rv[name] = {"description": _header_description(name), "schema": schema}
+                schema["pattern"] = "^[0-9]+$"
+            rv[name] = {
+                "description": HEADER_DESCRIPTIONS.get(name.lower(), name),
+                "schema": schema,
+            }
         return rv
 
     def code_response(self, spec: ErrorSpec, scope: Scope) -> dict[str, t.Any]:
         fmt = self.format_for(scope, spec)
-        status = effective_status(spec, scope.settings)
-        description = spec.description or spec.message
-        content: dict[str, t.Any] = {}
-        body = example_body(spec, scope, self.reference.formats)
-        media: dict[str, t.Any] = {"example": body}
-        ref = self._schema_ref(scope, spec)
-        code = display_code(spec, scope, self.reference.formats)
-        path = path_of(body, code) if ref is not None else None
-        if ref is not None and path is not None:
-            pins = [_pin(path, code)]
-            if self.shape(scope, spec) == "problem":
-                pins.append(_pin(("status",), status))
-            media["schema"] = {"allOf": [ref, *pins]}
-        else:
-            media["schema"] = {"type": "object"}
-        content[fmt.media_type] = media
+        problem = example_problem(spec, scope.settings)
+        body = render(fmt, problem)
+        shape = self.shape(scope, spec)
+        schema: dict[str, t.Any] = {"type": "object"}
+        if shape is not None:
+            ref = self._body_ref(shape, scope)
+            code = spelled_code(body, spec.code)
+            path = path_of(body, code)
+            if path is not None:
+                pins = [_pin(path, code)]
+                if shape == "problem":
+                    pins.append(_pin(("status",), problem.status))
+                schema = {"allOf": [ref, *pins]}
+        content = {fmt.media_type: {"example": body, "schema": schema}}
         if scope.settings.problem_on_accept and fmt.media_type != PROBLEM_JSON:
-            problem = example_problem(spec, scope.settings)
             problem_body = render(format_for(scope, name="problem"), problem)
             content[PROBLEM_JSON] = {
                 "schema": {
                     "allOf": [
-                        self._problem_ref(scope),
+                        self._body_ref("problem", scope),
                         _pin(("code",), problem_body["code"]),
-                        _pin(("status",), status),
+                        _pin(("status",), problem.status),
                     ]
                 },
                 "example": problem_body,
             }
+        description = " ".join((spec.description or spec.message).split())
         return {
-            "description": f"{status} {reason_phrase(status)}: {' '.join(description.split())}",
+            "description": f"{problem.status} {reason_phrase(problem.status)}: {description}",
             "headers": self.headers(spec, scope),
             "content": content,
         }
@@ -183,28 +186,22 @@ class _Builder:
         media_types: dict[str, list[dict[str, t.Any]]] = {}
         # Media types with a body of no known shape: any object.
         free: set[str] = set()
-        specs: list[ErrorSpec | None] = [None, *self.reference.catalog]
-        for spec in specs:
-            ref = self._schema_ref(scope, spec)
+        for spec in (None, *self.reference.catalog):
+            shape = self.shape(scope, spec)
             media_type = self.format_for(scope, spec).media_type
             bucket = media_types.setdefault(media_type, [])
-            if ref is None:
+            if shape is None:
                 free.add(media_type)
-            elif ref not in bucket:
+            elif (ref := self._body_ref(shape, scope)) not in bucket:
                 bucket.append(ref)
         if scope.settings.problem_on_accept:
             bucket = media_types.setdefault(PROBLEM_JSON, [])
-            problem = self._problem_ref(scope)
+            problem = self._body_ref("problem", scope)
             if problem not in bucket:
                 bucket.append(problem)
         content: dict[str, t.Any] = {}
         for media_type, bucket in media_types.items():
-            if media_type in free or not bucket:
-                schema: dict[str, t.Any] = {"type": "object"}
-            elif len(bucket) == 1:
-                schema = bucket[0]
-            else:
-                schema = {"anyOf": bucket}
+            schema = {"type": "object"} if media_type in free else _any_of(bucket)
             content[media_type] = {"schema": schema}
         where = "this API" if scope.name is None else f"blueprint {scope.name}"
         return {
@@ -244,10 +241,6 @@ def _builtin(name: str, scope: Scope, upper: bool | None) -> Format:
         problem_type_template=settings.problem_type_template,
         schema_error_field=settings.schema_error_field,
     )
-
-
-def _header_description(name: str) -> str:
-    return HEADER_DESCRIPTIONS.get(name.lower(), name)
 
 
 def components(reference: Reference | None = None) -> dict[str, t.Any]:

@@ -81,23 +81,6 @@ def _string(description: str) -> dict[str, t.Any]:
     return {"type": "string", "description": description}
 
 
-def _problem_field_error() -> dict[str, t.Any]:
-    return {
-        "type": "object",
-        "required": ["detail"],
-        "properties": {
-            "detail": _string("What is wrong with the field."),
-            "pointer": _string(
-                "RFC 6901 JSON Pointer to the field in the JSON body (/messages/0/content);"
-                " empty for the whole body."
-            ),
-            "parameter": _string("The query, form or path parameter."),
-            "header": _string("The request header."),
-            "code": _string("The failure's machine code (field_error_codes setting)."),
-        },
-    }
-
-
 def body_schema(
     format_name: str, *, include_correlation_id: bool = True, ref: _Ref = _component_ref
 ) -> dict[str, t.Any]:
@@ -112,6 +95,7 @@ def body_schema(
     cid = _string("The request's correlation id (also in the X-Request-ID header).")
     timestamp = {"type": "string", "format": "date-time", "description": "When (UTC)."}
     message = _string("A sentence for the client.")
+    code = {**_string("The error code."), "minLength": 1}
     details = ref(ERROR_DETAILS)
     required: list[str]
     schema: dict[str, t.Any]
@@ -119,7 +103,7 @@ def body_schema(
         required = ["error", "message", "timestamp"]
         schema = {
             "properties": {
-                "error": {**_string("The error code."), "minLength": 1},
+                "error": code,
                 "message": message,
                 "details": details,
                 "timestamp": timestamp,
@@ -131,30 +115,20 @@ def body_schema(
         schema = {
             "properties": {
                 "error": {"type": "boolean", "enum": [True]},
-                "error_code": {**_string("The error code."), "minLength": 1},
+                "error_code": code,
                 "message": message,
                 "details": details,
                 "correlation_id": cid,
             },
         }
     elif format_name == "detail":
-        inner_required = ["code", "message"]
-        if include_correlation_id:
-            inner_required.append("correlation_id")
-        return {
-            "type": "object",
-            "required": ["detail"],
+        required = ["code", "message"]
+        schema = {
             "properties": {
-                "detail": {
-                    "type": "object",
-                    "required": inner_required,
-                    "properties": {
-                        "code": {**_string("The error code."), "minLength": 1},
-                        "message": message,
-                        "details": details,
-                        "correlation_id": cid,
-                    },
-                }
+                "code": code,
+                "message": message,
+                "details": details,
+                "correlation_id": cid,
             },
         }
     elif format_name == "problem":
@@ -167,12 +141,27 @@ def body_schema(
                 "status": {"type": "integer", "minimum": 400, "maximum": 599},
                 "detail": message,
                 "instance": _string("The request path."),
-                "code": {**_string("The error code."), "minLength": 1},
+                "code": code,
                 "details": details,
                 "errors": {
                     "type": "array",
                     "description": "The fields that failed validation (RFC 9457 section 3).",
-                    "items": _problem_field_error(),
+                    "items": {
+                        "type": "object",
+                        "required": ["detail"],
+                        "properties": {
+                            "detail": _string("What is wrong with the field."),
+                            "pointer": _string(
+                                "RFC 6901 JSON Pointer to the field in the JSON body"
+                                " (/messages/0/content); empty for the whole body."
+                            ),
+                            "parameter": _string("The query, form or path parameter."),
+                            "header": _string("The request header."),
+                            "code": _string(
+                                "The failure's machine code (field_error_codes setting)."
+                            ),
+                        },
+                    },
                 },
                 "violated-policies": {
                     "type": "array",
@@ -188,7 +177,10 @@ def body_schema(
         raise ValueError(f"No schema for format {format_name!r}: use one of {BUILTIN}.")
     if include_correlation_id:
         required.append("correlation_id")
-    return {"type": "object", "required": required, **schema}
+    body = {"type": "object", "required": required, **schema}
+    if format_name == "detail":
+        return {"type": "object", "required": ["detail"], "properties": {"detail": body}}
+    return body
 
 
 def json_schema(format_name: str, *, include_correlation_id: bool = True) -> dict[str, t.Any]:
