@@ -182,10 +182,9 @@ def _class_for(
     for name, cls in (classes or {}).items():
         if name.lower() == key:
             return cls
-    if key in CODE_CLASSES:
-        return CODE_CLASSES[key]
-    if status in _STATUS_CLASSES:
-        return _STATUS_CLASSES[status]
+    found = CODE_CLASSES.get(key) or _STATUS_CLASSES.get(status)
+    if found is not None:
+        return found
     if 400 <= status < 500:
         return ClientError
     if status >= 500:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import socket
 import sys
 import typing as t
@@ -97,43 +98,44 @@ _INVALID: t.Final = Failure("connection", phrase="Invalid response")
 _REDIRECTS: t.Final = Failure("connection", phrase="Too many redirects")
 
 
-def _of_requests(exc: BaseException) -> Failure | t.Literal[False] | None:
-    mod = sys.modules.get("requests.exceptions")
-    if mod is None or not isinstance(exc, mod.RequestException):
-        return None
-    if isinstance(exc, mod.ConnectTimeout):
-        return _CONNECT_TIMEOUT
-    if isinstance(exc, mod.Timeout):
-        return _TIMEOUT
-    if isinstance(exc, mod.ChunkedEncodingError):
-        return _broken(exc, "Incomplete response")
-    if isinstance(exc, mod.ContentDecodingError):
-        return _INVALID
-    if isinstance(exc, mod.ConnectionError):
-        return _broken(exc, "Connection failed")
-    if isinstance(exc, mod.TooManyRedirects):
-        return _REDIRECTS
-    # Invalid URL, missing schema ...: our own mistake, not the server's.
-    return False
+#: An HTTP library's exceptions, most specific first, and their failure (or
+#: how to make it from the exception); ``None`` for its other exceptions.
+#: Made once per module (cached), as every failed attempt is classified.
+_Rules: t.TypeAlias = tuple[
+    tuple[t.Any, Failure | t.Callable[[BaseException], Failure] | None], ...
+]
 
 
-def _of_httpx(exc: BaseException) -> Failure | t.Literal[False] | None:
-    mod = sys.modules.get("httpx")
-    if mod is None or not isinstance(exc, (mod.HTTPError, mod.InvalidURL)):
-        return None
-    if isinstance(exc, mod.ConnectTimeout):
-        return _CONNECT_TIMEOUT
-    if isinstance(exc, mod.TimeoutException):
-        return _TIMEOUT
-    if isinstance(exc, mod.ConnectError):
-        return _broken(exc, "Connection failed", sent=False)
-    if isinstance(exc, (mod.NetworkError, mod.RemoteProtocolError, mod.ProxyError)):
-        return _broken(exc, "Invalid response")
-    if isinstance(exc, mod.DecodingError):
-        return _INVALID
-    if isinstance(exc, mod.TooManyRedirects):
-        return _REDIRECTS
-    return False
+@functools.cache
+def _requests_rules(mod: t.Any) -> _Rules:
+    return (
+        (mod.ConnectTimeout, _CONNECT_TIMEOUT),
+        (mod.Timeout, _TIMEOUT),
+        (mod.ChunkedEncodingError, lambda exc: _broken(exc, "Incomplete response")),
+        (mod.ContentDecodingError, _INVALID),
+        (mod.ConnectionError, lambda exc: _broken(exc, "Connection failed")),
+        (mod.TooManyRedirects, _REDIRECTS),
+        # Invalid URL, missing schema ...: our own mistake, not the server's.
+        (mod.RequestException, None),
+    )
+
+
+@functools.cache
+def _httpx_rules(mod: t.Any) -> _Rules:
+    broken_response = (mod.NetworkError, mod.RemoteProtocolError, mod.ProxyError)
+    return (
+        (mod.ConnectTimeout, _CONNECT_TIMEOUT),
+        (mod.TimeoutException, _TIMEOUT),
+        (mod.ConnectError, lambda exc: _broken(exc, "Connection failed", sent=False)),
+        (broken_response, lambda exc: _broken(exc, "Invalid response")),
+        (mod.DecodingError, _INVALID),
+        (mod.TooManyRedirects, _REDIRECTS),
+        ((mod.HTTPError, mod.InvalidURL), None),
+    )
+
+
+#: The modules of the HTTP libraries, and their rules.
+_LIBRARIES: t.Final = (("requests.exceptions", _requests_rules), ("httpx", _httpx_rules))
 
 
 def _of_stdlib(exc: BaseException) -> Failure | None:
@@ -141,9 +143,8 @@ def _of_stdlib(exc: BaseException) -> Failure | None:
     import urllib.error
 
     if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
-        reason = exc.reason
-        if isinstance(reason, BaseException):
-            return _of_stdlib(reason) or _broken(exc, "Connection failed")
+        if isinstance(exc.reason, BaseException) and (found := _of_stdlib(exc.reason)):
+            return found
         return _broken(exc, "Connection failed")
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return _TIMEOUT
@@ -185,12 +186,11 @@ def failure_of(exc: BaseException) -> Failure | None:
         Bytes from the server that the HTTP client cannot decode are an
         ``Invalid response``.
     """
-    for of_library in (_of_requests, _of_httpx):
-        found = of_library(exc)
-        if found is False:
-            return None
-        if found is not None:
-            return found
+    for name, rules in _LIBRARIES:
+        mod = sys.modules.get(name)
+        for types, failure in () if mod is None else rules(mod):
+            if isinstance(exc, types):
+                return failure(exc) if callable(failure) else failure
     if _decoding_what_was_received(exc):
         return _INVALID
     return _of_stdlib(exc)

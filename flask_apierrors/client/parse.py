@@ -6,6 +6,7 @@ parsed into an :class:`~flask_apierrors.client.ApiClientError`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import typing as t
 
@@ -44,50 +45,51 @@ def _mapping(value: t.Any) -> dict[str, t.Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+def _fields_in(obj: dict[str, t.Any], code: str | None) -> _Fields:
+    return _Fields(
+        code=code,
+        message=_str(obj.get("message")),
+        details=_mapping(obj.get("details")),
+        correlation_id=_str(obj.get("correlation_id")),
+    )
+
+
 def _fields_of(body: t.Any) -> _Fields:
     """The code, message, details ... of any known body shape."""
-    f = _Fields()
     if not isinstance(body, dict):
-        return f
+        return _Fields()
     detail = body.get("detail")
     error = body.get("error")
     if isinstance(detail, dict) and ("code" in detail or "message" in detail):
         # {"detail": {"code": CODE, "message", "details", "correlation_id"}}
-        f.code = _str(detail.get("code"))
-        f.message = _str(detail.get("message"))
-        f.details = _mapping(detail.get("details"))
-        f.correlation_id = _str(detail.get("correlation_id"))
+        f = _fields_in(detail, _str(detail.get("code")))
     elif error is True or "error_code" in body:
         # {"error": true, "error_code": CODE, "message", "details"}
-        f.code = _str(body.get("error_code"))
-        f.message = _str(body.get("message"))
-        f.details = _mapping(body.get("details"))
+        f = _fields_in(body, _str(body.get("error_code")))
     elif isinstance(error, str):
         # {"error": code, "message", "details", "timestamp"}
-        f.code = error
-        f.message = _str(body.get("message"))
-        f.details = _mapping(body.get("details"))
+        f = _fields_in(body, error)
     elif isinstance(error, dict):
         # {"error": {"code", "message", "details"}}, common elsewhere.
-        f.code = _str(error.get("code")) or _str(error.get("type"))
-        f.message = _str(error.get("message"))
-        f.details = _mapping(error.get("details"))
-        f.correlation_id = _str(error.get("correlation_id"))
+        f = _fields_in(error, _str(error.get("code")) or _str(error.get("type")))
     elif "title" in body and ("type" in body or "status" in body):
         # RFC 9457 problem details.
-        f.code = _str(body.get("code")) or _code_from_type(body.get("type"))
-        f.message = _str(body.get("detail")) or _str(body.get("title"))
-        f.details = _mapping(body.get("details"))
+        f = _Fields(
+            code=_str(body.get("code")) or _code_from_type(body.get("type")),
+            message=_str(body.get("detail")) or _str(body.get("title")),
+            details=_mapping(body.get("details")),
+        )
     elif isinstance(detail, str):
-        f.message = detail
+        f = _Fields(message=detail)
     elif isinstance(detail, list):
         # A list of {"loc": [...], "msg": ...} validation errors.
-        f.code = "validation_error"
-        f.message = "Request validation failed"
-        f.violations = [_violation_from_loc(item) for item in detail if isinstance(item, dict)]
+        f = _Fields(
+            code="validation_error",
+            message="Request validation failed",
+            violations=[_violation_from_loc(item) for item in detail if isinstance(item, dict)],
+        )
     else:
-        f.message = _str(body.get("message"))
-        f.details = _mapping(body.get("details"))
+        f = _fields_in(body, None)
     f.correlation_id = (
         f.correlation_id
         or _str(body.get("correlation_id"))
@@ -102,12 +104,9 @@ def _fields_of(body: t.Any) -> _Fields:
 
 
 def _peek_details(response: t.Any) -> dict[str, t.Any] | None:
-    """The ``details`` of a JSON error body; ``None`` when empty or not JSON."""
-    content = _content_of(response)
-    body, is_json = _json_body(content)
-    if not is_json:
-        return None
-    return _fields_of(body).details or None
+    """The ``details`` of a JSON error body; ``None`` when empty or not JSON
+    (a body that is not JSON has no fields)."""
+    return _fields_of(_json_body(_content_of(response))[0]).details or None
 
 
 def _code_from_type(value: t.Any) -> str | None:
@@ -158,7 +157,6 @@ def parse_error(
     if body is dataclasses.MISSING:
         body, _ = _json_body(_content_of(response))
     f = _fields_of(body)
-    headers = getattr(response, "headers", None)
     code = f.code or code_for_status(status)
     message = f.message or f"HTTP {status} {reason_phrase(status, 'Error')}"
     correlation_id = f.correlation_id
@@ -167,14 +165,11 @@ def parse_error(
             correlation_id = header(response, name)
             if correlation_id:
                 break
-    cls = _class_for(status, code, classes)
-    header_items: dict[str, str] = {}
-    if headers is not None:
-        try:
-            header_items = {str(k): str(v) for k, v in headers.items()}
-        except Exception:  # pragma: no cover - an exotic headers object
-            header_items = {}
-    return cls(
+    try:
+        headers = {str(k): str(v) for k, v in response.headers.items()}
+    except Exception:  # no headers, or an exotic headers object
+        headers = {}
+    return _class_for(status, code, classes)(
         message,
         status=status,
         code=code,
@@ -183,7 +178,7 @@ def parse_error(
         validation_errors=f.violations,
         retry_after=retry_after(response, f.details),
         timestamp=f.timestamp,
-        headers=header_items,
+        headers=headers,
         body=body,
         response=response,
     )
@@ -222,10 +217,8 @@ async def aerror_from_response(
         return None
     aread = getattr(response, "aread", None)
     if callable(aread):
-        try:
+        with contextlib.suppress(Exception):  # closed or already consumed: parse what is there
             await aread()
-        except Exception:  # closed or already consumed: parse what is there
-            pass
     return parse_error(response, classes=classes)
 
 

@@ -74,8 +74,7 @@ class RetryPolicy:
             raise ValueError("jitter must be between 0 and 1.")
         if self.base_delay < 0 or self.max_delay < 0 or self.timeout <= 0:
             raise ValueError("Delays must be >= 0 and timeout > 0.")
-        unknown = set(self.kinds) - set(KINDS)
-        if unknown:
+        if unknown := set(self.kinds) - set(KINDS):
             raise ValueError(f"Unknown failure kinds {sorted(unknown)}; use {KINDS}.")
         object.__setattr__(self, "statuses", frozenset(self.statuses))
         object.__setattr__(self, "kinds", frozenset(self.kinds))
@@ -139,19 +138,20 @@ class RetryPolicy:
 
 
 class Attempts:
-    """The attempts of one call: their number, the time bound, the wait
-    after each failure (``on_retry`` is told of each retry)."""
+    """The attempts of one call under ``policy`` (default :class:`RetryPolicy`):
+    their number, the time bound, the wait after each failure (``on_retry``
+    is told of each retry)."""
 
     def __init__(
         self,
-        policy: RetryPolicy,
+        policy: RetryPolicy | None = None,
         *,
         idempotent: bool = True,
         clock: t.Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         on_retry: OnRetry | None = None,
     ) -> None:
-        self.policy = policy
+        self.policy = policy or RetryPolicy()
         self.idempotent = idempotent
         self.clock = clock
         self.rng = rng

@@ -8,6 +8,7 @@ What is retried and how long to wait is :class:`RetryPolicy`'s to say
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 import typing as t
@@ -32,14 +33,16 @@ R = t.TypeVar("R")
 IDEMPOTENT_METHODS: t.Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 
-def _failure(response: t.Any, attempts: Attempts) -> Failure | None:
-    """The failure ``response`` is, if the policy may retry it; only then is
-    its body read (for ``details.retry_after``)."""
+def _wait(attempts: Attempts, response: t.Any) -> float | None:
+    """Seconds to wait before retrying after ``response``, if the policy
+    retries it (only then is its body read, for ``details.retry_after``);
+    ``None``: it stands."""
     status = status_of(response)
     if status is None or status not in attempts.policy.statuses or attempts.last:
         return None
     asked = retry_after(response, _peek_details(response))
-    return Failure(status_kind(status), status=status, retry_after=asked)
+    failure = Failure(status_kind(status), status=status, retry_after=asked)
+    return attempts.wait_after(failure, response)
 
 
 def retry_call(
@@ -62,19 +65,15 @@ def retry_call(
         (``POST``): then only 429, 503 and failures to connect are retried.
     :param on_retry: Called before each wait, e.g. to log or count.
     """
-    attempts = Attempts(
-        policy or RetryPolicy(), idempotent=idempotent, clock=clock, rng=rng, on_retry=on_retry
-    )
+    attempts = Attempts(policy, idempotent=idempotent, clock=clock, rng=rng, on_retry=on_retry)
     while True:
         try:
             response = send()
         except Exception as exc:
-            delay = attempts.wait_after(failure_of(exc), exc)
-            if delay is None:
+            if (delay := attempts.wait_after(failure_of(exc), exc)) is None:
                 raise
         else:
-            delay = attempts.wait_after(_failure(response, attempts), response)
-            if delay is None:
+            if (delay := _wait(attempts, response)) is None:
                 return response
             close_quietly(response)
         sleep(delay)
@@ -91,19 +90,15 @@ async def aretry_call(
     rng: random.Random | None = None,
 ) -> R:
     """:func:`retry_call` for coroutines (httpx ``AsyncClient``)."""
-    attempts = Attempts(
-        policy or RetryPolicy(), idempotent=idempotent, clock=clock, rng=rng, on_retry=on_retry
-    )
+    attempts = Attempts(policy, idempotent=idempotent, clock=clock, rng=rng, on_retry=on_retry)
     while True:
         try:
             response = await send()
         except Exception as exc:
-            delay = attempts.wait_after(failure_of(exc), exc)
-            if delay is None:
+            if (delay := attempts.wait_after(failure_of(exc), exc)) is None:
                 raise
         else:
-            delay = attempts.wait_after(_failure(response, attempts), response)
-            if delay is None:
+            if (delay := _wait(attempts, response)) is None:
                 return response
             await aclose_quietly(response)
         await sleep(delay)
@@ -127,13 +122,9 @@ def request_with_retry(
     :param raise_errors: Raise the parsed error of the last response
         (:func:`raise_for_error`) instead of returning it.
     """
+    send = functools.partial(client.request, method, url, **kwargs)
     idempotent = method.upper() in IDEMPOTENT_METHODS
-    response = retry_call(
-        lambda: client.request(method, url, **kwargs),
-        policy,
-        idempotent=idempotent,
-        on_retry=on_retry,
-    )
+    response = retry_call(send, policy, idempotent=idempotent, on_retry=on_retry)
     return raise_for_error(response) if raise_errors else response
 
 
@@ -148,10 +139,7 @@ async def arequest_with_retry(
     **kwargs: t.Any,
 ) -> t.Any:
     """:func:`request_with_retry` for an ``httpx.AsyncClient``."""
+    send = functools.partial(client.request, method, url, **kwargs)
     idempotent = method.upper() in IDEMPOTENT_METHODS
-
-    async def send() -> t.Any:
-        return await client.request(method, url, **kwargs)
-
     response = await aretry_call(send, policy, idempotent=idempotent, on_retry=on_retry)
     return await araise_for_error(response) if raise_errors else response

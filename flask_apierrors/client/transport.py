@@ -12,6 +12,7 @@ dates, and no value asks for more than :data:`MAX_RETRY_AFTER` seconds.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import math
@@ -161,10 +162,8 @@ def close_quietly(response: t.Any) -> None:
     them, has no connection to close (``raw`` is ``None``)."""
     close = getattr(response, "close", None)
     if callable(close):
-        try:
+        with contextlib.suppress(Exception):  # nothing left to release
             close()
-        except Exception:  # noqa: S110 - nothing left to release
-            pass
 
 
 async def aclose_quietly(response: t.Any) -> None:
