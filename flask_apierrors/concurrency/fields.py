@@ -16,7 +16,6 @@ once, ``r`` of them left when the request took its slot. A refused request's
 from __future__ import annotations
 
 from flask import current_app
-from flask import has_request_context
 from flask import request
 
 from .. import quota
@@ -30,12 +29,10 @@ def policy_name(label: str) -> str:
 def record(label: str, limit: int, count: int, key: str, *, acquired: bool) -> str | None:
     """Record the limit ``label`` for the current request's fields, if it
     gets them: ``count`` requests of ``key`` in flight (this one included
-    when ``acquired``).
+    when ``acquired``). Call it in a request.
 
     :returns: The policy's name, ``None`` when the request gets no fields.
     """
-    if not has_request_context():
-        return None
     extensions = current_app.extensions
     if quota.EXTENSION_KEY not in extensions:
         return None  # no scope of the app wants the fields

@@ -28,6 +28,7 @@ from . import fields
 from .release import ENVIRON_KEY
 from .release import Slot
 from .release import SlotReleaser
+from .release import _nothing
 from .release import held_slots
 from .release import release_at_teardown
 from .settings import AppLimits
@@ -108,11 +109,6 @@ def _qualified_name(f: t.Callable[..., t.Any]) -> str:
 def _digest(key: str) -> str:
     # Keys are often credentials (API keys): never store them as they are.
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
-def _limits_on(app: Flask) -> dict[ConcurrencyLimiter, AppLimits]:
-    found: dict[ConcurrencyLimiter, AppLimits] = app.extensions.setdefault(EXTENSION_KEY, {})
-    return found
 
 
 def configure_app(app: Flask) -> None:
@@ -203,7 +199,7 @@ class ConcurrencyLimiter:
         :raises RuntimeError: this limiter is already set up on ``app``.
         :raises ValueError: the settings cannot work (an unsupported storage URI).
         """
-        limiters = _limits_on(app)
+        limiters: dict[ConcurrencyLimiter, AppLimits] = app.extensions.setdefault(EXTENSION_KEY, {})
         if self in limiters:
             raise RuntimeError("This ConcurrencyLimiter is already set up on this app.")
         limiters[self] = self._resolve(app, None)
@@ -262,7 +258,8 @@ class ConcurrencyLimiter:
 
             def acquire() -> None:
                 if has_request_context():
-                    self._acquire(name, limit, key_func, retry_after, error_message, label)
+                    limits = self._limits()
+                    self._acquire(limits, name, limit, key_func, retry_after, error_message, label)
 
             if inspect.iscoroutinefunction(f):
 
@@ -292,22 +289,16 @@ class ConcurrencyLimiter:
         """Requests of ``key`` in flight now in ``scope`` (``"app"`` for the
         application limit, else the view's scope), in the current app."""
         limits = self._limits()
-        return limits.guard.call(
-            lambda: limits.storage.count(self._storage_key(limits, scope, key)),
-            lambda: 0,
-            fail_open=limits.fail_open,
-            errors=limits.storage.errors,
-            refuse=False,
-        )
+        return limits.run(limits.storage.count, (self._storage_key(limits, scope, key),), int)
 
     # -- internals -------------------------------------------------------------------------
 
     def _limits(self) -> AppLimits:
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-        limits = app.extensions.get(EXTENSION_KEY, {}).get(self)
+        limits: AppLimits | None = app.extensions.get(EXTENSION_KEY, {}).get(self)
         if limits is None:
             raise RuntimeError("This ConcurrencyLimiter is not set up on this app: call init_app.")
-        return t.cast(AppLimits, limits)
+        return limits
 
     @staticmethod
     def _storage_key(limits: AppLimits, scope: str, key: str) -> str:
@@ -322,10 +313,11 @@ class ConcurrencyLimiter:
             return
         if _qualified_name(view) in self._exempt:
             return
-        self._acquire("app", limits.application_limit, None, None, None, "app")
+        self._acquire(limits, "app", limits.application_limit, None, None, None, "app")
 
     def _acquire(
         self,
+        limits: AppLimits,
         scope: str,
         limit: int | t.Callable[[], int],
         key_func: t.Callable[[], str | None] | None,
@@ -333,18 +325,14 @@ class ConcurrencyLimiter:
         message: str | None,
         label: str,
     ) -> None:
-        limits = self._limits()
         key = (key_func or self.key_func)()
         if not key:
             return
         n = limit() if callable(limit) else limit
         storage_key = self._storage_key(limits, scope, key)
         member = new_id("")  # unique per request: the slot's owner
-        result = limits.guard.call(
-            lambda: limits.storage.acquire(storage_key, member, n, limits.ttl),
-            lambda: None,
-            fail_open=limits.fail_open,
-            errors=limits.storage.errors,
+        result = limits.run(
+            limits.storage.acquire, (storage_key, member, n, limits.ttl), _nothing, refuse=True
         )
         if result is None:
             return  # storage down, failing open: no slot to hold

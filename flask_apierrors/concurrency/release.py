@@ -13,6 +13,7 @@ suite that pushes an app context keeps one ``g`` across its requests.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -33,35 +34,20 @@ ENVIRON_KEY: t.Final = "flask_apierrors.concurrency_slots"
 TEARDOWN_KEY: t.Final = "flask_apierrors.concurrency_slots_at_teardown"
 
 
+@dataclasses.dataclass(slots=True)
 class Slot:
     """One slot a request holds in one limiter's storage."""
 
-    __slots__ = ("key", "limits", "member")
-
-    def __init__(self, limits: AppLimits, key: str, member: str) -> None:
-        self.limits = limits
-        self.key = key
-        self.member = member
+    limits: AppLimits
+    key: str
+    member: str
 
     def release(self) -> None:
-        limits = self.limits
-        limits.guard.call(
-            lambda: limits.storage.release(self.key, self.member),
-            _nothing,
-            fail_open=limits.fail_open,
-            errors=limits.storage.errors,
-            refuse=False,
-        )
+        self.limits.run(self.limits.storage.release, (self.key, self.member), _nothing)
 
     def refresh(self) -> None:
         limits = self.limits
-        limits.guard.call(
-            lambda: limits.storage.refresh(self.key, self.member, limits.ttl),
-            _nothing,
-            fail_open=limits.fail_open,
-            errors=limits.storage.errors,
-            refuse=False,
-        )
+        limits.run(limits.storage.refresh, (self.key, self.member, limits.ttl), _nothing)
 
 
 def _nothing() -> None:
@@ -90,9 +76,6 @@ class Held:
         for slot in list(self.slots):
             slot.refresh()
 
-    def min_ttl(self) -> float:
-        return min((s.limits.ttl for s in self.slots), default=math.inf)
-
 
 class _ReleasingIterable:
     """The response body, passed through; :meth:`close` (called by the server
@@ -103,7 +86,8 @@ class _ReleasingIterable:
         self._app_iter = app_iter
         self._iter = iter(app_iter)
         self._held = held
-        self._every = held.min_ttl() / 3
+        # Renewed every third of the shortest slot TTL.
+        self._every = min((s.limits.ttl for s in held.slots), default=math.inf) / 3
         self._next_refresh = time.monotonic() + self._every
 
     def __iter__(self) -> _ReleasingIterable:

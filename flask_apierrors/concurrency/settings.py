@@ -17,6 +17,7 @@ if t.TYPE_CHECKING:
     from flask import Flask
 
 S = t.TypeVar("S")
+T = t.TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -109,4 +110,18 @@ class AppLimits:
         self.prefix = str(settings.concurrency_key_prefix)
         self.application_limit: int | t.Callable[[], int] | None = (
             settings.concurrency_application_limit
+        )
+
+    def run(
+        self,
+        op: t.Callable[..., T],
+        args: tuple[t.Any, ...],
+        fallback: t.Callable[[], T],
+        *,
+        refuse: bool = False,
+    ) -> T:
+        """``op(*args)`` through the storage's guard, with the app's outage
+        policy (:meth:`~flask_apierrors.limits_storage.StorageGuard.call`)."""
+        return self.guard.run(
+            op, args, fallback, fail_open=self.fail_open, errors=self.storage.errors, refuse=refuse
         )

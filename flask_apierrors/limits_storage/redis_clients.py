@@ -165,12 +165,8 @@ def _no_cluster_retry() -> t.Any:
 
 
 def _auth(parsed: RedisUri) -> dict[str, str]:
-    auth = {}
-    if parsed.username:
-        auth["username"] = parsed.username
-    if parsed.password:
-        auth["password"] = parsed.password
-    return auth
+    given = {"username": parsed.username, "password": parsed.password}
+    return {name: value for name, value in given.items() if value}
 
 
 def redis_storage_options(uri: str, *, socket_timeout: float = 0.5) -> dict[str, t.Any]:

@@ -54,19 +54,15 @@ class ConcurrencyStorage(t.Protocol):
         :returns: ``(acquired, count)``: the live slots after adding, or the
             live slots found when refused.
         """
-        ...
 
     def release(self, key: str, slot: str) -> None:
         """Remove ``slot`` (no error if it already expired)."""
-        ...
 
     def refresh(self, key: str, slot: str, ttl: float) -> None:
         """Push the expiry of a held slot ``ttl`` seconds into the future."""
-        ...
 
     def count(self, key: str) -> int:
         """The live slots of ``key``."""
-        ...
 
 
 class MemoryConcurrencyStorage:

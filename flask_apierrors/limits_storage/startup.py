@@ -39,7 +39,7 @@ def several_workers(environ: t.Mapping[str, t.Any] | None = None) -> str | None:
     than one worker."""
     if environ is not None and environ.get("wsgi.multiprocess"):
         return "wsgi.multiprocess"
-    value = os.environ.get("WEB_CONCURRENCY", "").strip()
+    value = os.environ.get("WEB_CONCURRENCY", "")
     try:
         workers = int(value)
     except ValueError:

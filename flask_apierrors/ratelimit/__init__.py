@@ -60,20 +60,19 @@ class RateLimitSettings:
     ratelimit_guard_storage: bool = True
 
 
-def _setup(state: AppState) -> None:
-    from . import convert
-    from . import fields
-    from . import guard
-
-    convert.init_app(state)
-    guard.init_app(state)
-    fields.init_app(state)
-
-
 def _setup_fields(state: AppState) -> None:
     from . import fields
 
     fields.init_app(state)
+
+
+def _setup(state: AppState) -> None:
+    from . import convert
+    from . import guard
+
+    convert.init_app(state)
+    guard.init_app(state)
+    _setup_fields(state)
 
 
 def plugin() -> Plugin:

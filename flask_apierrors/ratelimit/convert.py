@@ -55,6 +55,7 @@ from flask_limiter.constants import HeaderNames
 from ..quota import quota_exceeded
 from ..timeutil import format_time
 from . import RateLimitSettings
+from .fields import earliest_retry
 from .fields import policy_name_of
 
 if t.TYPE_CHECKING:
@@ -81,10 +82,6 @@ RESET_MESSAGE: t.Final = "Rate limit of {limit} {requests} per {period} exceeded
 INFO_KEY: t.Final = "flask_apierrors.ratelimit.info"
 #: WSGI environ key of the headers the converter gave the request's 429.
 HEADERS_KEY: t.Final = "flask_apierrors.ratelimit.headers"
-
-#: How far a window may end after the end limits' Redis storage reports:
-#: Redis rounds ``TTL`` to the nearest second.
-TTL_ROUNDING: t.Final = 0.5
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -134,28 +131,20 @@ class RateLimitInfo:
             "requests": "request" if self.limit == 1 else "requests",
         }
 
-    def details(self, names: t.Iterable[str]) -> dict[str, t.Any]:
-        """The body's details: ``names``, in that order."""
-        values = self.fields()
-        return {name: values[name] for name in names}
-
     def headers(self, config: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
         """The rate-limit headers, named as flask-limiter's ``RATELIMIT_HEADER_*``
         keys of the app's ``config`` name them (the draft fields are
         :mod:`.fields`')."""
-        rv = [
-            (config.get(ConfigVars.HEADER_LIMIT, HeaderNames.LIMIT.value), str(self.limit)),
+        get = config.get
+        return [
+            (get(ConfigVars.HEADER_LIMIT, HeaderNames.LIMIT.value), str(self.limit)),
+            (get(ConfigVars.HEADER_REMAINING, HeaderNames.REMAINING.value), str(self.remaining)),
+            (get(ConfigVars.HEADER_RESET, HeaderNames.RESET.value), str(self.reset)),
             (
-                config.get(ConfigVars.HEADER_REMAINING, HeaderNames.REMAINING.value),
-                str(self.remaining),
-            ),
-            (config.get(ConfigVars.HEADER_RESET, HeaderNames.RESET.value), str(self.reset)),
-            (
-                config.get(ConfigVars.HEADER_RETRY_AFTER, HeaderNames.RETRY_AFTER.value),
+                get(ConfigVars.HEADER_RETRY_AFTER, HeaderNames.RETRY_AFTER.value),
                 str(self.retry_after),
             ),
         ]
-        return rv
 
 
 def limiters_of(app: Flask) -> list[Limiter]:
@@ -177,12 +166,6 @@ def breached_limits(limiters: t.Iterable[Limiter]) -> list[RequestLimit]:
     return found
 
 
-def _earliest_retry(limit: RequestLimit) -> float:
-    # flask-limiter's reset (whole seconds, after the window's end), and half
-    # a second past the end the storage reports (Redis rounds TTL).
-    return max(limit.reset_at, limit.window.reset_time + TTL_ROUNDING)
-
-
 def breach_info(
     item: RateLimitItem | None, breached: t.Sequence[RequestLimit], *, min_retry_after: int = 1
 ) -> RateLimitInfo | None:
@@ -200,7 +183,7 @@ def breach_info(
     # Every storage read first (flask-limiter reads a window on first use),
     # then the clock: a wait computed from an earlier "now" can come out a
     # second too long when a read crosses a second boundary.
-    waits = [_earliest_retry(r) for r in breached]
+    waits = [earliest_retry(r) for r in breached]
     now = time.time()
     if current is not None:
         item = current.limit

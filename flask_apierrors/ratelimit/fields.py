@@ -53,6 +53,10 @@ logger = logging.getLogger("flask_apierrors")
 #: flask-limiter's ``app.extensions`` key.
 LIMITER_EXTENSION: t.Final = "limiter"
 
+#: How far a window may end after the end limits' Redis storage reports:
+#: Redis rounds ``TTL`` to the nearest second.
+TTL_ROUNDING: t.Final = 0.5
+
 
 def policy_name_of(limit: RequestLimit) -> str:
     """The policy name of a flask-limiter limit: its scope (the shared
@@ -65,18 +69,22 @@ def policy_name_of(limit: RequestLimit) -> str:
     return quota.policy_name(f"{scope}-{item.amount}-per-{period}")
 
 
+def earliest_retry(limit: RequestLimit) -> float:
+    """When a breached limit lets requests through again, epoch seconds:
+    flask-limiter's reset (whole seconds, after the window's end), and half a
+    second past the end the storage reports (Redis rounds ``TTL``)."""
+    return max(limit.reset_at, limit.window.reset_time + TTL_ROUNDING)
+
+
 def limit_quota(limit: RequestLimit, now: float, info: RateLimitInfo | None = None) -> quota.Quota:
     """The :class:`~flask_apierrors.quota.Quota` of one limit flask-limiter
     evaluated for the request: a breached limit resets when the 429's
     ``Retry-After`` says (``info``, the numbers the 429 was rendered with)."""
-    from .convert import TTL_ROUNDING
-
     item = limit.limit
     args = limit.request_args
     reset_time, remaining = limit.window
     if limit.breached:
-        earliest = max(limit.reset_at, reset_time + TTL_ROUNDING)
-        reset = info.retry_after if info is not None else max(1, math.ceil(earliest - now))
+        reset = info.retry_after if info else max(1, math.ceil(earliest_retry(limit) - now))
     else:
         reset = max(0, math.ceil(reset_time - now))
     return quota.Quota(

@@ -100,17 +100,10 @@ def _deciding() -> bool:
     return bool(phase == "check")
 
 
-# What the storage answers while it cannot be reached (fail-open).
-def _zero() -> int:
-    return 0
-
-
+# What the storage answers while it cannot be reached (fail-open); besides
+# these, int() is 0, bool() is False and time.time() an expiry now.
 def _true() -> bool:
     return True
-
-
-def _false() -> bool:
-    return False
 
 
 def _empty_moving_window() -> tuple[float, int]:
@@ -176,11 +169,11 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
 
     def incr(self, key: str, expiry: int, *args: t.Any, **kwargs: t.Any) -> int:
         if kwargs:
-            return self._call(lambda: self._inner.incr(key, expiry, *args, **kwargs), (), _zero)
-        return self._call(self._inner.incr, (key, expiry, *args), _zero)
+            return self._call(lambda: self._inner.incr(key, expiry, *args, **kwargs), (), int)
+        return self._call(self._inner.incr, (key, expiry, *args), int)
 
     def get(self, key: str) -> int:
-        return self._call(self._inner.get, (key,), _zero)
+        return self._call(self._inner.get, (key,), int)
 
     def get_expiry(self, key: str) -> float:
         return self._call(self._inner.get_expiry, (key,), time.time)
@@ -189,7 +182,7 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         return self.guard.run(
             self._inner.check,
             (),
-            _false,
+            bool,
             fail_open=self.fail_open,
             errors=self._errors,
             refuse=False,
@@ -344,16 +337,13 @@ def init_app(state: AppState) -> None:
     uri = _storage_uri(state)
     if uri:
         check_storage_uri(uri)
-    guarded = state.settings_of(RateLimitSettings).ratelimit_guard_storage
     check_limiters(state)
-    if guarded:
-        guard_limiters(state)
+    guard_limiters(state)
 
     def first_request(environ: t.Mapping[str, t.Any]) -> None:
         # No extension can be set up once the app has served a request, so
         # one pass is enough.
-        if guarded:
-            guard_limiters(state)
+        guard_limiters(state)
         check_limiters(state, environ)
 
     at_first_request(state.app, first_request)
