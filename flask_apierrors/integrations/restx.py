@@ -6,8 +6,11 @@ app's ``handle_user_exception`` and ``handle_exception`` with its
 ``{"message": ...}`` bodies, its 404 hints) before Flask's handlers are
 asked. Its router falls back to Flask's handling when ``handle_error``
 raises, so this integration registers, on the last namespace of every
-``Api`` of the app, an ``Exception`` handler that raises the error again
-where ApiErrors is on: Flask's handlers, ApiErrors' among them, answer it.
+``Api`` of the app, an ``Exception`` handler. Where ApiErrors is on, it
+answers HTTP errors through ApiErrors and hands them to Flask ready-made
+(so an app's ``@app.errorhandler(404)`` HTML page answers the app's other
+routes, not restx's, as without ApiErrors), and raises anything else
+again, for Flask's handling and ApiErrors' 500.
 
 - The app's own restx handlers (``@api.errorhandler(SomeError)``,
   ``@ns.errorhandler(...)``) are tried first and still answer; one
@@ -46,10 +49,20 @@ if t.TYPE_CHECKING:
 
 
 def handle_restx_error(e: Exception) -> t.Any:
-    """The ``Exception`` handler this integration gives restx: raise ``e``
-    again for Flask (and ApiErrors) to answer; restx's own default answer
-    where ApiErrors is off."""
-    if adoption.applies(find_state()):
+    """The ``Exception`` handler this integration gives restx: an HTTP error
+    answered by ApiErrors, as restx would answer it (the app's handlers for
+    a status code, such as an HTML 404 page, do not take the errors of restx
+    routes); anything else raised again for Flask (and ApiErrors' 500) to
+    answer; restx's own default answer where ApiErrors is off."""
+    state = find_state()
+    if adoption.applies(state):
+        assert state is not None
+        if isinstance(e, HTTPException):
+            answer = state.handler(e)
+            if answer is not e:
+                # restx falls back to Flask with what its handler raises; an
+                # HTTPException that carries its response is sent as it is.
+                raise HTTPException(response=answer) from e
         raise e
     if isinstance(e, HTTPException):
         # What Api.handle_error answers with no handler for the error.

@@ -9,6 +9,8 @@ import typing as t
 import pytest
 from flask import Blueprint
 from flask import Flask
+from flask import Response
+from flask import abort as flask_abort
 from flask_restx import Api
 from flask_restx import Namespace
 from flask_restx import Resource
@@ -201,3 +203,42 @@ def test_blueprint_api_registered_after_apierrors() -> None:
     app.register_blueprint(bp)
     assert errors is not None
     assert_api_error(app.test_client().get("/api/pets/1"), "not_found", app=app)
+
+
+def test_a_status_page_of_the_app_does_not_take_restx_errors() -> None:
+    # A mixed app: an HTML 404 page for its pages, restx for its API. Without
+    # ApiErrors restx answers its own routes' 404s; with it, ApiErrors does.
+    app = make_app()
+
+    @app.errorhandler(404)
+    def page(e: Exception) -> tuple[str, int]:
+        return "<h1>Page not found</h1>", 404
+
+    @app.get("/page/<int:n>")
+    def html_page(n: int) -> str:
+        flask_abort(404)
+
+    client = app.test_client()
+    response = client.get("/pets/1")
+    assert_api_error(response, "not_found", app=app, message="Pet not found")
+    assert response.headers["X-Request-ID"]
+    not_allowed = client.delete("/pets/1")
+    assert_api_error(not_allowed, "method_not_allowed", app=app)
+    assert "PUT" in not_allowed.headers["Allow"]
+    page_response = client.get("/page/1")
+    assert (page_response.status_code, page_response.mimetype) == (404, "text/html")
+    assert page_response.text == "<h1>Page not found</h1>"
+
+
+def test_a_response_aborted_with_is_sent_as_it_is() -> None:
+    app = Flask("raw")
+    api = Api(app)
+    ApiErrors(app)
+
+    @api.route("/v2/raw")
+    class Raw(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            flask_abort(Response("short and stout", 418, mimetype="text/plain"))
+
+    response = app.test_client().get("/v2/raw")
+    assert (response.status_code, response.text) == (418, "short and stout")
