@@ -15,7 +15,8 @@
 - :func:`convert_abort`: the ``abort(status, message=..., errors=...)`` of
   webargs (re-exported by flask-smorest) and of flask-restx, which keep
   their arguments in ``e.data``.
-- :func:`framework_plugin`: the plug-in of a framework integration.
+- :func:`framework_plugin`: the plug-in of a framework integration;
+  :func:`ignored_callbacks` names the app's callbacks it answers in place of.
 
 Nothing here imports an optional library at import time: plug-in modules
 are imported whenever an :class:`~flask_apierrors.ApiErrors` is created.
@@ -25,6 +26,7 @@ are imported whenever an :class:`~flask_apierrors.ApiErrors` is created.
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from collections import abc
 from importlib.util import find_spec
@@ -65,6 +67,7 @@ __all__ = [
     "convert_abort",
     "flat_errors",
     "framework_plugin",
+    "ignored_callbacks",
     "located_errors",
     "nest_dotted",
     "nest_paths",
@@ -110,12 +113,17 @@ def take_over(state: AppState, exc_type: type[Exception], convert: Converter) ->
 
 
 def framework_plugin(
-    name: str, module: str, setup: t.Callable[[AppState], None], *, aborts: bool = False
+    name: str,
+    module: str,
+    setup: t.Callable[[AppState], None],
+    *,
+    aborts: bool = False,
+    check: t.Callable[[AppState], None] | None = None,
 ) -> Plugin | None:
     """The plug-in of a framework integration, ``None`` without ``module``:
     ``setup`` runs at ``init_app`` and again at the first request (for a
-    framework set up after ApiErrors); with ``aborts``, the app's own
-    ``abort(...)`` are rendered by :func:`convert_abort`."""
+    framework set up after ApiErrors), then ``check``; with ``aborts``, the
+    app's own ``abort(...)`` are rendered by :func:`convert_abort`."""
     if find_spec(module) is None:  # pragma: no cover - optional
         return None
 
@@ -124,8 +132,32 @@ def framework_plugin(
             state.register_converter(HTTPException, convert_abort, plugin=True)
         setup(state)
         state.on_first_request(setup)
+        if check is not None:
+            state.on_first_request(check)
 
     return Plugin(name, setup=setup_app, order=20)
+
+
+def ignored_callbacks(
+    state: AppState, library: str, callbacks: t.Iterable[tuple[str, t.Any]]
+) -> None:
+    """Log, at WARNING, the app's own error callbacks of ``library``
+    (``(decorator, callback)`` pairs) that ApiErrors answers in place of:
+    they answer only where ApiErrors is off. One line, at the first request."""
+    named = [
+        f"@{where} {getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', f)}"
+        for where, f in callbacks
+    ]
+    if named:
+        logging.getLogger("flask_apierrors").warning(
+            "%s callbacks of app %r answer only where ApiErrors is off: %s. ApiErrors answers"
+            " those errors; register a converter for an error's class to change its body"
+            " (errors.register_converter), or turn ApiErrors off for their blueprint"
+            " (errors.override(blueprint, enabled=False)).",
+            library,
+            state.app.name,
+            ", ".join(named),
+        )
 
 
 def applies(state: AppState | None) -> bool:

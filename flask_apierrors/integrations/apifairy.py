@@ -4,7 +4,8 @@ APIFairy's ``@arguments`` and ``@body`` parse with webargs and raise
 ``apifairy.exceptions.ValidationError(status_code, messages)``, answered by
 a handler ``APIFairy.init_app`` registers on the app (``{"messages": ...}``,
 or the app's ``@apifairy.error_handler``). On an app where APIFairy is set
-up, ApiErrors answers them instead, as a ``validation_error`` whose entries
+up, ApiErrors answers them instead (a warning names the app's own
+``@apifairy.error_handler`` at its first request), as a ``validation_error`` whose entries
 carry the field path, message, invalid value and location. APIFairy's
 default status (400) follows the ``validation_status`` setting; a status
 given with ``error_status_code=`` is kept. APIFairy's handler answers where
@@ -64,6 +65,21 @@ def _take_over(state: AppState) -> None:
         adoption.take_over(state, cls, convert_validation_error)
 
 
+def _name_callback(state: AppState) -> None:
+    """Name the app's ``@apifairy.error_handler``, which answers only where
+    ApiErrors is off: APIFairy's handler, replaced, holds the ``APIFairy``."""
+    cls = _error_class()
+    replaced = state.displaced.get(cls) if cls is not None else None
+    for cell in getattr(replaced, "__closure__", None) or ():
+        try:
+            fairy = cell.cell_contents
+        except ValueError:  # pragma: no cover - an empty cell
+            continue
+        callback = getattr(fairy, "error_handler_callback", None)
+        if callback is not None and callback != getattr(fairy, "default_error_handler", callback):
+            adoption.ignored_callbacks(state, "APIFairy", [("apifairy.error_handler", callback)])
+
+
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without APIFairy."""
-    return adoption.framework_plugin("apifairy", "apifairy", _take_over)
+    return adoption.framework_plugin("apifairy", "apifairy", _take_over, check=_name_callback)

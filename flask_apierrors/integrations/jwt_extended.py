@@ -17,7 +17,8 @@ messages:
 
 The exception's text is ``Problem.description``. The manager's loader
 callbacks (``@jwt.expired_token_loader`` ...) answer only where ApiErrors is
-off; to give an error your own code, register a converter for its class
+off, and a warning names the app's own at its first request; to give an
+error your own code, register a converter for its class
 (``errors.register_converter(ExpiredSignatureError, ...)``): the app's
 converters are tried first.
 
@@ -99,6 +100,37 @@ def _take_over(state: AppState) -> None:
             adoption.take_over(state, exc_type, convert)
 
 
+#: The manager's error callbacks ApiErrors answers in place of, by the
+#: decorator that sets them.
+_LOADERS: t.Final = {
+    "jwt.expired_token_loader": "_expired_token_callback",
+    "jwt.invalid_token_loader": "_invalid_token_callback",
+    "jwt.needs_fresh_token_loader": "_needs_fresh_token_callback",
+    "jwt.revoked_token_loader": "_revoked_token_callback",
+    "jwt.unauthorized_loader": "_unauthorized_callback",
+    "jwt.user_lookup_error_loader": "_user_lookup_error_callback",
+    "jwt.token_verification_failed_loader": "_token_verification_failed_callback",
+}
+
+
+def _name_loaders(state: AppState) -> None:
+    """Name the app's own loader callbacks, which answer only where
+    ApiErrors is off (a status they chose, 419 or 401, is not kept)."""
+    manager = state.app.extensions.get(EXTENSION_KEY)
+    if manager is None:
+        return
+    from flask_jwt_extended import default_callbacks
+
+    custom = []
+    for loader, attr in _LOADERS.items():
+        callback = getattr(manager, attr, None)
+        if callback is not None and callback is not getattr(default_callbacks, f"default{attr}"):
+            custom.append((loader, callback))
+    adoption.ignored_callbacks(state, "flask-jwt-extended", custom)
+
+
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without flask-jwt-extended."""
-    return adoption.framework_plugin("jwt_extended", "flask_jwt_extended", _take_over)
+    return adoption.framework_plugin(
+        "jwt_extended", "flask_jwt_extended", _take_over, check=_name_loaders
+    )

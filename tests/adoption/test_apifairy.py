@@ -4,6 +4,7 @@ auth (Flask-HTTPAuth) through ``api_errors(auth)``."""
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import marshmallow as ma
@@ -139,3 +140,41 @@ def test_apps_without_apifairy_get_no_handler() -> None:
     ApiErrors(app)
     app.test_client().get("/")
     assert ValidationError not in app.error_handler_spec[None][None]
+
+
+@pytest.mark.parametrize("apierrors_first", [False, True])
+def test_the_apps_error_handler_is_named(
+    apierrors_first: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = Flask("fairy_own")
+    app.config["TESTING"] = True
+    fairy = APIFairy()
+    if apierrors_first:
+        ApiErrors(app)
+        fairy.init_app(app)
+    else:
+        fairy.init_app(app)
+        ApiErrors(app)
+
+    @fairy.error_handler  # type: ignore[untyped-decorator]
+    def own(status: int, messages: dict[str, t.Any]) -> tuple[dict[str, t.Any], int]:
+        return {"own": messages}, status
+
+    @app.post("/pets")
+    @body(PetSchema)  # type: ignore[untyped-decorator]
+    def create(data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return data
+
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        response = app.test_client().post("/pets", json={})
+    assert_api_error(response, "validation_error", app=app)
+    warnings = [r.getMessage() for r in caplog.records if "APIFairy" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "@apifairy.error_handler" in warnings[0]
+    assert ".<locals>.own" in warnings[0]
+
+
+def test_no_warning_without_an_error_handler(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        app.test_client().post("/pets", json={})
+    assert not [r for r in caplog.records if "APIFairy" in r.getMessage()]

@@ -3,6 +3,7 @@ whichever of JWTManager and ApiErrors is set up first."""
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import pytest
@@ -148,3 +149,47 @@ def test_apps_without_jwt_get_no_handlers() -> None:
     app = Flask("plain")
     ApiErrors(app)
     assert ExpiredSignatureError not in app.error_handler_spec.get(None, {}).get(None, {})
+
+
+@pytest.mark.parametrize("apierrors_first", [False, True])
+def test_the_apps_own_loader_callbacks_are_named_once(
+    apierrors_first: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _ = make_app(apierrors_first=apierrors_first)
+    jwt = app.extensions["flask-jwt-extended"]
+
+    @jwt.expired_token_loader  # type: ignore[untyped-decorator]
+    def expired(header: dict[str, t.Any], data: dict[str, t.Any]) -> tuple[dict[str, str], int]:
+        return {"msg": "expired"}, 419
+
+    @jwt.invalid_token_loader  # type: ignore[untyped-decorator]
+    def invalid(reason: str) -> tuple[dict[str, str], int]:
+        return {"msg": reason}, 401
+
+    import datetime
+
+    headers = token(app, expires_delta=datetime.timedelta(seconds=-10))
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        response = client.get("/me", headers=headers)
+        client.get("/me")
+    # ApiErrors answers, as documented; the warning says so.
+    assert_api_error(response, "unauthorized", app=app, message="Token has expired")
+    warnings = [r.getMessage() for r in caplog.records if "flask-jwt-extended" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "@jwt.expired_token_loader" in warnings[0]
+    assert (
+        f"{__name__}.test_the_apps_own_loader_callbacks_are_named_once.<locals>.expired"
+        in (warnings[0])
+    )
+    assert "@jwt.invalid_token_loader" in warnings[0]
+    assert "unauthorized_loader" not in warnings[0]
+    # Where ApiErrors is off, the app's callbacks answer.
+    off = client.get("/web/me", headers=headers)
+    assert (off.status_code, off.get_json()) == (419, {"msg": "expired"})
+
+
+def test_no_warning_without_loader_callbacks(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        app.test_client().get("/me")
+    assert not [r for r in caplog.records if "flask-jwt-extended" in r.getMessage()]
