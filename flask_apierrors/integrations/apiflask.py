@@ -16,7 +16,8 @@ the error handler of its ``HTTPBasicAuth``/``HTTPTokenAuth``. On an
   follows the ``validation_status`` setting, another status is kept;
 - sets ``app.error_callback`` so auth errors come out the same way, with
   their ``WWW-Authenticate``; where ApiErrors is off, the previous callback
-  (APIFlask's, or the app's ``error_processor``) answers.
+  (APIFlask's, or the app's ``error_processor``, defined before or after
+  ApiErrors) answers.
 
 APIFlask's original text (``HTTPError.message``) is kept as
 ``Problem.description``.
@@ -30,18 +31,17 @@ import dataclasses
 import sys
 import typing as t
 from collections import abc
-from importlib.util import find_spec
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..catalog import code_for_exception_class
-from ..plugins import Plugin
 from ..state import find_state
 from . import adoption
 
 if t.TYPE_CHECKING:
+    from ..plugins import Plugin
     from ..problem import FieldError
     from ..problem import Problem
     from ..state import AppState
@@ -154,17 +154,24 @@ def _setup(state: AppState) -> None:
     if not isinstance(app, APIFlask):
         return
     adoption.take_over(state, HTTPError, convert_http_error)
+    # An @app.error_processor defined after ApiErrors registered APIFlask's
+    # HTTPException handler again: ApiErrors takes it back.
+    if _is_apiflasks(adoption.app_handler(app, HTTPException)):
+        state.take_over(HTTPException)
     # APIFlask's own HTTPException handler, which ApiErrors replaced: its
     # error callback still answers where ApiErrors is off.
     replaced = state.displaced.get(HTTPException)
-    if replaced is not None and str(getattr(replaced, "__module__", "")).startswith("apiflask"):
+    if _is_apiflasks(replaced) and replaced not in state.accepted:
         state.accepted.append(replaced)
     if not isinstance(app.error_callback, ErrorCallback):
         app.error_callback = ErrorCallback(app.error_callback)
 
 
+def _is_apiflasks(handler: t.Any) -> bool:
+    return str(getattr(handler, "__module__", "")).startswith("apiflask")
+
+
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without APIFlask."""
-    if find_spec("apiflask") is None:  # pragma: no cover - optional
-        return None
-    return Plugin("apiflask", setup=_setup, order=20)
+    # Again at the first request: an @app.error_processor defined since.
+    return adoption.framework_plugin("apiflask", "apiflask", _setup)

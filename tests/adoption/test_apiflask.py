@@ -4,6 +4,7 @@ ApiErrors' format."""
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import pydantic
@@ -290,3 +291,32 @@ def test_plain_flask_apps_are_left_alone() -> None:
     app = Flask("plain")
     ApiErrors(app)
     assert not hasattr(app, "error_callback")
+
+
+def test_error_processor_defined_after_apierrors(caplog: pytest.LogCaptureFixture) -> None:
+    app = APIFlask("processed_late")
+    errors = ApiErrors(app)
+    web = APIBlueprint("web", __name__)
+
+    @web.get("/web")
+    def page() -> t.NoReturn:
+        abort(418)
+
+    @app.get("/api")
+    def api() -> t.NoReturn:
+        abort(418)
+
+    app.register_blueprint(web)
+    errors.override(web, enabled=False)
+
+    @app.error_processor
+    def processor(error: HTTPError) -> tuple[dict[str, t.Any], int]:
+        return {"oops": error.message}, error.status_code
+
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        assert_api_error(client.get("/nowhere"), "not_found", app=app)
+    assert_api_error(client.get("/api"), "im_a_teapot", app=app)
+    assert client.get("/web").get_json() == {"oops": "I'm a teapot"}
+    assert isinstance(app.error_callback, ErrorCallback)
+    assert not [r for r in caplog.records if "handle_werkzeug_errors" in r.getMessage()]
