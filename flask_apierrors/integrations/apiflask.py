@@ -161,7 +161,7 @@ def _setup(state: AppState) -> None:
     # APIFlask's own HTTPException handler, which ApiErrors replaced: its
     # error callback still answers where ApiErrors is off.
     replaced = state.displaced.get(HTTPException)
-    if _is_apiflasks(replaced) and replaced not in state.accepted:
+    if replaced is not None and _is_apiflasks(replaced) and replaced not in state.accepted:
         state.accepted.append(replaced)
     if not isinstance(app.error_callback, ErrorCallback):
         app.error_callback = ErrorCallback(app.error_callback)

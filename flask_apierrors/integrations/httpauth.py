@@ -14,7 +14,8 @@ send, and its text as ``Problem.description``::
     auth = api_errors(HTTPBasicAuth())
 
 Where ApiErrors is off (``enabled=False``), or the app has no ApiErrors,
-the auth object's previous callback answers. APIFlask's ``HTTPBasicAuth``
+the auth object's own callback answers, whether the app sets it
+(``@auth.error_handler``) before or after :func:`api_errors`. APIFlask's ``HTTPBasicAuth``
 and ``HTTPTokenAuth`` need nothing: the APIFlask integration answers
 through ``app.error_callback``, which they call.
 
@@ -97,7 +98,8 @@ def api_errors(auth: A) -> A:
     alike) answer its 401 and 403 through the app's error handlers, in
     ApiErrors' format. Returns ``auth``; calling it again changes nothing.
 
-    Use it in place of ``@auth.error_handler``; a callback set after it wins.
+    The app's own ``@auth.error_handler``, set before or after, answers
+    where ApiErrors is off.
 
     .. versionadded:: 0.2
     """
@@ -105,6 +107,24 @@ def api_errors(auth: A) -> A:
     members = (target.main_auth, *target.additional_auths) if hasattr(target, "main_auth") else ()
     for member in members or (target,):
         if member not in _DONE:
-            member.error_handler(_Callback(member, getattr(member, "auth_error_callback", None)))
+            callback = _Callback(member, getattr(member, "auth_error_callback", None))
+            member.error_handler(callback)
+            member.error_handler = _later_handler(member, callback)
             _DONE.add(member)
     return auth
+
+
+def _later_handler(member: t.Any, callback: _Callback) -> t.Callable[[t.Any], t.Any]:
+    """``member.error_handler`` from now on: the app's callback, wrapped by
+    Flask-HTTPAuth as usual, becomes the one that answers where ApiErrors
+    is off, and ApiErrors' stays in place."""
+    ours = member.auth_error_callback
+    set_handler = type(member).error_handler
+
+    def error_handler(f: t.Any) -> t.Any:
+        wrapped = set_handler(member, f)
+        callback.previous = member.auth_error_callback
+        member.auth_error_callback = ours
+        return wrapped
+
+    return error_handler

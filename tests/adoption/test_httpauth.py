@@ -158,3 +158,42 @@ def test_app_without_apierrors_keeps_flask_httpauths_answer() -> None:
 
     response = app.test_client().get("/")
     assert (response.status_code, response.text) == (401, "Unauthorized Access")
+
+
+@pytest.mark.parametrize("handler_first", [True, False])
+def test_the_apps_error_handler_answers_where_apierrors_is_off(handler_first: bool) -> None:
+    app = Flask("own_handler")
+    errors = ApiErrors(app)
+    auth = HTTPBasicAuth()
+
+    def own(status: int) -> tuple[str, int]:
+        return "Access Denied", status
+
+    if handler_first:
+        auth.error_handler(own)
+        api_errors(auth)
+    else:
+        api_errors(auth)
+        wrapped = auth.error_handler(own)
+        assert wrapped.__wrapped__ is own  # as Flask-HTTPAuth's decorator returns it
+    web = Blueprint("web", __name__, url_prefix="/web")
+
+    @app.get("/api")
+    @auth.login_required  # type: ignore[untyped-decorator]
+    def api() -> str:
+        return "api"
+
+    @web.get("/page")
+    @auth.login_required  # type: ignore[untyped-decorator]
+    def page() -> str:
+        return "page"
+
+    app.register_blueprint(web)
+    errors.override(web, enabled=False)
+    client = app.test_client()
+    response = client.get("/api")
+    assert_api_error(response, "unauthorized", app=app)
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="Authentication Required"'
+    off = client.get("/web/page")
+    assert (off.status_code, off.text) == (401, "Access Denied")
+    assert off.headers["WWW-Authenticate"] == 'Basic realm="Authentication Required"'
