@@ -567,7 +567,7 @@ def test_deployment_page_names_real_gunicorn_settings() -> None:
     assert len(defaults) == 3
     for flag, default in defaults:
         assert by_flag[flag].default == int(default), flag
-    assert "``--timeout``\nseconds (30 by default)" in text
+    assert "``--timeout`` seconds\n(30 by default)" in text
     assert by_flag["--timeout"].default == 30
     # The config file example sets real settings to values gunicorn accepts.
     for block in code_blocks(text):

@@ -229,6 +229,18 @@ GUNICORN_ANSWERS: t.Final = [
         400,
         id="smuggling",
     ),
+    pytest.param(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        400,
+        id="two-content-lengths",
+    ),
+    pytest.param(b"GET /ok HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, id="two-hosts"),
+    pytest.param(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc",
+        400,
+        id="signed-content-length",
+    ),
+    pytest.param(b"GET /ok HTTP/1.1\r\nHost: x\r\nExpect: 999-foo\r\n\r\n", 417, id="expect"),
 ]
 
 
@@ -481,3 +493,20 @@ def test_example_app_survives_an_upstream_that_resets(tmp_path: Path) -> None:
             assert len(outcomes) == 12
             assert len(upstream.requests) >= 12
             _check_server_healthy(web)
+
+
+def test_a_slow_client_holds_a_gthread_thread_past_the_timeout() -> None:
+    # docs/deployment: --timeout does not bound a gthread thread waiting for a
+    # client, so slow clients need a buffering proxy in front.
+    with GunicornServer(
+        APP, workers=1, worker_class="gthread", threads=1, timeout=2, health_path="/ok"
+    ) as srv:
+        slow = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        try:
+            slow.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+            time.sleep(0.5)
+            with pytest.raises(requests.exceptions.Timeout):
+                requests.get(srv.url + "/ok", timeout=4)  # twice the worker timeout
+        finally:
+            slow.close()
+        assert requests.get(srv.url + "/ok", timeout=10).status_code == 200
