@@ -510,3 +510,23 @@ def test_a_slow_client_holds_a_gthread_thread_past_the_timeout() -> None:
         finally:
             slow.close()
         assert requests.get(srv.url + "/ok", timeout=10).status_code == 200
+
+
+def test_a_sync_worker_past_its_timeout_answers_gunicorns_html() -> None:
+    # docs/deployment: a sync worker killed at --timeout answers gunicorn's
+    # HTML 500 (or drops the connection), never a JSON body.
+    with GunicornServer(APP, workers=1, timeout=2, health_path="/ok") as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=15) as slow:
+            slow.sendall(
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                b"Content-Length: 100\r\n\r\n{"
+            )
+            received = b""
+            try:
+                while chunk := slow.recv(65536):
+                    received += chunk
+            except ConnectionResetError:
+                pass
+        assert received == b"" or received.startswith(b"HTTP/1.1 500 ")
+        assert b"application/json" not in received
+        assert requests.get(srv.url + "/ok", timeout=10).status_code == 200
