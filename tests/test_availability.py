@@ -288,6 +288,10 @@ def test_setup_mistakes(make_app: MakeApp, tmp_path: Path) -> None:
         MaintenanceState(enabled=True, start=now(), end=now() - timedelta(seconds=1))
     with pytest.raises(ValueError, match="START/END"):
         MaintenanceState.from_config("tomorrow")
+    # A bad window names the setting, in one line.
+    for bad in ("2020-13-01/2020-01-01", "2020-01-02/2020-01-01", {"start": "soon"}):
+        with pytest.raises(ValueError, match=r"^APIERRORS_MAINTENANCE=.* is not valid: [^\n]*\.$"):
+            MaintenanceState.from_config(bad)
     with pytest.raises(TypeError, match="bool"):
         MaintenanceState.from_config(3)
 

@@ -90,11 +90,15 @@ class MaintenanceState:
             return None
         if value is True:
             return cls(enabled=True)
-        if isinstance(value, str):  # with a "/": others were parsed as booleans
-            start, _, end = value.partition("/")
-            return cls(enabled=True, start=parse_time(start), end=parse_time(end))
-        if isinstance(value, t.Mapping):
-            return cls.from_json({"enabled": True, **value})
+        try:
+            if isinstance(value, str):  # with a "/": others were parsed as booleans
+                start, _, end = value.partition("/")
+                return cls(enabled=True, start=parse_time(start), end=parse_time(end))
+            if isinstance(value, t.Mapping):
+                return cls.from_json({"enabled": True, **value})
+        except ValueError as exc:
+            why = str(exc).rstrip(".")
+            raise ValueError(f"APIERRORS_MAINTENANCE={value!r} is not valid: {why}.") from None
         raise TypeError(
             f"APIERRORS_MAINTENANCE must be a bool, 'START/END' or a mapping,"
             f" not {type(value).__name__}."
