@@ -14,6 +14,7 @@ Run it with ``scripts/run.sh`` (gunicorn on 127.0.0.1:8000), create keys with
 from __future__ import annotations
 
 import os
+import sqlite3
 import typing as t
 
 from flask import Flask
@@ -92,5 +93,12 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
         """The OpenAPI document of both APIs, errors included."""
         return openapi.document(app, title="flask-apierrors example", version="1.0.0")
 
-    db.init_db(app)
+    try:
+        db.init_db(app)
+    except (OSError, sqlite3.Error, db.StoreError) as e:
+        cause = e.__cause__ if isinstance(e, db.StoreError) else e
+        raise ValueError(
+            f"EXAMPLE_APP_INSTANCE_PATH: cannot keep the database in {app.instance_path!r}"
+            f" ({cause})."
+        ) from e
     return app

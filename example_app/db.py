@@ -103,13 +103,18 @@ def database_path(app: Flask) -> str:
 
 def connect(app: Flask) -> sqlite3.Connection:
     """A new connection to the app's database (WAL mode: readers never wait
-    for the writer, which matters with several gunicorn workers)."""
-    conn = sqlite3.connect(
-        database_path(app),
-        timeout=float(app.config["DB_TIMEOUT"]),
-        isolation_level=None,
-        check_same_thread=False,
-    )
+    for the writer, which matters with several gunicorn workers).
+
+    :raises StoreError: the database cannot be opened (its folder is gone,
+        its path is a directory ...), like a failed statement.
+    """
+    with statement("connect", "database"):
+        conn = sqlite3.connect(
+            database_path(app),
+            timeout=float(app.config["DB_TIMEOUT"]),
+            isolation_level=None,
+            check_same_thread=False,
+        )
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -309,18 +314,34 @@ def _decoded(record: dict[str, t.Any]) -> dict[str, t.Any]:
     return record
 
 
-def update_job_file(conn: sqlite3.Connection, job_id: str, file_id: str, **fields: t.Any) -> None:
+def update_job_file(
+    conn: sqlite3.Connection,
+    job_id: str,
+    file_id: str,
+    *,
+    expect: t.Mapping[str, t.Any] | None = None,
+    **fields: t.Any,
+) -> bool:
     """Set ``status``, ``progress``, ``attempts`` and/or ``error`` (a dict,
-    stored as JSON) of one file of a job."""
+    stored as JSON) of one file of a job.
+
+    :param expect: Columns the row must still have (``status``,
+        ``updated_at`` ...): of two requests that read the same row, only
+        one changes it.
+    :returns: Whether the row was changed.
+    """
     if "error" in fields and fields["error"] is not None:
         fields["error"] = json.dumps(fields["error"])
     fields["updated_at"] = utcnow()
     columns = ", ".join(f"{name} = :{name}" for name in fields)
+    where = "".join(f" AND {name} = :expect_{name}" for name in expect or {})
+    params = {f"expect_{name}": value for name, value in (expect or {}).items()}
     with statement("update", "job_files"):
-        conn.execute(
-            f"UPDATE job_files SET {columns} WHERE job_id = :job_id AND file_id = :file_id",
-            {**fields, "job_id": job_id, "file_id": file_id},
+        cursor = conn.execute(
+            f"UPDATE job_files SET {columns} WHERE job_id = :job_id AND file_id = :file_id{where}",
+            {**fields, **params, "job_id": job_id, "file_id": file_id},
         )
+    return cursor.rowcount > 0
 
 
 # -- settings -----------------------------------------------------------------

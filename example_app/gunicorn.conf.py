@@ -27,12 +27,30 @@ import typing as t
 # gunicorn put the working directory (--chdir) on sys.path before reading this file.
 from example_app.logs import logging_config
 
+
+def _count(name: str, default: str) -> int:
+    """The whole number >= 1 of environment variable ``name``; otherwise one
+    line naming it, and gunicorn stops."""
+    value = os.environ.get(name, default)
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 1024:
+        print(
+            f"example_app: {name} must be a whole number from 1 to 1024, not {value!r}.",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    return number
+
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # In-memory limits are per process: one worker keeps them exact, unless a
 # shared (Redis) storage is configured.
 _shared_limits = os.environ.get("EXAMPLE_APP_RATELIMIT_STORAGE_URI", "memory://")
-workers = int(os.environ.get("WEB_CONCURRENCY", "1" if _shared_limits == "memory://" else "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+workers = _count("WEB_CONCURRENCY", "1" if _shared_limits == "memory://" else "2")
+threads = _count("GUNICORN_THREADS", "8")
 worker_class = "gthread"
 timeout = 60
 graceful_timeout = 10

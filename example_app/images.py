@@ -14,6 +14,7 @@ import secrets
 import shutil
 import time
 import typing as t
+import unicodedata
 from datetime import datetime
 from datetime import timezone
 
@@ -49,6 +50,8 @@ _ID: t.Final = re.compile(ID_PATTERN)
 ALLOWED_FORMATS: t.Final = ("jpg", "jpeg", "png")
 #: The longest an event stream stays open, in seconds.
 STREAM_SECONDS: t.Final = 600.0
+#: The SSE comment a quiet event stream sends every ``STREAM_HEARTBEAT`` seconds.
+KEEP_ALIVE: t.Final = ": keep-alive\n\n"
 _DONE: t.Final = ("completed", "failed")
 
 
@@ -122,6 +125,29 @@ def _file_view(record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
+def stale_seconds(config: t.Mapping[str, t.Any]) -> float:
+    """How long a ``processing`` file may go without a change before its
+    generation is taken for dead (its worker stopped): longer than any
+    generation runs without updating it, i.e. one attempt at the service
+    (``GENERATION_TIMEOUT``, plus an ``UPSTREAM_TIMEOUT`` for each of its
+    submit, last poll and fetch) and a wait between attempts (within
+    ``GENERATION_MAX_TIME``)."""
+    return (
+        float(config["GENERATION_TIMEOUT"])
+        + float(config["GENERATION_MAX_TIME"])
+        + 3 * float(config["UPSTREAM_TIMEOUT"])
+    )
+
+
+def _stale(record: t.Mapping[str, t.Any]) -> bool:
+    """A ``processing`` file unchanged for longer than :func:`stale_seconds`."""
+    if record["status"] != "processing":
+        return False
+    updated = datetime.strptime(record["updated_at"], "%Y-%m-%dT%H:%M:%SZ")
+    age = datetime.now(timezone.utc) - updated.replace(tzinfo=timezone.utc)
+    return age.total_seconds() > stale_seconds(current_app.config)
+
+
 def _job_status(files: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     statuses = {f["status"] for f in files}
     if statuses <= {"completed"}:
@@ -175,6 +201,14 @@ def upload() -> tuple[dict[str, t.Any], int]:
     sizes = []
     for upload in uploads:
         name = upload.filename or ""
+        if any(unicodedata.category(c) == "Cc" for c in name):
+            # A NUL, a newline ...: no file is named so by accident.
+            invalid = {
+                "field": "files",
+                "message": "File name must not contain control characters",
+                "invalid_value": name,
+            }
+            raise ApiError("validation_error", details={"validation_errors": [invalid]})
         if name.rpartition(".")[2].lower() not in ALLOWED_FORMATS or "." not in name:
             raise ApiError(
                 "validation_error",
@@ -271,9 +305,10 @@ def get_model(job_id: str, file_id: str) -> Response:
 @image_key_required()
 @documents(*FILE_CODES, "validation_error", str(ConfigurationException.error_code))
 def retry_file(job_id: str, file_id: str) -> tuple[dict[str, t.Any], int]:
-    """Generate a failed file's model again; 202."""
+    """Generate a failed file's model again, or a stale one's (its
+    generation stopped with its worker); 202."""
     record = _file(job_id, file_id)
-    if record["status"] != "failed":
+    if record["status"] != "failed" and not _stale(record):
         raise ApiError(
             "validation_error",
             "Only failed files can be retried",
@@ -281,9 +316,24 @@ def retry_file(job_id: str, file_id: str) -> tuple[dict[str, t.Any], int]:
         )
     if service_url(current_app.config, "GENERATION_SERVICE_URL") is None:
         raise _not_configured()
-    db.update_job_file(
-        db.get_db(), job_id, file_id, status="queued", progress=0, attempts=0, error=None
+    requeued = db.update_job_file(
+        db.get_db(),
+        job_id,
+        file_id,
+        expect={"status": record["status"], "updated_at": record["updated_at"]},
+        status="queued",
+        progress=0,
+        attempts=0,
+        error=None,
     )
+    if not requeued:
+        # Another request retried it first.
+        current = db.job_file(db.get_db(), job_id, file_id)
+        raise ApiError(
+            "validation_error",
+            "Only failed files can be retried",
+            details={"file_id": file_id, "status": current["status"] if current else "queued"},
+        )
     generation.start(_app(), job_id, file_id, record["filename"])
     return {"job_id": job_id, "file_id": file_id, "status": "queued"}, 202
 
@@ -293,14 +343,20 @@ def retry_file(job_id: str, file_id: str) -> tuple[dict[str, t.Any], int]:
 @documents(*JOB_CODES)
 def stream_job(job_id: str) -> Response:
     """Server-Sent Events: ``progress`` per file change, ``complete`` at the
-    end, or the documented ``error`` + ``close`` pair when a file fails."""
+    end, or the documented ``error`` + ``close`` pair when a file fails; a
+    ``: keep-alive`` comment every ``STREAM_HEARTBEAT`` seconds without
+    news."""
     _job(job_id)
     app = _app()
+    heartbeat = float(app.config["STREAM_HEARTBEAT"])
 
     def events() -> t.Iterator[str]:
         yield sse_event({"job_id": job_id}, event="start")
         seen: dict[str, tuple[str, int]] = {}
         deadline = time.monotonic() + STREAM_SECONDS
+        # A write is how a client that left is noticed: a quiet job still
+        # gets a comment every STREAM_HEARTBEAT seconds.
+        next_beat = time.monotonic() + heartbeat
         conn = db.connect(app)
         try:
             while time.monotonic() < deadline:
@@ -309,6 +365,7 @@ def stream_job(job_id: str) -> Response:
                     state = (f["status"], f["progress"])
                     if seen.get(f["file_id"]) != state:
                         seen[f["file_id"]] = state
+                        next_beat = time.monotonic() + heartbeat
                         yield sse_event(_file_view(f), event="progress")
                     if f["status"] == "failed":
                         # Sent, not raised: a stream that reports a failed
@@ -322,7 +379,10 @@ def stream_job(job_id: str) -> Response:
                     yield sse_event({"job_id": job_id, "status": "completed"}, event="complete")
                     yield close_event("complete")
                     return
-                time.sleep(0.2)
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + heartbeat
+                    yield KEEP_ALIVE
+                time.sleep(min(0.2, heartbeat))
             yield close_event("timeout")
         finally:
             conn.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 import typing as t
+import urllib.parse
 
 import httpx
 from flask import current_app
@@ -203,7 +204,11 @@ class Generator:
                     client.post(
                         f"{self.url}/v1/generate",
                         content=data,
-                        headers={"X-Filename": filename, "Content-Type": _OCTETS},
+                        # Percent-encoded UTF-8: a header value is ASCII.
+                        headers={
+                            "X-Filename": urllib.parse.quote(filename),
+                            "Content-Type": _OCTETS,
+                        },
                     )
                 )
                 request_id = str(submitted.json()["request_id"])

@@ -14,7 +14,8 @@ of the example can be seen without an outside service:
     ``{"results": [...]}``; a query containing ``simulate:unavailable`` gets
     a 503 "Service temporarily unavailable", ``simulate:slow`` its answer
     after a while, ``simulate:hang`` none.
-``POST /v1/generate`` (the image as the body, its name in ``X-Filename``)
+``POST /v1/generate`` (the image as the body, its name percent-encoded as
+    UTF-8 in ``X-Filename``)
     ``202 {"request_id"}``; then ``GET /v1/requests/<id>/status`` reports
     ``IN_PROGRESS`` with ``progress`` until ``COMPLETED``, and
     ``GET /v1/requests/<id>/result`` returns a glTF binary model. A file
@@ -40,6 +41,7 @@ import struct
 import threading
 import time
 import typing as t
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
@@ -301,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"results": chat_model.search(query)})
 
     def _generate(self, body: bytes) -> None:
-        filename = self.headers.get("X-Filename", "image")
+        filename = urllib.parse.unquote(self.headers.get("X-Filename", "image"))
         self.service._count(filename)
         if "fail" in filename:
             self._send(500, {"message": "generation failed"})

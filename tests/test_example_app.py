@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 
 from example_app import chat_model
 from example_app import create_app
+from example_app import db
 from example_app import errors
 from example_app import generation
 from example_app import settings
@@ -173,13 +174,55 @@ def user_key(client: FlaskClient) -> str:
         ("MAX_JSON_BYTES", "big"),
         ("STORAGE_QUOTA", -5),
         ("GENERATION_RETRIES", True),
+        # Not finite, or past any sane range.
+        ("STORAGE_QUOTA", float("nan")),
+        ("UPSTREAM_TIMEOUT", float("nan")),
+        ("UPSTREAM_TIMEOUT", float("inf")),
+        ("DB_TIMEOUT", 1e300),
+        ("MAX_JSON_BYTES", float("inf")),
+        ("GENERATION_MAX_TIME", float("-inf")),
+        ("STREAM_HEARTBEAT", 0),
+        # Rate limits that do not parse.
+        ("CHAT_RATE_LIMIT", "lots per fortnight"),
+        ("CHAT_RATE_LIMIT", 100),
+        ("IMAGE_RATE_LIMIT", "100"),
+        # Service URLs without an http(s) scheme or a host.
+        ("MODEL_SERVICE_URL", "not a url"),
+        ("SEARCH_SERVICE_URL", "ftp://example.com"),
+        ("GENERATION_SERVICE_URL", "http://"),
+        ("MODEL_SERVICE_URL", "http://127.0.0.1:99999"),
     ],
 )
 def test_settings_that_cannot_work_refuse_to_start(
     make_app: MakeApp, name: str, value: t.Any
 ) -> None:
-    with pytest.raises(ValueError, match=f"EXAMPLE_APP_{name}"):
+    with pytest.raises(ValueError, match=f"EXAMPLE_APP_{name}") as caught:
         make_app(**{name: value})
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MAX_JSON_BYTES", "1e400"), ("UPSTREAM_TIMEOUT", "NaN"), ("DB_TIMEOUT", "Infinity")],
+)
+def test_settings_from_the_environment_that_cannot_work_refuse_to_start(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(f"EXAMPLE_APP_{name}", value)
+    with pytest.raises(ValueError, match=f"EXAMPLE_APP_{name}"):
+        make_app()
+
+
+@pytest.mark.parametrize("where", ["a file", "under /proc"])
+def test_an_unusable_instance_folder_refuses_to_start(tmp_path: Path, where: str) -> None:
+    path = tmp_path / "instance"
+    if where == "a file":
+        path.write_text("not a folder")
+    else:
+        path = Path("/proc/example-app-instance")
+    with pytest.raises(ValueError, match="EXAMPLE_APP_INSTANCE_PATH") as caught:
+        create_app({"INSTANCE_PATH": str(path), "ADMIN_KEY": ADMIN})
+    assert "\n" not in str(caught.value)
 
 
 def test_settings_come_from_the_environment(
@@ -894,6 +937,35 @@ def test_generation(generating: tuple[Flask, FlaskClient], standin: StandinServi
     assert_example(model_of(client, job["job_id"], "file_001"), "MODELEXCEPTION")
 
 
+def test_generation_of_a_file_with_a_non_ascii_name(
+    generating: tuple[Flask, FlaskClient], standin: StandinService
+) -> None:
+    _, client = generating
+    job_id = batch(client, (PNG, "café ☕.png")).get_json()["job_id"]
+    record = wait_for_file(client, job_id, "file_001", "completed", "failed")
+    assert (record["status"], record["filename"]) == ("completed", "café ☕.png")
+    assert model_of(client, job_id, "file_001").data == glb("café ☕.png", PNG)
+    assert standin.submissions["café ☕.png"] == 1
+
+
+@pytest.mark.parametrize("name", ["a\x00.png", "esc\x1b[31m.png", "tab\t.png", "del\x7f.png"])
+def test_a_file_name_with_control_characters_is_refused(
+    generating: tuple[Flask, FlaskClient], standin: StandinService, name: str
+) -> None:
+    _, client = generating
+    response = batch(client, (PNG, "ok.png"), (PNG, name))
+    body = response.get_json()
+    assert (response.status_code, body["error_code"]) == (400, "VALIDATION_ERROR")
+    assert body["details"]["validation_errors"] == [
+        {
+            "field": "files",
+            "message": "File name must not contain control characters",
+            "invalid_value": name,
+        }
+    ]
+    assert sum(standin.submissions.values()) == 0
+
+
 def settings_job_id(job_id: str) -> bool:
     import re
 
@@ -986,6 +1058,37 @@ def test_retry(generating: tuple[Flask, FlaskClient], standin: StandinService) -
     assert done.get_json()["error_code"] == "VALIDATION_ERROR"
 
 
+def test_retry_of_a_generation_whose_worker_stopped(
+    generating: tuple[Flask, FlaskClient], standin: StandinService
+) -> None:
+    app, client = generating
+    job_id = batch(client, (PNG, "ok.png")).get_json()["job_id"]
+    wait_for_file(client, job_id, "file_001", "completed")
+    path = f"/api/v1/jobs/{job_id}/files/file_001/retry"
+
+    def processing_since(updated_at: str) -> None:
+        # What a generation whose worker stopped leaves behind.
+        with contextlib.closing(sqlite3.connect(db.database_path(app))) as conn, conn:
+            conn.execute(
+                "UPDATE job_files SET status = 'processing', updated_at = ? WHERE job_id = ?",
+                (updated_at, job_id),
+            )
+
+    # Recently changed: its generation may still run.
+    processing_since(db.utcnow())
+    running = call(client, "POST", path, headers={"X-API-Key": ADMIN})
+    assert (running.status_code, running.get_json()["details"]["status"]) == (400, "processing")
+    # Unchanged for longer than a generation can take: it is retried.
+    processing_since("2000-01-01T00:00:00Z")
+    response = call(client, "POST", path, headers={"X-API-Key": ADMIN})
+    assert (response.status_code, response.get_json()["status"]) == (202, "queued")
+    assert wait_for_file(client, job_id, "file_001", "completed", "failed")["status"] == "completed"
+    assert standin.submissions["ok.png"] == 2
+    # Only once: the file is no longer stale.
+    again = call(client, "POST", path, headers={"X-API-Key": ADMIN})
+    assert again.status_code == 400
+
+
 def sse(text: str) -> list[tuple[str, dict[str, t.Any]]]:
     """``(event, data)`` pairs of an event stream."""
     events = []
@@ -1026,6 +1129,36 @@ def test_stream_of_a_failing_job(generating: tuple[Flask, FlaskClient]) -> None:
 def test_stream_of_an_unknown_job(client: FlaskClient) -> None:
     response = call(client, "GET", "/api/v1/jobs/nope/stream", headers={"X-API-Key": ADMIN})
     assert (response.status_code, response.mimetype) == (404, "application/json")
+
+
+def queued_job(app: Flask) -> str:
+    """A job whose one file stays ``queued``: no generation runs for it."""
+    job_id = "batch_20240315_123456_abc123"
+    with app.app_context():
+        files = [{"file_id": "file_001", "filename": "a.png", "size": len(PNG)}]
+        db.insert_job(db.get_db(), job_id, ADMIN[:12], files)
+    return job_id
+
+
+def test_a_quiet_stream_sends_keep_alive_comments(make_app: MakeApp) -> None:
+    app = make_app(STREAM_HEARTBEAT=0.1)
+    job_id = queued_job(app)
+    response = app.test_client().get(
+        f"/api/v1/jobs/{job_id}/stream", headers={"X-API-Key": ADMIN}, buffered=False
+    )
+    try:
+        chunks = response.iter_encoded()
+        started = time.monotonic()
+        received = ""
+        while received.count(": keep-alive\n\n") < 2:
+            received += next(chunks).decode()
+            assert time.monotonic() - started < 5, received
+    finally:
+        response.close()
+    # The start event, the file's progress, then comments only (the file does not change).
+    first, rest = received.split(": keep-alive\n\n", 1)
+    assert [name for name, _ in sse(first)] == ["start", "progress"]
+    assert rest.strip() == ": keep-alive"
 
 
 def test_image_rate_limit(make_app: MakeApp) -> None:
@@ -1162,6 +1295,22 @@ def test_gunicorn_configuration(
     conf = runpy.run_path(str(REPO / "example_app" / "gunicorn.conf.py"))
     assert conf["bind"] == "127.0.0.1:8000"
     assert (conf["workers"], conf["worker_class"]) == (workers, "gthread")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("GUNICORN_THREADS", "0"), ("GUNICORN_THREADS", "abc"), ("WEB_CONCURRENCY", "0")],
+)
+def test_gunicorn_configuration_refuses_a_bad_count(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as caught:
+        runpy.run_path(str(REPO / "example_app" / "gunicorn.conf.py"))
+    assert caught.value.code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"example_app: {name} must be")
 
 
 def test_wsgi_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -27,12 +27,25 @@ def test_maintenance_switched_on_from_the_environment(
 
 
 @pytest.mark.slow
-def test_gunicorn_stops_with_one_line_for_a_bad_setting(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("MAINTENANCE", "maybe", "APIERRORS_MAINTENANCE='maybe'"),
+        ("CHAT_RATE_LIMIT", "lots per fortnight", "EXAMPLE_APP_CHAT_RATE_LIMIT"),
+        ("MAX_JSON_BYTES", "1e400", "EXAMPLE_APP_MAX_JSON_BYTES"),
+        ("STORAGE_QUOTA", "NaN", "EXAMPLE_APP_STORAGE_QUOTA"),
+        ("MODEL_SERVICE_URL", "not a url", "EXAMPLE_APP_MODEL_SERVICE_URL"),
+        ("INSTANCE_PATH", "/proc/example-app", "EXAMPLE_APP_INSTANCE_PATH"),
+    ],
+)
+def test_gunicorn_stops_with_one_line_for_a_bad_setting(
+    tmp_path: Path, name: str, value: str, named: str
+) -> None:
     env = {
-        **os.environ,
-        "EXAMPLE_APP_MAINTENANCE": "maybe",
+        **{k: v for k, v in os.environ.items() if not k.startswith("EXAMPLE_APP_")},
         "EXAMPLE_APP_INSTANCE_PATH": str(tmp_path),
         "EXAMPLE_APP_GENERATION_SERVICE_URL": "http://127.0.0.1:9",
+        f"EXAMPLE_APP_{name}": value,
     }
     result = subprocess.run(
         [
@@ -56,4 +69,23 @@ def test_gunicorn_stops_with_one_line_for_a_bad_setting(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr + result.stdout
     lines = [line for line in result.stderr.splitlines() if line.startswith("example_app:")]
     assert len(lines) == 1
-    assert "APIERRORS_MAINTENANCE='maybe'" in lines[0]
+    assert named in lines[0]
+
+
+@pytest.mark.parametrize("value", ["abc", "", "-1"])
+def test_run_script_stops_with_one_line_for_a_bad_worker_count(value: str) -> None:
+    # gunicorn itself fails on such a WEB_CONCURRENCY before it reads its configuration.
+    result = subprocess.run(
+        ["bash", "scripts/run.sh"],
+        cwd=ROOT,
+        env={**os.environ, "WEB_CONCURRENCY": value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"example_app: WEB_CONCURRENCY must be a whole number from 1 to 1024, not '{value}'."
+    ]

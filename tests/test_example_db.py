@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from example_app import create_app
 from example_app import db
 from tests.support.servers import REPO_ROOT
 
@@ -111,3 +113,40 @@ def test_workers_booting_together_set_up_one_database(tmp_path: Path) -> None:
         assert [w.returncode for w in workers] == [0] * 6, errors
         mode, tables = _mode_and_tables(instance)
         assert mode == "wal" and {"api_keys", "files"} <= tables
+
+
+@pytest.mark.parametrize("how", ["instance folder deleted", "database path is a directory"])
+def test_a_database_that_cannot_be_opened_is_a_database_error(tmp_path: Path, how: str) -> None:
+    admin = "mel_" + "A" * 32
+    instance = tmp_path / "instance"
+    app = create_app({"INSTANCE_PATH": str(instance), "ADMIN_KEY": admin})
+    shutil.rmtree(instance)
+    if how == "database path is a directory":
+        (instance / "example_app.sqlite3").mkdir(parents=True)
+    client = app.test_client()
+
+    chat = client.post("/api-keys", headers={"Authorization": f"Bearer {admin}"})
+    body = chat.get_json()
+    assert (chat.status_code, body["error"]) == (500, "database_error")
+    assert (body["details"]["operation"], body["details"]["table"]) == ("connect", "database")
+    assert body["details"]["error_id"].startswith("db_err_")
+
+    image = client.get("/api/v1/jobs/x", headers={"X-API-Key": admin})
+    body = image.get_json()
+    assert (image.status_code, body["error_code"]) == (500, "DATABASEEXCEPTION")
+
+
+def test_an_expected_update_changes_a_file_once(tmp_path: Path) -> None:
+    """Two requests retrying the same file read the same row: one requeues it."""
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
+    with app.app_context():
+        conn = db.get_db()
+        db.insert_job(conn, "job", "owner", [{"file_id": "f", "filename": "a.png", "size": 1}])
+        db.update_job_file(conn, "job", "f", status="failed")
+        read = db.job_file(conn, "job", "f")
+        assert read is not None
+        expect = {"status": read["status"], "updated_at": read["updated_at"]}
+        assert db.update_job_file(conn, "job", "f", expect=expect, status="queued")
+        assert not db.update_job_file(conn, "job", "f", expect=expect, status="queued")
+        after = db.job_file(conn, "job", "f")
+        assert after is not None and after["status"] == "queued"

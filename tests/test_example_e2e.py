@@ -16,7 +16,9 @@ import contextlib
 import io
 import json
 import os
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -27,6 +29,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from example_app import create_app
+from example_app import db
 from example_app.standin import StandinService
 from tests.support.seeds import seed_examples
 from tests.support.servers import GunicornServer
@@ -996,3 +1000,41 @@ def test_no_worker_was_lost(main: Server, fresh: Server) -> None:
         assert "WORKER TIMEOUT" not in log
         assert "Worker exiting" not in log
         assert server.gunicorn.worker_pids() == server.workers
+
+
+def test_a_stream_whose_client_left_frees_its_thread(tmp_path: Path) -> None:
+    """A quiet job's stream writes a keep-alive comment every
+    STREAM_HEARTBEAT seconds, so a client that left is noticed then: the
+    only thread of the worker is free again for the next request."""
+    instance = tmp_path / "instance"
+    app = create_app({"INSTANCE_PATH": str(instance), "ADMIN_KEY": ADMIN})
+    job_id = "batch_20240315_123456_abc123"
+    with app.app_context():
+        files = [{"file_id": "file_001", "filename": "a.png", "size": len(PNG)}]
+        db.insert_job(db.get_db(), job_id, ADMIN[:12], files)  # queued for good
+    env = _env(instance, ADMIN_KEY=ADMIN, GENERATION_SERVICE_URL="", STREAM_HEARTBEAT=0.2)
+    with GunicornServer(
+        "example_app.wsgi:app",
+        worker_class="gthread",
+        threads=1,
+        config=CONFIG,
+        env={k: v for k, v in os.environ.items() if not k.startswith("EXAMPLE_APP_")} | env,
+        health_path="/health",
+    ) as gunicorn:
+        sock = socket.create_connection(("127.0.0.1", gunicorn.port), timeout=10)
+        try:
+            sock.sendall(
+                f"GET /api/v1/jobs/{job_id}/stream HTTP/1.1\r\nHost: test\r\n"
+                f"X-API-Key: {ADMIN}\r\n\r\n".encode()
+            )
+            received = b""
+            while b": keep-alive\n\n" not in received:
+                received += sock.recv(4096)
+            assert b"200 OK" in received
+        finally:
+            # Abort (RST), as a client that crashed or lost its network would.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        started = time.monotonic()
+        assert requests.get(gunicorn.url + "/health", timeout=10).status_code == 200
+        assert time.monotonic() - started < 3
