@@ -4,6 +4,8 @@ derived from the app's URL rules)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import typing as t
 import weakref
 
@@ -12,15 +14,13 @@ if t.TYPE_CHECKING:
     from flask import Flask
 
 
+@dataclasses.dataclass(slots=True, eq=False)
 class Override:
     """One ``override(blueprint, **options)``."""
 
-    __slots__ = ("blueprint", "options", "url_prefix")
-
-    def __init__(self, blueprint: Blueprint, options: dict[str, t.Any], prefix: str | None) -> None:
-        self.blueprint = blueprint
-        self.options = options
-        self.url_prefix = prefix
+    blueprint: Blueprint
+    options: dict[str, t.Any]
+    url_prefix: str | None
 
 
 _RECORDED: weakref.WeakSet[Blueprint] = weakref.WeakSet()
@@ -57,19 +57,12 @@ def derive_prefix(app: Flask, name: str, declared: str | None) -> str | None:
     ]
     if declared and rules and all(r.startswith(declared) for r in rules):
         return declared
-    common: list[str] | None = None
+    paths = []
     for rule in rules:
         static, variable, _ = rule.partition("<")
         if variable:
             static = static.rpartition("/")[0]
-        segments = [s for s in static.split("/") if s]
-        if common is None:
-            common = segments
-        else:
-            n = 0
-            while n < min(len(common), len(segments)) and common[n] == segments[n]:
-                n += 1
-            common = common[:n]
-    if not common:
-        return None
-    return "/" + "/".join(common)
+        paths.append([s for s in static.split("/") if s])
+    # commonprefix compares lists item by item: the segments all rules share.
+    common = os.path.commonprefix(paths)
+    return "/" + "/".join(common) if common else None

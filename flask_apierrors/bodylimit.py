@@ -65,11 +65,6 @@ class StreamedBody(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def _limit(self) -> int | None:
-        req = self._environ.get("werkzeug.request")
-        limit = getattr(req, "max_content_length", None)
-        return limit if isinstance(limit, int) else None
-
     def _read(self, size: int) -> bytes:
         if self._peeked:
             data, self._peeked = self._peeked[:size], self._peeked[size:]
@@ -86,7 +81,9 @@ class StreamedBody(io.RawIOBase):
         if self._done:
             return 0
         view = memoryview(buffer).cast("B")
-        limit = self._limit()
+        limit = getattr(self._environ.get("werkzeug.request"), "max_content_length", None)
+        if not isinstance(limit, int):
+            limit = None
         size = len(view) if limit is None else min(len(view), limit - self._total)
         data = self._read(size) if size > 0 else b""
         self._total += len(data)

@@ -5,7 +5,6 @@ clients, and the codes the extension adds (``invalid_json``,
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import typing as t
 
@@ -107,26 +106,6 @@ _GROUP_BY_STATUS: t.Final = {
     504: "upstream",
     503: "availability",
 }
-
-
-def _werkzeug_specs() -> list[ErrorSpec]:
-    specs = []
-    for status, cls in sorted(default_exceptions.items()):
-        specs.append(
-            ErrorSpec(
-                code=code_for_exception_class(cls),
-                status=status,
-                message=_MESSAGES.get(status, reason_phrase(status)),
-                description=_DESCRIPTIONS.get(status)
-                or _plain(cls.description or reason_phrase(status)),
-                group=_GROUP_BY_STATUS.get(status, "http"),
-            )
-        )
-    return specs
-
-
-def _plain(text: str) -> str:
-    return re.sub(r"<[^>]+>", "", text)
 
 
 _EXTRA_SPECS: t.Final = (
@@ -232,14 +211,20 @@ _HEADERS: t.Final = {
 
 def builtin_specs() -> list[ErrorSpec]:
     specs = []
-    for spec in _werkzeug_specs():
-        example = _EXAMPLES.get(spec.code, {})
-        spec = dataclasses.replace(
-            spec,
-            example_details=example.get("details", {}),
-            example_message=example.get("message"),
-            headers=_HEADERS.get(spec.code, ()),
+    for status, cls in sorted(default_exceptions.items()):
+        code = code_for_exception_class(cls)
+        example = _EXAMPLES.get(code, {})
+        specs.append(
+            ErrorSpec(
+                code=code,
+                status=status,
+                message=_MESSAGES.get(status, reason_phrase(status)),
+                description=_DESCRIPTIONS.get(status)
+                or re.sub(r"<[^>]+>", "", cls.description or reason_phrase(status)),
+                group=_GROUP_BY_STATUS.get(status, "http"),
+                example_details=example.get("details", {}),
+                example_message=example.get("message"),
+                headers=_HEADERS.get(code, ()),
+            )
         )
-        specs.append(spec)
-    specs.extend(_EXTRA_SPECS)
-    return specs
+    return [*specs, *_EXTRA_SPECS]

@@ -29,6 +29,18 @@ _FIX: t.Final = (
     " with errors.override(blueprint, enabled=False)."
 )
 
+#: The handler classes that take errors away from ApiErrors -> the warning.
+_TAKEN: t.Final[t.Mapping[type[BaseException], str]] = {
+    HTTPException: (
+        "The HTTPException handler %s of %s answers HTTP errors in its own shape, not ApiErrors"
+        " (and `flask apierrors docs` documents bodies it never sends).%s"
+    ),
+    Exception: (
+        "The Exception handler %s of %s answers unhandled exceptions instead of ApiErrors' 500"
+        " (with its error id).%s"
+    ),
+}
+
 
 def _name(handler: t.Callable[..., t.Any]) -> str:
     func = getattr(handler, "__func__", handler)
@@ -65,20 +77,6 @@ def check(state: AppState) -> None:
         for handler_type, handler in by_code.get(None, {}).items():
             if handler == ours or handler in accepted:
                 continue
-            if handler_type is HTTPException:
-                logger.warning(
-                    "The HTTPException handler %s of %s answers HTTP errors in its own shape,"
-                    " not ApiErrors (and `flask apierrors docs` documents bodies it never"
-                    " sends).%s",
-                    _name(handler),
-                    where,
-                    _FIX,
-                )
-            elif handler_type is Exception:
-                logger.warning(
-                    "The Exception handler %s of %s answers unhandled exceptions instead of"
-                    " ApiErrors' 500 (with its error id).%s",
-                    _name(handler),
-                    where,
-                    _FIX,
-                )
+            message = _TAKEN.get(handler_type)
+            if message is not None:
+                logger.warning(message, _name(handler), where, _FIX)

@@ -141,7 +141,7 @@ class Settings:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         """The option names, in declaration order."""
-        return tuple(f.name for f in dataclasses.fields(cls))
+        return field_names(cls)
 
     def merged(self, options: t.Mapping[str, t.Any]) -> Settings:
         """A copy with ``options`` applied (unknown names raise TypeError)."""
@@ -261,11 +261,11 @@ def load(app: Flask, cls: type[S], options: t.Mapping[str, t.Any]) -> S:
 
     :raises ValueError: A value cannot be read (one line naming the key).
     """
-    names = field_names(cls)
     defaults = cls()
-    for name in names:
-        app.config.setdefault(config_key(name), getattr(defaults, name))
-    values = {name: app.config[config_key(name)] for name in names}
+    values = {
+        name: app.config.setdefault(config_key(name), getattr(defaults, name))
+        for name in field_names(cls)
+    }
     values.update({k: v for k, v in options.items() if k in values})
     return cls(**_coerce(cls, values))
 

@@ -56,12 +56,6 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ids.clear)
 
 
-def _refill() -> str:
-    text = os.urandom(4096).hex()
-    _ids.extend(text[i : i + 16] for i in range(16, len(text), 16))
-    return text[:16]
-
-
 def new_id(prefix: str) -> str:
     """A fresh random id such as ``req_3f2a9c61d0b7e845``: 64 bits from the
     operating system's CSPRNG, so no number of observed ids predicts the
@@ -70,7 +64,9 @@ def new_id(prefix: str) -> str:
     try:
         return prefix + _ids.popleft()
     except IndexError:
-        return prefix + _refill()
+        text = os.urandom(4096).hex()
+        _ids.extend(text[i : i + 16] for i in range(16, len(text), 16))
+        return prefix + text[:16]
 
 
 @functools.lru_cache(maxsize=32)

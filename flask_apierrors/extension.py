@@ -3,6 +3,7 @@ public hooks features and apps extend it with."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import typing as t
 import weakref
@@ -30,11 +31,7 @@ from .middleware import ApiErrorsMiddleware
 from .problem import Problem
 from .state import EXTENSION_KEY
 from .state import AppState
-from .state import Scope
 from .state import get_state
-
-if t.TYPE_CHECKING:
-    from flask import Request
 
 logger = logging.getLogger("flask_apierrors")
 
@@ -202,10 +199,9 @@ class ApiErrors:
             Works outside a request.
         """
         state = get_state()
-        if not has_request_context():
-            return rendering.problem_for(e, state, rendering.context(state, state.scope, None))
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        scope = state.scope_for(req.blueprints, req.path)
+        has_request = has_request_context()
+        req = request._get_current_object() if has_request else None  # type: ignore[attr-defined]
+        scope = state.scope_for(req.blueprints, req.path) if req is not None else state.scope
         return rendering.problem_for(e, state, rendering.context(state, scope, req))
 
     def make_response(self, problem: Problem) -> Response:
@@ -221,52 +217,39 @@ class ApiErrors:
             # The raiser built the exact response it wants (abort(response),
             # flask-limiter's on_breach ...): keep it.
             return e
-        state = None
-        environ = None
+        state = environ = None
         try:
             req = request._get_current_object()  # type: ignore[attr-defined]
             environ = req.environ
             state = get_state()
             scope = state.scope_for(req.blueprints, req.path)
-            enabled = scope.settings.enabled
-            if enabled:
-                return self._render(e, state, scope, req)
+            settings = scope.settings
+            if settings.enabled:
+                ctx = rendering.context(state, scope, req)
+                problem = rendering.problem_for(e, state, ctx)
+                response = rendering.respond(state, problem, settings, environ)
+                rendering.report(
+                    state.app, problem, e, ctx.ids, log_client_errors=settings.log_client_errors
+                )
+                return response
         except Exception:
             return rendering.fallback_response(state, environ)
         return _decline(e, state)
 
-    def _render(self, e: BaseException, state: AppState, scope: Scope, req: Request) -> Response:
-        ctx = rendering.context(state, scope, req)
-        problem = rendering.problem_for(e, state, ctx)
-        response = rendering.respond(state, problem, scope.settings, req.environ)
-        rendering.report(
-            state.app, problem, e, ctx.ids, log_client_errors=scope.settings.log_client_errors
-        )
-        return response
 
-
+@dataclasses.dataclass(frozen=True, slots=True)
 class _CodeConverter:
     """The converter :meth:`ApiErrors.register_exception` registers (equal
     for equal arguments, so repeating the call is harmless)."""
 
-    __slots__ = ("code", "format", "message", "status")
-
-    def __init__(
-        self, code: str, *, status: int | None, message: str | None, format: str | None
-    ) -> None:
-        self.code, self.status, self.message, self.format = code, status, message, format
+    code: str
+    _: dataclasses.KW_ONLY
+    status: int | None
+    message: str | None
+    format: str | None
 
     def __call__(self, e: BaseException, ctx: Context) -> Problem:
         return ctx.problem(self.code, status=self.status, message=self.message, format=self.format)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _CodeConverter) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def _key(self) -> tuple[t.Any, ...]:
-        return (self.code, self.status, self.message, self.format)
 
 
 def _decline(e: BaseException, state: AppState) -> t.Any:

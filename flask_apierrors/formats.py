@@ -60,8 +60,18 @@ class Format(t.Protocol):
         ...
 
 
-def _code(problem: Problem, upper: bool) -> str:
-    return problem.code.upper() if upper else problem.code
+def _body(body: dict[str, t.Any], problem: Problem, timestamp: bool = False) -> dict[str, t.Any]:
+    """``body`` (code and message) completed: ``details`` when any, the
+    ``timestamp`` if asked, ``correlation_id`` when set, then ``extra``."""
+    details = problem.public_details()
+    if details:
+        body["details"] = details
+    if timestamp:
+        body["timestamp"] = problem.timestamp
+    if problem.correlation_id is not None:
+        body["correlation_id"] = problem.correlation_id
+    body.update(problem.extra)
+    return body
 
 
 class ErrorFormat:
@@ -73,18 +83,8 @@ class ErrorFormat:
         self.uppercase_codes = uppercase_codes
 
     def render(self, problem: Problem) -> dict[str, t.Any]:
-        body: dict[str, t.Any] = {
-            "error": _code(problem, self.uppercase_codes),
-            "message": problem.message,
-        }
-        details = problem.public_details()
-        if details:
-            body["details"] = details
-        body["timestamp"] = problem.timestamp
-        if problem.correlation_id is not None:
-            body["correlation_id"] = problem.correlation_id
-        body.update(problem.extra)
-        return body
+        code = problem.code.upper() if self.uppercase_codes else problem.code
+        return _body({"error": code, "message": problem.message}, problem, timestamp=True)
 
 
 class ErrorCodeFormat:
@@ -96,18 +96,8 @@ class ErrorCodeFormat:
         self.uppercase_codes = uppercase_codes
 
     def render(self, problem: Problem) -> dict[str, t.Any]:
-        body: dict[str, t.Any] = {
-            "error": True,
-            "error_code": _code(problem, self.uppercase_codes),
-            "message": problem.message,
-        }
-        details = problem.public_details()
-        if details:
-            body["details"] = details
-        if problem.correlation_id is not None:
-            body["correlation_id"] = problem.correlation_id
-        body.update(problem.extra)
-        return body
+        code = problem.code.upper() if self.uppercase_codes else problem.code
+        return _body({"error": True, "error_code": code, "message": problem.message}, problem)
 
 
 class DetailFormat:
@@ -119,17 +109,8 @@ class DetailFormat:
         self.uppercase_codes = uppercase_codes
 
     def render(self, problem: Problem) -> dict[str, t.Any]:
-        inner: dict[str, t.Any] = {
-            "code": _code(problem, self.uppercase_codes),
-            "message": problem.message,
-        }
-        details = problem.public_details()
-        if details:
-            inner["details"] = details
-        if problem.correlation_id is not None:
-            inner["correlation_id"] = problem.correlation_id
-        inner.update(problem.extra)
-        return {"detail": inner}
+        code = problem.code.upper() if self.uppercase_codes else problem.code
+        return {"detail": _body({"code": code, "message": problem.message}, problem)}
 
 
 def field_error_entry(error: FieldError, schema_error_field: str = "_schema") -> dict[str, t.Any]:
@@ -188,7 +169,7 @@ class ProblemFormat:
         return f"{self.type_base}{code}" if self.type_base else "about:blank"
 
     def render(self, problem: Problem) -> dict[str, t.Any]:
-        code = _code(problem, self.uppercase_codes)
+        code = problem.code.upper() if self.uppercase_codes else problem.code
         body: dict[str, t.Any] = {
             "type": self.type_of(problem, code),
             "title": problem.title,

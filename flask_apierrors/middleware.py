@@ -69,7 +69,11 @@ class ApiErrorsMiddleware:
         try:
             iterable = self.wsgi_app(environ, exchange.start)
         except Exception:
-            if self._propagate():
+            # Flask re-raises unhandled exceptions for the test client and
+            # the debugger: do not hide them there.
+            app = state.app
+            propagate = app.config.get("PROPAGATE_EXCEPTIONS")
+            if propagate or (propagate is None and (app.testing or app.debug)):
                 raise
             # Escaped Flask's own handling (a raising teardown function): a
             # JSON 500 with the ids instead of the response Flask began.
@@ -83,15 +87,6 @@ class ApiErrorsMiddleware:
         if exchange.streamed:
             return _LoggedStream(iterable, environ, state)
         return iterable
-
-    def _propagate(self) -> bool:
-        """Flask re-raises unhandled exceptions for the test client and the
-        debugger: do not hide them there."""
-        app = self.state.app
-        propagate = app.config.get("PROPAGATE_EXCEPTIONS")
-        if propagate is None:
-            propagate = app.testing or app.debug
-        return bool(propagate)
 
 
 class _Exchange:
@@ -191,7 +186,7 @@ class _LoggedStream(ClosingIterator):
             ids = environ_state(self._environ, self._state.settings)
             logger.exception(
                 "The response body failed while streaming [error_id=%s correlation_id=%s]",
-                ids.error_id or error_id_of(ids, self._state.settings),
+                error_id_of(ids, self._state.settings),
                 ids.correlation_id,
             )
             raise

@@ -23,7 +23,9 @@ from werkzeug.http import parse_accept_header
 from . import correlation
 from .catalog import reason_phrase
 from .catalog import snake_case
+from .config import Settings
 from .formats import PROBLEM_JSON
+from .formats import ErrorFormat
 from .integrations.base import Context
 from .integrations.werkzeug import convert_internal_error
 from .jsonbody import dumps as dumps
@@ -35,7 +37,6 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from flask import Request
 
-    from .config import Settings
     from .formats import Format
     from .state import AppState
     from .state import Scope
@@ -86,8 +87,12 @@ def choose_format(
     """The format ``problem`` is rendered in for this request: the code's own,
     else the scope's, else ``problem`` when the client prefers it."""
     spec = problem.format or settings.format
-    if settings.problem_on_accept and _prefers_problem_json(environ):
-        spec = "problem"
+    accept = environ.get("HTTP_ACCEPT", "") if settings.problem_on_accept else ""
+    if "problem+json" in accept:
+        mimetypes = MIMEAccept(parse_accept_header(accept))
+        quality = mimetypes.quality(PROBLEM_JSON)
+        if quality > 0 and quality > mimetypes["application/json"]:
+            spec = "problem"
     return state.format_for(spec, settings)
 
 
@@ -111,15 +116,6 @@ def respond(
         else:
             headers[name] = value
     return response
-
-
-def _prefers_problem_json(environ: t.Mapping[str, t.Any]) -> bool:
-    accept = environ.get("HTTP_ACCEPT", "")
-    if "problem+json" not in accept:
-        return False
-    mimetypes = MIMEAccept(parse_accept_header(accept))
-    problem = mimetypes.quality(PROBLEM_JSON)
-    return problem > 0 and problem > mimetypes["application/json"]
 
 
 def redirect_body(
@@ -213,25 +209,20 @@ def report(
 
 def fallback_problem(state: AppState | None, ids: correlation.RequestState | None) -> Problem:
     """The 500 sent when rendering an error failed: no converter involved."""
-    settings = state.settings if state is not None else None
-    prefix = settings.error_id_prefix if settings is not None else "err_"
-    if ids is not None:
-        error_id = ids.error_id = ids.error_id or correlation.new_id(prefix)
-    else:
-        error_id = correlation.new_id(prefix)
-    include = settings is None or settings.include_correlation_id
+    settings = state.settings if state is not None else Settings()
+    include = settings.include_correlation_id
     return Problem(
         status=500,
         code="internal_server_error",
         message="An unexpected error occurred",
         title="Internal Server Error",
         details={
-            "error_id": error_id,
-            "support_message": (
-                settings.support_message
-                if settings is not None
-                else "Please contact support with this error ID"
+            "error_id": (
+                correlation.error_id_of(ids, settings)
+                if ids is not None
+                else correlation.new_id(settings.error_id_prefix)
             ),
+            "support_message": settings.support_message,
         },
         correlation_id=ids.correlation_id if ids is not None and include else None,
         timestamp=now_text(),
@@ -256,23 +247,15 @@ def fallback_response(
         problem.details["error_id"],
         problem.correlation_id,
     )
-    body: t.Any = None
+    body: str | None = None
     mimetype = "application/json"
     if state is not None:
         try:
             fmt = state.format_for(state.settings.format, state.settings)
             body, mimetype = dumps(fmt.render(problem)), fmt.media_type
         except Exception:  # noqa: S110 - the last resort below
-            body = None
+            pass
     if body is None:
-        body = json.dumps(
-            {
-                "error": problem.code,
-                "message": problem.message,
-                "details": dict(problem.details),
-                "timestamp": problem.timestamp,
-                **({"correlation_id": problem.correlation_id} if problem.correlation_id else {}),
-            }
-        )
+        body = json.dumps(ErrorFormat().render(problem))
     # The middleware adds the correlation id header.
     return Response(body, status=500, mimetype=mimetype)

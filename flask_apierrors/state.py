@@ -110,7 +110,6 @@ class AppState:
         self.converters: tuple[tuple[type[BaseException], Converter], ...] = ()
         self._by_class: dict[type[BaseException], tuple[Converter, ...]] = {}
         self._chain()
-        self._header_fixers: list[HeaderFixer] = []
         #: The header fixers, in order (see :meth:`add_header_fixer`).
         self.header_fixers: tuple[HeaderFixer, ...] = ()
         #: The app has received a request (setup is over).
@@ -202,10 +201,7 @@ class AppState:
 
     def prefix_of(self, name: str) -> str | None:
         """The URL prefix of the overridden blueprint ``name``."""
-        for prefix, found in self._prefix_map():
-            if found == name:
-                return prefix
-        return None
+        return next((prefix for prefix, found in self._prefix_map() if found == name), None)
 
     def scopes(self) -> tuple[Scope, ...]:
         """The app's scope, then one per overridden blueprint."""
@@ -336,9 +332,8 @@ class AppState:
         is not a 2xx: the middleware calls it with the status and headers,
         after every ``after_request`` hook, still inside the request
         context, and sends the headers it returns."""
-        if fixer not in self._header_fixers:
-            self._header_fixers.append(fixer)
-            self.header_fixers = tuple(self._header_fixers)
+        if fixer not in self.header_fixers:
+            self.header_fixers = (*self.header_fixers, fixer)
 
 
 def get_state(app: Flask | None = None) -> AppState:

@@ -42,9 +42,7 @@ from .state import find_state
 if t.TYPE_CHECKING:
     from flask import Flask
 
-    from .config import Settings
     from .formats import Format
-    from .state import AppState
 
 __all__ = ["assert_api_error", "expected_body"]
 
@@ -78,17 +76,6 @@ def _request_target(response: t.Any) -> tuple[str, str] | None:
     return None
 
 
-def _settings_for(state: AppState, response: t.Any) -> Settings:
-    """The settings the app answered the response's request with (its
-    blueprint's, found by routing the request again)."""
-    target = _request_target(response)
-    if target is None:
-        return state.settings
-    path, method = target
-    with state.app.test_request_context(path, method=method):
-        return state.settings_for(request.blueprints, request.path)
-
-
 def expected_body(body: t.Mapping[str, t.Any], status: int, fmt: Format) -> dict[str, t.Any]:
     """What ``fmt`` renders for the error ``body`` reports (its code,
     message, details, ids and time): equal to ``body`` when ``body`` is in
@@ -111,12 +98,6 @@ def expected_body(body: t.Mapping[str, t.Any], status: int, fmt: Format) -> dict
         instance=t.cast("str | None", body.get("instance")),
     )
     return render(fmt, problem)
-
-
-def _spelling(fmt: Format, code: str, status: int) -> str:
-    """``code`` as ``fmt`` spells it in its bodies."""
-    body = fmt.render(Problem(status=status, code=code, message="", title=reason_phrase(status)))
-    return spelled_code(body, code)
 
 
 def _compare(expected: t.Mapping[str, t.Any], body: t.Mapping[str, t.Any], where: str) -> list[str]:
@@ -175,7 +156,13 @@ def assert_api_error(
     if media_type not in _JSON_TYPES or not isinstance(body, dict):
         _fail(f"Expected a JSON error body, got {actual_status} {content_type!r}.", body)
 
-    settings = _settings_for(state, response)
+    # The settings the app answered with: its blueprint's, found by routing
+    # the request again.
+    settings = state.settings
+    target = _request_target(response)
+    if target is not None:
+        with state.app.test_request_context(target[0], method=target[1]):
+            settings = state.settings_for(request.blueprints, request.path)
     spec = state.catalog.get(code) if code is not None else state.catalog.get(error.code)
     if status is None and code is not None:
         if spec is None:
@@ -198,7 +185,9 @@ def assert_api_error(
     name = fmt_spec if isinstance(fmt_spec, str) else type(fmt).__name__
     if builtin:
         canonical = spec.code if spec is not None else error.code
-        spelled = _spelling(fmt, canonical, actual_status)
+        title = reason_phrase(actual_status)
+        model = fmt.render(Problem(status=actual_status, code=canonical, message="", title=title))
+        spelled = spelled_code(model, canonical)
         if error.code != spelled:
             failures.append(
                 f"code is spelled {error.code!r}; the {name!r} format spells it {spelled!r}"

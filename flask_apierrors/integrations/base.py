@@ -57,15 +57,11 @@ class Context:
 
     def error_id(self) -> str | None:
         """The request's error id, created on first use (500 bodies)."""
-        if self.ids is None:
-            return None
-        return error_id_of(self.ids, self.settings)
+        return error_id_of(self.ids, self.settings) if self.ids is not None else None
 
     def settings_of(self, cls: type[S]) -> S:
         """A feature's settings in force (see :func:`~flask_apierrors.config.register_settings`)."""
-        if self.scope is None:
-            return cls()
-        return self.scope.settings_of(cls)
+        return self.scope.settings_of(cls) if self.scope is not None else cls()
 
     def problem(
         self,
@@ -91,13 +87,14 @@ class Context:
                 status = self.settings.validation_status
             else:
                 status = spec.status
+        default = spec.message if spec is not None else reason_phrase(status)
         if message is None:
-            message = spec.message if spec is not None else reason_phrase(status)
+            message = default
         if self.translate is not None:
             message = self.translate(message)
         # Lazy strings (flask-babel's lazy_gettext) are read now, in the
         # request's locale; an object without text of its own is not shown.
-        text = safe_text(message, spec.message if spec is not None else reason_phrase(status))
+        text = safe_text(message, default)
         if format is None and spec is not None:
             format = spec.format
         return Problem(

@@ -79,13 +79,9 @@ def _form_limit(e: RequestEntityTooLarge) -> str | None:
     if tb is None:
         return None
     module = tb.tb_frame.f_globals.get("__name__")
-    if module == "werkzeug.sansio.multipart":
-        return (
-            "max_form_parts"
-            if tb.tb_frame.f_code.co_name == "next_event"
-            else ("max_form_memory_size")
-        )
-    if module == "werkzeug.formparser":
+    if module == "werkzeug.sansio.multipart" and tb.tb_frame.f_code.co_name == "next_event":
+        return "max_form_parts"
+    if module in ("werkzeug.sansio.multipart", "werkzeug.formparser"):
         return "max_form_memory_size"
     return None
 
