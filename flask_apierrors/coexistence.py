@@ -4,9 +4,10 @@ Flask keeps one handler per exception class: registering ApiErrors on
 ``HTTPException`` replaces a handler the app registered there before, and a
 handler the app registers after replaces ApiErrors'. Neither may happen
 silently: the first is remembered (it answers where ``enabled`` is off) and
-logged at setup; the second, and an app-wide ``Exception`` handler that
-takes unhandled errors away from the 500 body, are logged when the app gets
-its first request, with the fix.
+logged at setup; the second, a blueprint's ``HTTPException`` handler, and
+an ``Exception`` or 500 handler that takes unhandled errors away from the
+500 body, are logged when the app gets its first request, each with its
+fix.
 """
 
 from __future__ import annotations
@@ -23,21 +24,36 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger("flask_apierrors")
 
-_FIX: t.Final = (
-    " Register it before ApiErrors to have ApiErrors replace it, on a narrower class"
-    " (NotFound ...) to keep it for those errors only, or leave its part of the app to it"
-    " with errors.override(blueprint, enabled=False)."
+_OFF: t.Final = (
+    " or leave its part of the app to it with errors.override(blueprint, enabled=False)."
 )
 
-#: The handler classes that take errors away from ApiErrors -> the warning.
-_TAKEN: t.Final[t.Mapping[type[BaseException], str]] = {
+#: What takes errors away from ApiErrors -> the warning and its fix. An
+#: app-wide ``HTTPException`` handler registered before ApiErrors is
+#: replaced; nothing else ever is, whichever comes first.
+_TAKEN: t.Final[t.Mapping[t.Any, tuple[str, str]]] = {
     HTTPException: (
         "The HTTPException handler %s of %s answers HTTP errors in its own shape, not ApiErrors"
-        " (and `flask apierrors docs` documents bodies it never sends).%s"
+        " (and `flask apierrors docs` documents bodies it never sends).",
+        " Register it before ApiErrors to have ApiErrors replace it, on a narrower class"
+        " (NotFound ...) to keep it for those errors only," + _OFF,
+    ),
+    ("blueprint", HTTPException): (
+        "The HTTPException handler %s of %s answers its HTTP errors in its own shape, not"
+        " ApiErrors (and `flask apierrors docs` documents bodies it never sends).",
+        " Remove it, register it on a narrower class (NotFound ...) to keep it for those"
+        " errors only," + _OFF,
     ),
     Exception: (
         "The Exception handler %s of %s answers unhandled exceptions instead of ApiErrors' 500"
-        " (with its error id).%s"
+        " (with its error id).",
+        " Register it on your own exception classes instead," + _OFF,
+    ),
+    500: (
+        "The 500 handler %s of %s answers unhandled exceptions instead of ApiErrors' 500 (the"
+        " error id its log line names never reaches the client).",
+        " Remove it, raise an ApiError with a code of yours where you answer 500 on purpose,"
+        + _OFF,
     ),
 }
 
@@ -74,9 +90,11 @@ def check(state: AppState) -> None:
             )
     for scope, by_code in app.error_handler_spec.items():
         where = f"blueprint {scope!r}" if scope else f"app {app.name!r}"
-        for handler_type, handler in by_code.get(None, {}).items():
-            if handler == ours or handler in accepted:
-                continue
-            message = _TAKEN.get(handler_type)
-            if message is not None:
-                logger.warning(message, _name(handler), where, _FIX)
+        taken: list[tuple[t.Any, t.Any]] = list(by_code.get(None, {}).items())
+        taken += [(500, handler) for handler in by_code.get(500, {}).values()]
+        for kind, handler in taken:
+            if scope and kind is HTTPException:
+                kind = ("blueprint", HTTPException)
+            found = _TAKEN.get(kind)
+            if found is not None and handler != ours and handler not in accepted:
+                logger.warning(found[0] + found[1], _name(handler), where)

@@ -88,7 +88,7 @@ def choose_format(
     else the scope's, else ``problem`` when the client prefers it."""
     spec = problem.format or settings.format
     accept = environ.get("HTTP_ACCEPT", "") if settings.problem_on_accept else ""
-    if "problem+json" in accept:
+    if "problem+json" in accept.lower():  # media types ignore case
         mimetypes = MIMEAccept(parse_accept_header(accept))
         quality = mimetypes.quality(PROBLEM_JSON)
         if quality > 0 and quality > mimetypes["application/json"]:

@@ -265,6 +265,10 @@ def test_register_exception_maps_a_class(make_app: MakeApp) -> None:
         ("application/json, application/problem+json;q=0.5", "application/json"),
         ("application/problem+json, application/json;q=0.5", "application/problem+json"),
         ("*/*", "application/json"),
+        # Media types ignore case (RFC 9110).
+        ("APPLICATION/PROBLEM+JSON", "application/problem+json"),
+        ("Application/Problem+Json, application/json;q=0.5", "application/problem+json"),
+        ("application/JSON, application/problem+json;q=0.5", "application/json"),
     ],
 )
 def test_accept_problem_json(app: Flask, accept: str, mimetype: str) -> None:

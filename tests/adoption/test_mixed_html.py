@@ -12,6 +12,7 @@ from flask import Blueprint
 from flask import Flask
 from flask import abort
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
 
 
 def _routes(app: Flask) -> tuple[Blueprint, Blueprint]:
@@ -121,4 +122,95 @@ def test_no_warning_for_narrower_handlers(caplog: pytest.LogCaptureFixture) -> N
 
     with caplog.at_level(logging.WARNING, "flask_apierrors"):
         assert app.test_client().get("/missing").get_data(as_text=True) == "gone"
+    assert caplog.records == []
+
+
+def _warnings(caplog: pytest.LogCaptureFixture, name: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if name in r.getMessage()]
+
+
+@pytest.mark.parametrize("handler_first", [True, False])
+def test_a_blueprint_handler_is_never_replaced_and_the_advice_says_so(
+    caplog: pytest.LogCaptureFixture, handler_first: bool
+) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("bp_handler")
+    api, web = _routes(app)
+    api.register_error_handler(HTTPException, _html_handler)
+    if handler_first:
+        app.register_blueprint(api)
+        ApiErrors(app)
+    else:
+        ApiErrors(app)
+        app.register_blueprint(api)
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        response = app.test_client().get("/api/jobs/1")
+    assert response.get_data(as_text=True) == "<h1>404 custom page</h1>"
+    (warning,) = _warnings(caplog, "_html_handler")
+    assert "blueprint 'api'" in warning
+    assert "Register it before ApiErrors" not in warning
+    assert "Remove it" in warning and "enabled=False" in warning
+
+
+@pytest.mark.parametrize("handler_first", [True, False])
+def test_an_exception_handler_is_never_replaced_and_the_advice_says_so(
+    caplog: pytest.LogCaptureFixture, handler_first: bool
+) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("exc_handler")
+    if not handler_first:
+        ApiErrors(app)
+
+    @app.errorhandler(Exception)
+    def everything(e: Exception) -> tuple[str, int]:
+        return "oops", 500
+
+    if handler_first:
+        ApiErrors(app)
+
+    @app.get("/boom")
+    def boom() -> t.NoReturn:
+        raise KeyError("x")
+
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        assert app.test_client().get("/boom").get_data(as_text=True) == "oops"
+    (warning,) = _warnings(caplog, "everything")
+    assert "Register it before ApiErrors" not in warning
+    assert "your own exception classes" in warning
+
+
+@pytest.mark.parametrize("code", [500, InternalServerError])
+def test_a_500_handler_is_named_at_the_first_request(
+    caplog: pytest.LogCaptureFixture, code: t.Any
+) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("handler_500")
+    ApiErrors(app)
+
+    @app.errorhandler(code)
+    def server_error(e: Exception) -> tuple[str, int]:
+        return "<h1>sorry</h1>", 500
+
+    @app.get("/boom")
+    def boom() -> t.NoReturn:
+        raise KeyError("x")
+
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        client = app.test_client()
+        assert client.get("/boom").get_data(as_text=True) == "<h1>sorry</h1>"
+        client.get("/boom")
+    (warning,) = _warnings(caplog, "server_error")
+    assert "500 handler" in warning and "error id" in warning
+
+
+def test_no_warning_without_other_handlers(caplog: pytest.LogCaptureFixture) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("alone")
+    ApiErrors(app)
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        app.test_client().get("/missing")
     assert caplog.records == []
