@@ -77,8 +77,9 @@ class Context:
     ) -> Problem:
         """A :class:`Problem` for ``code``; the catalog fills in what is not
         given (status, message, format). ``validation_error`` answers with
-        the ``validation_status`` setting; the message passes through
-        :attr:`translate`."""
+        the ``validation_status`` setting; an ``internal_server_error``
+        carries the error id and support message, whoever raised it; the
+        message passes through :attr:`translate`."""
         spec = self.catalog.get(code)
         if status is None:
             if spec is None:
@@ -87,6 +88,17 @@ class Context:
                 status = self.settings.validation_status
             else:
                 status = spec.status
+        if (
+            status == 500
+            and spec is not None
+            and spec.code == "internal_server_error"
+            and (details is None or "error_id" not in details)
+        ):
+            details = {
+                "error_id": self.error_id(),
+                "support_message": self.settings.support_message,
+                **(details or {}),
+            }
         default = spec.message if spec is not None else reason_phrase(status)
         if message is None:
             message = default

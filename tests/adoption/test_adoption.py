@@ -107,3 +107,78 @@ def test_take_over_keeps_the_replaced_handler() -> None:
     assert state.displaced[Taken] is theirs
     assert adoption.app_handler(app, Taken) == state.handler
     assert_api_error(app.test_client().get("/"), "conflict", app=app)
+
+
+def _smorest_app() -> Flask:
+    import flask_smorest
+
+    app = Flask("smorest_500")
+    app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.3")
+    api = flask_smorest.Api(app)
+    ApiErrors(app)
+    blp = flask_smorest.Blueprint("b", __name__)
+
+    @blp.route("/fail")
+    def fail() -> t.NoReturn:
+        flask_smorest.abort(500, message="Database down")
+
+    api.register_blueprint(blp)
+    return app
+
+
+def _apiflask_app() -> Flask:
+    from apiflask import APIFlask
+    from apiflask import abort
+
+    app = APIFlask("apiflask_500")
+    ApiErrors(app)
+
+    @app.get("/fail")
+    def fail() -> t.NoReturn:
+        abort(500, "Database down")
+
+    return app
+
+
+def _restx_app() -> Flask:
+    from flask_restx import Api
+    from flask_restx import Resource
+
+    app = Flask("restx_500")
+    api = Api(app)
+    ApiErrors(app)
+
+    @api.route("/fail")
+    class Fail(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            api.abort(500, "Database down")
+
+    return app
+
+
+def _werkzeug_app() -> Flask:
+    from flask import abort
+
+    app = Flask("werkzeug_500")
+    ApiErrors(app)
+
+    @app.get("/fail")
+    def fail() -> t.NoReturn:
+        abort(500, "Database down")
+
+    return app
+
+
+@pytest.mark.parametrize("make", [_smorest_app, _apiflask_app, _restx_app, _werkzeug_app])
+def test_a_500_aborted_through_a_framework_carries_the_error_id(
+    make: t.Callable[[], Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make()
+    with caplog.at_level("ERROR", "flask_apierrors"):
+        response = app.test_client().get("/fail")
+    error = assert_api_error(response, "internal_server_error", app=app, message="Database down")
+    error_id = error.details["error_id"]
+    assert error_id.startswith("err_")
+    assert error.details["support_message"] == get_state(app).settings.support_message
+    # The log line names the id the client got.
+    assert [r for r in caplog.records if error_id in r.getMessage()]
