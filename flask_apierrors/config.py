@@ -11,6 +11,9 @@ keyword argument, ``app.config``, the default. Settings are read when
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
+import re
 import typing as t
 
 from .problem import check_type_template
@@ -137,6 +140,16 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_type_template(self.problem_type_template)
+        status = self.validation_status
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 499:
+            _invalid("validation_status", status, "a validation error is a 4xx (400 or 422)")
+        for name in ("request_id_prefix", "error_id_prefix"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not _ID_PREFIX.fullmatch(value):
+                _invalid(name, value, "use at most 64 letters, digits, '.', '_' or '-'")
+        for header in (self.response_id_header, *self.request_id_headers):
+            if not isinstance(header, str) or not _TOKEN.fullmatch(header):
+                _invalid("response_id_header", header, "not a header name")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -146,6 +159,17 @@ class Settings:
     def merged(self, options: t.Mapping[str, t.Any]) -> Settings:
         """A copy with ``options`` applied (unknown names raise TypeError)."""
         return merged(self, options)
+
+
+#: What starts an id (ids are at most 128 of these characters, see
+#: :data:`flask_apierrors.correlation.VALID_ID`).
+_ID_PREFIX: t.Final = re.compile(r"[A-Za-z0-9._-]{0,64}")
+#: A header name (RFC 9110 token).
+_TOKEN: t.Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _invalid(name: str, value: t.Any, why: str) -> t.NoReturn:
+    raise ValueError(f"{config_key(name)}={value!r} is not valid: {why}.")
 
 
 #: The settings classes of every feature that declared its own keys
@@ -271,6 +295,18 @@ def load(app: Flask, cls: type[S], options: t.Mapping[str, t.Any]) -> S:
 
 
 def load_settings(app: Flask, options: t.Mapping[str, t.Any]) -> Settings:
-    """The core's :class:`Settings` of ``app`` (see :func:`load`)."""
+    """The core's :class:`Settings` of ``app`` (see :func:`load`); an
+    ``APIERRORS_*`` key of ``app.config`` that names no setting (a typo) is
+    logged at WARNING, with the likely one."""
     check_options(options)
+    known = {config_key(name) for name in all_names()}
+    for key in app.config:
+        if key.startswith(PREFIX) and key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            logging.getLogger("flask_apierrors").warning(
+                "%s in the config of app %r is not a flask-apierrors setting%s; it is ignored.",
+                key,
+                app.name,
+                f" (did you mean {close[0]}?)" if close else "",
+            )
     return load(app, Settings, options)

@@ -179,7 +179,7 @@ class AppState:
         self, blueprint: Blueprint, options: t.Mapping[str, t.Any], url_prefix: str | None
     ) -> None:
         """Use ``options`` for ``blueprint`` (see :meth:`ApiErrors.override`)."""
-        config.check_options(options)
+        self.settings.merged(options)  # a bad name or value fails now, not per request
         entry = Override(blueprint, dict(options), url_prefix)
         self._overrides[blueprint.name] = entry
         self._scopes.pop(blueprint.name, None)

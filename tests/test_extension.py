@@ -51,6 +51,46 @@ def test_unknown_option_names_the_valid_ones() -> None:
 
 
 @pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("APIERRORS_VALIDATION_STATUS", 999),
+        ("APIERRORS_VALIDATION_STATUS", 200),
+        ("APIERRORS_VALIDATION_STATUS", "500"),
+        ("APIERRORS_VALIDATION_STATUS", True),
+        ("APIERRORS_REQUEST_ID_PREFIX", "req\n"),
+        ("APIERRORS_REQUEST_ID_PREFIX", "bad prefix"),
+        ("APIERRORS_REQUEST_ID_PREFIX", "r" * 200),
+        ("APIERRORS_ERROR_ID_PREFIX", "err/"),
+        ("APIERRORS_RESPONSE_ID_HEADER", "X Request ID"),
+        ("APIERRORS_REQUEST_ID_HEADERS", ["X-Request-ID", "bad:header"]),
+    ],
+)
+def test_a_setting_that_cannot_work_fails_at_setup(key: str, value: t.Any) -> None:
+    app = Flask(__name__)
+    app.config[key] = value
+    with pytest.raises(ValueError, match=r"^APIERRORS_[A-Z_]+=.* is not valid: [^\n]+\.$"):
+        ApiErrors(app)
+
+
+def test_a_setting_that_cannot_work_fails_in_an_override_too() -> None:
+    app = Flask(__name__)
+    errors = ApiErrors(app)
+    bp = Blueprint("bp", __name__)
+    with pytest.raises(ValueError, match="APIERRORS_VALIDATION_STATUS"):
+        errors.override(bp, validation_status=600)
+
+
+def test_a_config_key_that_names_no_setting_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    app = Flask("typo")
+    app.config.update(APIERRORS_FROMAT="detail", APIERRORS_FORMAT="problem")
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        ApiErrors(app)
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert "APIERRORS_FROMAT" in message and "did you mean APIERRORS_FORMAT?" in message
+    assert app.extensions["apierrors"].settings.format == "problem"
+
+
+@pytest.mark.parametrize(
     ("config", "kwargs", "expected"),
     [
         ({}, {}, "error"),
