@@ -124,7 +124,8 @@ def _name_loaders(state: AppState) -> None:
     custom = []
     for loader, attr in _LOADERS.items():
         callback = getattr(manager, attr, None)
-        if callback is not None and callback is not getattr(default_callbacks, f"default{attr}"):
+        default = getattr(default_callbacks, f"default{attr}", callback)
+        if callback is not None and callback is not default:
             custom.append((loader, callback))
     adoption.ignored_callbacks(state, "flask-jwt-extended", custom)
 
