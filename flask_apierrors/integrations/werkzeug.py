@@ -131,16 +131,17 @@ def convert_internal_error(e: BaseException, ctx: Context) -> Problem | None:
     """500s: an id to find the log entry, nothing of the exception's text."""
     if not isinstance(e, InternalServerError):
         return None
-    details: dict[str, t.Any] = {
-        "error_id": ctx.error_id(),
-        "support_message": ctx.settings.support_message,
-    }
+    # The error id and support message: Context.problem adds them to every
+    # internal_server_error.
+    details: dict[str, t.Any] | None = None
     original = e.original_exception
     if ctx.debug and original is not None:
-        details["debug"] = {
-            "type": type(original).__qualname__,
-            "message": str(original),
-            "traceback": traceback.format_exception(original),
+        details = {
+            "debug": {
+                "type": type(original).__qualname__,
+                "message": str(original),
+                "traceback": traceback.format_exception(original),
+            }
         }
     message = None if _has_default_description(e) else e.description
     return ctx.problem(
