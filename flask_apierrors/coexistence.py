@@ -58,7 +58,8 @@ _TAKEN: t.Final[t.Mapping[t.Any, tuple[str, str]]] = {
 }
 
 
-def _name(handler: t.Callable[..., t.Any]) -> str:
+def handler_name(handler: t.Callable[..., t.Any]) -> str:
+    """``module.qualname`` of a handler or callback, as warnings name it."""
     func = getattr(handler, "__func__", handler)
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
 
@@ -85,7 +86,7 @@ def check(state: AppState) -> None:
                 "ApiErrors replaced the %s handler %s of app %r: it no longer answers HTTP"
                 " errors, except where ApiErrors is turned off (enabled=False).",
                 exc_type.__name__,
-                _name(handler),
+                handler_name(handler),
                 app.name,
             )
     for scope, by_code in app.error_handler_spec.items():
@@ -97,4 +98,4 @@ def check(state: AppState) -> None:
                 kind = ("blueprint", HTTPException)
             found = _TAKEN.get(kind)
             if found is not None and handler != ours and handler not in accepted:
-                logger.warning(found[0] + found[1], _name(handler), where)
+                logger.warning(found[0] + found[1], handler_name(handler), where)

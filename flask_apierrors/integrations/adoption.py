@@ -35,6 +35,7 @@ from flask import has_request_context
 from flask import request
 from werkzeug.exceptions import HTTPException
 
+from ..coexistence import handler_name
 from ..plugins import Plugin
 from ..problem import MISSING
 from ..problem import FieldError
@@ -144,10 +145,7 @@ def ignored_callbacks(
     """Log, at WARNING, the app's own error callbacks of ``library``
     (``(decorator, callback)`` pairs) that ApiErrors answers in place of:
     they answer only where ApiErrors is off. One line, at the first request."""
-    named = [
-        f"@{where} {getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', f)}"
-        for where, f in callbacks
-    ]
+    named = [f"@{where} {handler_name(f)}" for where, f in callbacks]
     if named:
         logging.getLogger("flask_apierrors").warning(
             "%s callbacks of app %r answer only where ApiErrors is off: %s. ApiErrors answers"
