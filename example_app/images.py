@@ -148,6 +148,14 @@ def _stale(record: t.Mapping[str, t.Any]) -> bool:
     return age.total_seconds() > stale_seconds(current_app.config)
 
 
+def _not_retryable(file_id: str, status: str) -> ApiError:
+    return ApiError(
+        "validation_error",
+        "Only failed files can be retried",
+        details={"file_id": file_id, "status": status},
+    )
+
+
 def _job_status(files: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     statuses = {f["status"] for f in files}
     if statuses <= {"completed"}:
@@ -309,11 +317,7 @@ def retry_file(job_id: str, file_id: str) -> tuple[dict[str, t.Any], int]:
     generation stopped with its worker); 202."""
     record = _file(job_id, file_id)
     if record["status"] != "failed" and not _stale(record):
-        raise ApiError(
-            "validation_error",
-            "Only failed files can be retried",
-            details={"file_id": file_id, "status": record["status"]},
-        )
+        raise _not_retryable(file_id, record["status"])
     if service_url(current_app.config, "GENERATION_SERVICE_URL") is None:
         raise _not_configured()
     requeued = db.update_job_file(
@@ -329,11 +333,7 @@ def retry_file(job_id: str, file_id: str) -> tuple[dict[str, t.Any], int]:
     if not requeued:
         # Another request retried it first.
         current = db.job_file(db.get_db(), job_id, file_id)
-        raise ApiError(
-            "validation_error",
-            "Only failed files can be retried",
-            details={"file_id": file_id, "status": current["status"] if current else "queued"},
-        )
+        raise _not_retryable(file_id, current["status"] if current else "queued")
     generation.start(_app(), job_id, file_id, record["filename"])
     return {"job_id": job_id, "file_id": file_id, "status": "queued"}, 202
 
