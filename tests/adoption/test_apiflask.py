@@ -261,40 +261,19 @@ def test_apiflask_answers_where_apierrors_is_off(app: APIFlask) -> None:
     assert response.get_json() == {"detail": {}, "message": "No such pet"}
 
 
-def test_error_processor_defined_before_answers_where_apierrors_is_off() -> None:
+@pytest.mark.parametrize("processor_first", [True, False], ids=["before", "after"])
+def test_error_processor_answers_where_apierrors_is_off(
+    processor_first: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Defined before ApiErrors or after it (APIFlask registers its handler
+    # again then): ApiErrors answers, the processor where ApiErrors is off.
     app = APIFlask("processed")
 
-    @app.error_processor
     def processor(error: HTTPError) -> tuple[dict[str, t.Any], int]:
         return {"oops": error.message}, error.status_code
 
-    web = APIBlueprint("web", __name__)
-
-    @web.get("/web")
-    def page() -> t.NoReturn:
-        abort(418)
-
-    @app.get("/api")
-    def api() -> t.NoReturn:
-        abort(418)
-
-    app.register_blueprint(web)
-    errors = ApiErrors(app)
-    errors.override(web, enabled=False)
-    assert isinstance(app.error_callback, ErrorCallback)
-    client = app.test_client()
-    assert client.get("/web").get_json() == {"oops": "I'm a teapot"}
-    assert_api_error(client.get("/api"), "im_a_teapot", app=app)
-
-
-def test_plain_flask_apps_are_left_alone() -> None:
-    app = Flask("plain")
-    ApiErrors(app)
-    assert not hasattr(app, "error_callback")
-
-
-def test_error_processor_defined_after_apierrors(caplog: pytest.LogCaptureFixture) -> None:
-    app = APIFlask("processed_late")
+    if processor_first:
+        app.error_processor(processor)
     errors = ApiErrors(app)
     web = APIBlueprint("web", __name__)
 
@@ -308,11 +287,8 @@ def test_error_processor_defined_after_apierrors(caplog: pytest.LogCaptureFixtur
 
     app.register_blueprint(web)
     errors.override(web, enabled=False)
-
-    @app.error_processor
-    def processor(error: HTTPError) -> tuple[dict[str, t.Any], int]:
-        return {"oops": error.message}, error.status_code
-
+    if not processor_first:
+        app.error_processor(processor)
     client = app.test_client()
     with caplog.at_level(logging.WARNING, "flask_apierrors"):
         assert_api_error(client.get("/nowhere"), "not_found", app=app)
@@ -320,3 +296,9 @@ def test_error_processor_defined_after_apierrors(caplog: pytest.LogCaptureFixtur
     assert client.get("/web").get_json() == {"oops": "I'm a teapot"}
     assert isinstance(app.error_callback, ErrorCallback)
     assert not [r for r in caplog.records if "handle_werkzeug_errors" in r.getMessage()]
+
+
+def test_plain_flask_apps_are_left_alone() -> None:
+    app = Flask("plain")
+    ApiErrors(app)
+    assert not hasattr(app, "error_callback")
