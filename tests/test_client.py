@@ -260,6 +260,22 @@ def test_empty_and_unknown_status() -> None:
     assert type(teapot) is ClientError and teapot.code == "im_a_teapot"
 
 
+@pytest.mark.parametrize("lib", ["requests", "httpx"])
+def test_a_body_nested_past_the_json_parser_is_text(lib: str) -> None:
+    # A hostile or broken server: the parser gives up on the depth, the
+    # client keeps the status and reads the body as text.
+    content = b"[" * 100_000 + b"]" * 100_000
+    response: t.Any
+    if lib == "httpx":
+        response = httpx.Response(502, content=content)
+    else:
+        response = requests.Response()
+        response.status_code, response._content = 502, content
+    error = client.parse_error(response)
+    assert type(error) is UpstreamError and error.status == 502
+    assert isinstance(error.body, str) and error.body.startswith("[[[")
+
+
 def test_werkzeug_test_responses_are_understood() -> None:
     from tests.apps.client_app import create_app
 

@@ -151,7 +151,7 @@ def _json_body(content: bytes | None) -> tuple[t.Any, bool]:
         return None, False
     try:
         return json.loads(content), True
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # nested past the parser's depth
         return content[:_MAX_TEXT].decode("utf-8", "replace"), False
 
 
