@@ -11,7 +11,9 @@ import weakref
 from flask import Blueprint
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import got_request_exception
+from flask import has_app_context
 from flask import has_request_context
 from flask import request
 from werkzeug.exceptions import HTTPException
@@ -72,7 +74,7 @@ class ApiErrors:
         check_options(options)
         self.catalog = catalog if catalog is not None else Catalog.default()
         self._options = options
-        #: Calls replayed on every app this instance sets up, in order.
+        #: Calls made before any app was set up: replayed on every app, in order.
         self._setup: list[tuple[str, tuple[t.Any, ...], dict[str, t.Any]]] = []
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         self._newest: weakref.ref[Flask] | None = None
@@ -112,6 +114,7 @@ class ApiErrors:
             _add_filter(target, correlation.CorrelationIdFilter)
         for method, args, kwargs in self._setup:
             getattr(state, method)(*args, **kwargs)
+        state.setup_calls = list(self._setup)
         for plugin in self._plugins:
             if plugin.setup is not None:
                 plugin.setup(state)
@@ -119,23 +122,30 @@ class ApiErrors:
         state.on_first_request(coexistence.check)
 
     def _record(self, what: str, method: str, *args: t.Any, **kwargs: t.Any) -> None:
-        """Apply a setup call to every app not yet serving, and remember it
-        for the apps set up later. Repeating a call is harmless; a new one
-        after the newest app handled its first request raises."""
+        """Apply a setup call. Before any app is set up, it is for every app
+        this instance sets up (replayed by ``init_app``); after, for the app
+        being set up: the one of the active app context, else the newest.
+        Repeating a call is harmless; a new one for an app that has served
+        raises."""
         call = (method, args, kwargs)
-        if call in self._setup:
+        app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+        if app not in self._apps:
+            app = self._newest() if self._newest is not None else None
+        if app is None:
+            if call not in self._setup:
+                self._setup.append(call)
             return
-        newest = self._newest() if self._newest is not None else None
-        if newest is not None and get_state(newest).served:
+        state = get_state(app)
+        if call in state.setup_calls:
+            return
+        if state.served:
             raise RuntimeError(
-                f"ApiErrors.{what}() was called after the app handled its first"
-                " request. Call it while setting the app up."
+                f"ApiErrors.{what}() was called after app {app.name!r} handled its first"
+                " request. Call it after init_app(app) for that app only, or before the"
+                " first init_app for every app."
             )
-        self._setup.append(call)
-        for app in list(self._apps):
-            state = get_state(app)
-            if not state.served:
-                getattr(state, method)(*args, **kwargs)
+        state.setup_calls.append(call)
+        getattr(state, method)(*args, **kwargs)
 
     def override(
         self, blueprint: Blueprint, *, url_prefix: str | None = None, **options: t.Any

@@ -112,6 +112,8 @@ class AppState:
         self._chain()
         #: The header fixers, in order (see :meth:`add_header_fixer`).
         self.header_fixers: tuple[HeaderFixer, ...] = ()
+        #: The extension's setup calls applied to this app (a repeat is a no-op).
+        self.setup_calls: list[tuple[str, tuple[t.Any, ...], dict[str, t.Any]]] = []
         #: The app has received a request (setup is over).
         self.served = False
         #: The WSGI environ of the first request (see :meth:`begin_serving`).

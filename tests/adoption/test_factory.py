@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import typing as t
 
+import pytest
 from flask import Blueprint
 from flask import Flask
 
@@ -69,3 +70,74 @@ def test_apps_of_other_names_get_their_own_filters() -> None:
     kinds = [type(f) for f in app.logger.filters]
     assert kinds.count(ExceptionLogTagger) == kinds.count(CorrelationIdFilter) == 1
     assert logging.getLogger("factory_other") is app.logger
+
+
+def test_a_factorys_setup_calls_are_for_the_app_it_sets_up() -> None:
+    # Each app gets the format its factory call asked for: a call made after
+    # init_app is not applied to the other apps of the instance.
+    shared = ApiErrors()
+    api = Blueprint("api", __name__, url_prefix="/api")
+
+    @api.get("/x")
+    def x() -> t.NoReturn:
+        raise ApiError("not_found")
+
+    def make(fmt: str) -> Flask:
+        app = Flask("per_app_format")
+        shared.init_app(app)
+        shared.override(api, format=fmt)
+        app.register_blueprint(api)
+        return app
+
+    apps = [(make(fmt), fmt) for fmt in ("error_code", "problem", "error_code", "detail")]
+    for app, fmt in apps:
+        response = app.test_client().get("/api/x")
+        body = response.get_json()
+        if fmt == "problem":
+            assert response.mimetype == "application/problem+json" and body["code"] == "not_found"
+        elif fmt == "error_code":
+            assert response.mimetype == "application/json" and body["error_code"] == "NOT_FOUND"
+        else:
+            assert body["detail"]["code"] == "NOT_FOUND"
+
+
+def test_calls_before_any_app_are_for_every_app() -> None:
+    shared = ApiErrors()
+    shared.register_exception(sqlite3.OperationalError, "service_unavailable")
+    for _ in range(2):
+        app = Flask("every_app")
+        shared.init_app(app)
+
+        @app.get("/db")
+        def db() -> t.NoReturn:
+            raise sqlite3.OperationalError("database is locked")
+
+        assert_api_error(app.test_client().get("/db"), "service_unavailable", app=app)
+
+
+def test_a_call_in_an_app_context_is_for_that_app() -> None:
+    shared = ApiErrors()
+    first, second = Flask("first_app"), Flask("second_app")
+    shared.init_app(first)
+    shared.init_app(second)
+    with first.app_context():
+        shared.register_exception(sqlite3.OperationalError, "service_unavailable")
+    for app in (first, second):
+
+        @app.get("/db")
+        def db() -> t.NoReturn:
+            raise sqlite3.OperationalError("database is locked")
+
+    app_errors = {
+        app.name: app.test_client().get("/db").get_json()["error"] for app in (first, second)
+    }
+    assert app_errors == {"first_app": "service_unavailable", "second_app": "internal_server_error"}
+
+
+def test_a_call_for_an_app_that_served_names_it_and_the_fix() -> None:
+    shared = ApiErrors()
+    app = Flask("served_app")
+    shared.init_app(app)
+    app.test_client().get("/")
+    with pytest.raises(RuntimeError, match=r"after app 'served_app' handled its first request"):
+        shared.override(Blueprint("late", __name__), format="detail")
