@@ -102,11 +102,11 @@ class Context:
         default = spec.message if spec is not None else reason_phrase(status)
         if message is None:
             message = default
-        if self.translate is not None:
-            message = self.translate(message)
         # Lazy strings (flask-babel's lazy_gettext) are read now, in the
         # request's locale; an object without text of its own is not shown.
         text = safe_text(message, default)
+        if self.translate is not None:
+            text = safe_text(self.translate(text), text)
         if format is None and spec is not None:
             format = spec.format
         return Problem(

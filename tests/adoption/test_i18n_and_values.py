@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask import abort
 from flask import request
 from flask_babel import Babel
 from flask_babel import lazy_gettext
@@ -65,6 +66,10 @@ def babel_app(translations: Path) -> Flask:
     def quota() -> t.NoReturn:
         raise ApiError("quota", lazy_gettext("The quota is used up"), status=402)
 
+    @app.get("/described")
+    def described() -> t.NoReturn:
+        abort(400, description={"field": "name"})
+
     return app
 
 
@@ -83,6 +88,20 @@ def test_messages_follow_the_requests_locale(
     client = babel_app(translations).test_client()
     response = client.get(path, headers={"Accept-Language": language})
     assert response.get_json()["message"] == message
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_a_message_that_is_not_text_is_translated_as_the_default(
+    translations: Path, language: str
+) -> None:
+    # gettext takes text only: a dict description reached it and the 400 became a 500.
+    response = (
+        babel_app(translations)
+        .test_client()
+        .get("/described", headers={"Accept-Language": language})
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "bad_request"
 
 
 def test_a_translate_setting_wins() -> None:
