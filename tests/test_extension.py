@@ -9,6 +9,7 @@ from flask import Flask
 from flask import Response
 from flask import got_request_exception
 from flask import request
+from werkzeug.exceptions import Conflict
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound
 from werkzeug.exceptions import default_exceptions
@@ -693,3 +694,34 @@ def test_client_errors_logged_when_asked(
         app.test_client().get("/missing\x1b")
     (record,) = caplog.records
     assert record.levelname == "INFO" and "404 not_found" in record.getMessage()
+
+
+class BookNotFound(NotFound):
+    description = "No book with this ISBN."
+
+
+class QuietConflict(Conflict):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "message"),
+    [
+        (BookNotFound(), 404, "No book with this ISBN."),
+        (BookNotFound("No book 42."), 404, "No book 42."),
+        (QuietConflict(), 409, None),  # Werkzeug's text: the catalog's message instead
+    ],
+)
+def test_an_apps_werkzeug_subclass_keeps_its_own_description(
+    make_app: MakeApp, exc: HTTPException, status: int, message: str | None
+) -> None:
+    app, _ = make_app()
+
+    @app.get("/raise")
+    def raise_it() -> t.NoReturn:
+        raise exc
+
+    response = app.test_client().get("/raise")
+    assert response.status_code == status
+    expected = message or app.extensions["apierrors"].catalog.for_status(status).message
+    assert response.get_json()["message"] == expected

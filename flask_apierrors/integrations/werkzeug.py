@@ -104,7 +104,13 @@ def convert_json_recursion(e: BaseException, ctx: Context) -> Problem | None:
 
 
 def _has_default_description(e: HTTPException) -> bool:
-    return e.description == type(e).description
+    """Whether ``e`` says only what Werkzeug's class says (the catalog's
+    message is then better for an API client); the description of an app's
+    own subclass (``class BookNotFound(NotFound)``) is the app's message."""
+    werkzeug_class = next(
+        (c for c in type(e).__mro__ if c.__module__.startswith("werkzeug.")), HTTPException
+    )
+    return e.description == werkzeug_class.description
 
 
 def convert_api_error(e: BaseException, ctx: Context) -> Problem | None:
