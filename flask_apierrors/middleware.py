@@ -83,7 +83,9 @@ class ApiErrorsMiddleware:
         if exchange.pending is not None:
             start_response(*exchange.pending)
         if exchange.body is not None:
-            return ClosingIterator([exchange.body], getattr(iterable, "close", None))
+            # A HEAD answer has the headers of the GET one, and no body.
+            body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else exchange.body
+            return ClosingIterator([body], getattr(iterable, "close", None))
         if exchange.streamed:
             return _LoggedStream(iterable, environ, state)
         return iterable

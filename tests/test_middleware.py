@@ -121,6 +121,22 @@ def test_a_routing_redirect_in_a_json_scope_is_json(make_app: MakeApp) -> None:
     assert app.test_client().get("/items", follow_redirects=True).get_json() == {"ok": True}
 
 
+def test_a_routing_redirect_answers_head_without_a_body(make_app: MakeApp) -> None:
+    app, _ = make_app()
+
+    @app.get("/items/")
+    def items() -> dict[str, bool]:
+        return {"ok": True}
+
+    client = app.test_client()
+    head, get = client.head("/items"), client.get("/items")
+    assert head.status_code == get.status_code == 308
+    assert head.data == b""
+    assert head.headers["Location"] == get.headers["Location"]
+    assert head.headers["Content-Type"] == get.headers["Content-Type"] == "application/json"
+    assert int(head.headers["Content-Length"]) == len(get.data) > 0
+
+
 def test_a_redirect_where_apierrors_is_off_stays_html(make_app: MakeApp) -> None:
     app, errors = make_app()
     web = Blueprint("web", __name__, url_prefix="/web")
