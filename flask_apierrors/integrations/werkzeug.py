@@ -103,14 +103,17 @@ def convert_json_recursion(e: BaseException, ctx: Context) -> Problem | None:
     return None
 
 
+_LIBRARIES: t.Final = ("werkzeug.", "flask_apierrors.")
+
+
 def _has_default_description(e: HTTPException) -> bool:
     """Whether ``e`` says only what Werkzeug's class says (the catalog's
     message is then better for an API client); the description of an app's
-    own subclass (``class BookNotFound(NotFound)``) is the app's message."""
-    werkzeug_class = next(
-        (c for c in type(e).__mro__ if c.__module__.startswith("werkzeug.")), HTTPException
-    )
-    return e.description == werkzeug_class.description
+    own subclass (``class BookNotFound(NotFound)``) is the app's message.
+    Werkzeug's and this package's classes (Flask-HTTPAuth's challenges)
+    keep the catalog's."""
+    library_class = next(c for c in type(e).__mro__ if c.__module__.startswith(_LIBRARIES))
+    return bool(e.description == t.cast(type[HTTPException], library_class).description)
 
 
 def convert_api_error(e: BaseException, ctx: Context) -> Problem | None:
