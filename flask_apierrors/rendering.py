@@ -16,7 +16,6 @@ import typing as t
 from flask import Response
 from flask import got_request_exception
 from werkzeug.datastructures import MIMEAccept
-from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.http import parse_accept_header
 
@@ -166,7 +165,9 @@ def log_problem(
     if problem.status >= 500:
         if ids is not None and ids.unhandled:
             return
-        cause = e.__cause__ if isinstance(e, HTTPException) else e
+        # The exception itself (its traceback shows its cause): monitoring
+        # that reads log records (Sentry's logging integration) then sees the
+        # exception got_request_exception reports, and keeps one event.
         app_logger.log(
             logging.WARNING if problem.status == 503 else logging.ERROR,
             "%s %s: %s [error_id=%s correlation_id=%s]",
@@ -175,7 +176,7 @@ def log_problem(
             correlation.escape_log(problem.message),
             (ids.error_id if ids is not None else None) or "-",
             cid,
-            exc_info=cause if cause is not None else None,
+            exc_info=e,
         )
     elif log_client_errors:
         app_logger.info(

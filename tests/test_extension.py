@@ -572,7 +572,9 @@ def test_server_api_error_logged_at_error(
         body = app.test_client().get("/db").get_json()
     (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert body["correlation_id"] in record.getMessage()
-    assert record.exc_info is not None and record.exc_info[0] is OSError
+    # The exception itself, whose traceback shows its cause.
+    assert record.exc_info is not None and record.exc_info[0] is DatabaseException
+    assert isinstance(record.exc_info[1].__cause__, OSError)
 
 
 # -- faults while rendering -------------------------------------------------------

@@ -1,22 +1,26 @@
 """Monitoring sees the 5xx that ApiErrors renders: Sentry (its real SDK,
-capturing in-process) and OpenTelemetry (the SDK's in-memory exporter)."""
+sending to an ingestion endpoint on loopback) and OpenTelemetry (the SDK's in-memory exporter)."""
 
 from __future__ import annotations
 
+import gzip
+import http.server
+import json
 import sqlite3
+import threading
 import typing as t
 
 import pytest
 import sentry_sdk
 from flask import Flask
+from flask import abort
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
-from sentry_sdk.envelope import Envelope
 from sentry_sdk.integrations.flask import FlaskIntegration
-from sentry_sdk.transport import Transport
+from werkzeug.exceptions import BadGateway
 
 from flask_apierrors import ApiError
 from flask_apierrors import ApiErrors
@@ -44,6 +48,25 @@ def make_app() -> Flask:
     def unhandled() -> t.NoReturn:
         raise KeyError("boom")
 
+    @app.get("/abort-500")
+    def abort_500() -> t.NoReturn:
+        abort(500)
+
+    @app.get("/abort-502")
+    def abort_502() -> t.NoReturn:
+        abort(502)
+
+    @app.get("/caused")
+    def caused() -> t.NoReturn:
+        try:
+            raise KeyError("missing")
+        except KeyError as e:
+            raise BadGateway() from e
+
+    @app.get("/api-error-500")
+    def api_error_500() -> t.NoReturn:
+        raise ApiError("internal_server_error")
+
     @app.get("/client-error")
     def client_error() -> t.NoReturn:
         raise ApiError("not_found")
@@ -51,33 +74,66 @@ def make_app() -> Flask:
     return app
 
 
-class CapturingTransport(Transport):
-    """Keeps the events the SDK would send (nothing leaves the process)."""
+class SentryIngest:
+    """A stand-in for Sentry's ingestion endpoint on a loopback port: it
+    keeps the events of the envelopes the real SDK sends it over HTTP."""
 
-    def __init__(self, options: t.Any = None) -> None:
-        super().__init__(options)
+    def __init__(self) -> None:
         self.events: list[dict[str, t.Any]] = []
+        events = self.events
 
-    def capture_envelope(self, envelope: Envelope) -> None:
-        for item in envelope.items:
-            if item.type == "event" and item.payload.json is not None:
-                self.events.append(item.payload.json)
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                data = self.rfile.read(int(self.headers["Content-Length"]))
+                encoding = self.headers.get("Content-Encoding")
+                if encoding == "gzip":
+                    data = gzip.decompress(data)
+                elif encoding == "br":
+                    import brotli  # type: ignore[import-not-found]
+
+                    data = brotli.decompress(data)
+                lines = data.split(b"\n")
+                for header, payload in zip(lines[1::2], lines[2::2], strict=False):
+                    if json.loads(header).get("type") == "event":
+                        events.append(json.loads(payload))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: t.Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def dsn(self) -> str:
+        return f"http://public@127.0.0.1:{self.server.server_address[1]}/1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture
 def sentry_events() -> t.Iterator[list[dict[str, t.Any]]]:
-    transport = CapturingTransport()
-    sentry_sdk.init(
-        dsn="http://public@127.0.0.1:9/1",
-        transport=transport,
-        integrations=[FlaskIntegration()],
-        default_integrations=False,
-    )
+    # Sentry as apps set it up: the Flask integration and the default ones
+    # (the logging integration turns ERROR records into events).
+    ingest = SentryIngest()
+    sentry_sdk.init(dsn=ingest.dsn, integrations=[FlaskIntegration()])
     try:
-        yield transport.events
+        yield ingest.events
     finally:
         sentry_sdk.get_client().close()
         sentry_sdk.init()
+        ingest.close()
+
+
+def exception_types(events: list[dict[str, t.Any]]) -> list[str | None]:
+    """The exception type of every event sent (``None`` for a message event,
+    such as one made from a log record)."""
+    sentry_sdk.flush(timeout=5)
+    return [e["exception"]["values"][-1]["type"] if "exception" in e else None for e in events]
 
 
 @pytest.mark.parametrize(
@@ -86,6 +142,10 @@ def sentry_events() -> t.Iterator[list[dict[str, t.Any]]]:
         ("/api-error", 503, "Outage"),
         ("/registered", 500, "OperationalError"),
         ("/unhandled", 500, "KeyError"),
+        ("/abort-500", 500, "InternalServerError"),
+        ("/abort-502", 502, "BadGateway"),
+        ("/caused", 502, "BadGateway"),
+        ("/api-error-500", 500, "ApiError"),
     ],
 )
 def test_sentry_captures_each_5xx_once(
@@ -94,15 +154,18 @@ def test_sentry_captures_each_5xx_once(
     app = make_app()
     response = app.test_client().get(path)
     assert response.status_code == status
-    sentry_sdk.flush()
-    types = [e["exception"]["values"][-1]["type"] for e in sentry_events if "exception" in e]
-    assert types == [exception]
+    assert exception_types(sentry_events) == [exception]
+    (event,) = sentry_events
+    # The ids the client sees find the event.
+    assert event["tags"]["correlation_id"] == response.headers["X-Request-ID"]
+    error_id = response.get_json().get("details", {}).get("error_id")
+    if error_id is not None:
+        assert event["tags"]["error_id"] == error_id
 
 
 def test_sentry_does_not_capture_client_errors(sentry_events: list[dict[str, t.Any]]) -> None:
     assert make_app().test_client().get("/client-error").status_code == 404
-    sentry_sdk.flush()
-    assert [e for e in sentry_events if "exception" in e] == []
+    assert exception_types(sentry_events) == []
 
 
 @pytest.fixture
@@ -168,6 +231,4 @@ def test_sentry_captures_a_5xx_that_ends_an_event_stream(
     response = app.test_client().get("/stream")
     text = response.get_data(as_text=True)
     assert "event: error" in text and "event: close" in text
-    sentry_sdk.flush()
-    types = [e["exception"]["values"][-1]["type"] for e in sentry_events if "exception" in e]
-    assert types == ["Outage"]
+    assert exception_types(sentry_events) == ["Outage"]
