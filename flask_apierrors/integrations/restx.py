@@ -6,15 +6,22 @@ app's ``handle_user_exception`` and ``handle_exception`` with its
 ``{"message": ...}`` bodies, its 404 hints) before Flask's handlers are
 asked. Its router falls back to Flask's handling when ``handle_error``
 raises, so this integration registers, on the last namespace of every
-``Api`` of the app, an ``Exception`` handler. Where ApiErrors is on, it
-answers HTTP errors through ApiErrors and hands them to Flask ready-made
-(so an app's ``@app.errorhandler(404)`` HTML page answers the app's other
-routes, not restx's, as without ApiErrors), and raises anything else
-again, for Flask's handling and ApiErrors' 500.
+``Api`` of the app, a :class:`RestxErrorHandler` for ``Exception``. Where
+ApiErrors is on, it answers through ApiErrors and hands the answer to
+Flask ready-made, so the app's status-code handlers (an HTML 404 or 500
+page) answer the app's other routes, not restx's, as without ApiErrors.
 
 - The app's own restx handlers (``@api.errorhandler(SomeError)``,
   ``@ns.errorhandler(...)``) are tried first and still answer; one
   registered for ``Exception`` itself keeps restx in charge of everything.
+- With a default handler (``@api.errorhandler`` with no class), the
+  integration's handler takes only ``HTTPException``: the default handler
+  still answers the other exceptions, ApiErrors on or off.
+- A 401 gets the Api's challenge (``serve_challenge_on_401``), as restx
+  adds it.
+- Flask's handlers for an exception's class (the app's, or the one
+  :meth:`~flask_apierrors.ApiErrors.register_exception` registers) still
+  answer it, and exceptions propagate where Flask propagates them.
 - ``abort(404, "Pet not found")`` keeps its message, and payload validation
   (``@api.expect(model, validate=True)``) becomes a ``validation_error``
   (:func:`~flask_apierrors.integrations.adoption.convert_abort`).
@@ -29,6 +36,7 @@ so ``Api(app)`` may come before or after ``ApiErrors(app)``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import typing as t
@@ -36,7 +44,9 @@ from http import HTTPStatus
 
 from flask import current_app
 from flask import got_request_exception
+from flask import request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from ..state import find_state
 from . import adoption
@@ -48,30 +58,63 @@ if t.TYPE_CHECKING:
     from ..state import AppState
 
 
-def handle_restx_error(e: Exception) -> t.Any:
-    """The ``Exception`` handler this integration gives restx: an HTTP error
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class RestxErrorHandler:
+    """The handler this integration gives the restx ``api``: an error
     answered by ApiErrors, as restx would answer it (the app's handlers for
-    a status code, such as an HTML 404 page, do not take the errors of restx
-    routes); anything else raised again for Flask (and ApiErrors' 500) to
-    answer; restx's own default answer where ApiErrors is off."""
-    state = find_state()
-    if adoption.applies(state):
+    a status code, such as an HTML 404 or 500 page, do not take the errors
+    of restx routes); restx's own default answer where ApiErrors is off."""
+
+    api: t.Any
+
+    def __call__(self, e: Exception) -> t.Any:
+        state = find_state()
+        if not adoption.applies(state):
+            return _restx_default(e)
         assert state is not None
-        if isinstance(e, HTTPException):
-            answer = state.handler(e)
-            if answer is not e:
-                # restx falls back to Flask with what its handler raises; an
-                # HTTPException that carries its response is sent as it is.
-                raise HTTPException(response=answer) from e
-        raise e
+        if not isinstance(e, HTTPException):
+            if _flask_handles(e) or _propagates():
+                # Flask's handler for the class answers it, or Flask raises it.
+                raise e
+        answer = state.handler(e)
+        if answer is e:
+            raise e  # an HTTPException carrying the response it wants
+        if isinstance(answer, Response) and answer.status_code == HTTPStatus.UNAUTHORIZED:
+            answer = self.api.unauthorized(answer)
+        # restx falls back to Flask with what its handler raises; an
+        # HTTPException that carries its response is sent as it is.
+        raise HTTPException(response=answer) from e
+
+
+def _flask_handles(e: Exception) -> bool:
+    """Flask has a handler for the class of ``e`` (not an HTTP error) or one
+    of its bases, on the request's blueprints or the app: its lookup, read
+    from the public ``error_handler_spec``."""
+    spec = current_app.error_handler_spec
+    for scope in (*request.blueprints, None):
+        handlers = spec.get(scope, {}).get(None, {})
+        if any(cls in handlers for cls in type(e).__mro__):
+            return True
+    return False
+
+
+def _propagates() -> bool:
+    """Flask raises unhandled exceptions (``PROPAGATE_EXCEPTIONS``, or
+    testing or debug mode)."""
+    propagate = current_app.config.get("PROPAGATE_EXCEPTIONS")
+    if propagate is None:
+        return bool(current_app.testing or current_app.debug)
+    return bool(propagate)
+
+
+def _restx_default(e: Exception) -> t.Any:
+    """What ``Api.handle_error`` answers with no handler for ``e``."""
     if isinstance(e, HTTPException):
-        # What Api.handle_error answers with no handler for the error.
         data = {}
         if current_app.config.get("ERROR_INCLUDE_MESSAGE", True):
             data["message"] = e.description or HTTPStatus(e.code or 500).phrase
         return data, e.code, e.get_response().headers
-    propagate = current_app.config.get("PROPAGATE_EXCEPTIONS")
-    if propagate or (propagate is None and (current_app.testing or current_app.debug)):
+    if _propagates():
         raise e
     got_request_exception.send(current_app._get_current_object(), exception=e)  # type: ignore[attr-defined]
     return {"message": HTTPStatus.INTERNAL_SERVER_ERROR.phrase}, 500
@@ -96,21 +139,28 @@ def apis(app: Flask) -> list[t.Any]:
 
 
 def install(api: t.Any) -> None:
-    """Give ``api`` the handler that hands its errors to ApiErrors, last of
-    its handlers (restx tries them in order: the Api's, then each
-    namespace's), unless the app handles ``Exception`` with restx itself."""
+    """Give ``api`` a :class:`RestxErrorHandler`, last of its handlers
+    (restx tries them in order: the Api's, then each namespace's), for
+    ``Exception``, or for ``HTTPException`` where the Api has a default
+    error handler (restx asks it only when no handler takes an exception);
+    none where the app handles that class with restx itself. Running it
+    again moves the handler where it now belongs."""
     spaces = list(api.namespaces)
+    for handlers in (api.error_handlers, *(ns.error_handlers for ns in spaces)):
+        for exc_type, handler in list(handlers.items()):
+            if isinstance(handler, RestxErrorHandler):
+                del handlers[exc_type]
+    # restx keeps the handler of `@api.errorhandler` (no class) there, with no accessor.
+    default = getattr(api, "_default_error_handler", None)
+    key = HTTPException if default is not None else Exception
     theirs = [
         handler
         for handlers in (api.error_handlers, *(ns.error_handlers for ns in spaces))
         for exc_type, handler in handlers.items()
-        if exc_type is Exception and handler is not handle_restx_error
+        if exc_type in (Exception, key)
     ]
-    for ns in spaces:
-        if ns.error_handlers.get(Exception) is handle_restx_error:
-            del ns.error_handlers[Exception]
     if not theirs and spaces:
-        spaces[-1].errorhandler(Exception)(handle_restx_error)
+        spaces[-1].errorhandler(key)(RestxErrorHandler(api))
 
 
 def _install_all(state: AppState) -> None:

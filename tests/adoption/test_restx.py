@@ -11,14 +11,16 @@ from flask import Blueprint
 from flask import Flask
 from flask import Response
 from flask import abort as flask_abort
+from flask import got_request_exception
 from flask_restx import Api
 from flask_restx import Namespace
 from flask_restx import Resource
 from flask_restx import abort
 from flask_restx import fields
+from werkzeug.exceptions import HTTPException
 
 from flask_apierrors import ApiErrors
-from flask_apierrors.integrations.restx import handle_restx_error
+from flask_apierrors.integrations.restx import RestxErrorHandler
 from flask_apierrors.testing import assert_api_error
 
 
@@ -163,7 +165,11 @@ def test_an_exception_handler_of_the_app_keeps_restx_in_charge() -> None:
     ApiErrors(app)
     response = app.test_client().get("/pets/boom")
     assert (response.status_code, response.get_json()) == (400, {"message": "handled"})
-    assert all(ns.error_handlers.get(Exception) is not handle_restx_error for ns in api.namespaces)
+    assert not any(
+        isinstance(handler, RestxErrorHandler)
+        for ns in api.namespaces
+        for handler in ns.error_handlers.values()
+    )
 
 
 def test_restx_default_where_apierrors_is_off() -> None:
@@ -242,3 +248,141 @@ def test_a_response_aborted_with_is_sent_as_it_is() -> None:
 
     response = app.test_client().get("/v2/raw")
     assert (response.status_code, response.text) == (418, "short and stout")
+
+
+class Maintenance(Exception):
+    pass
+
+
+def default_handler_app(enabled: bool, handler_first: bool) -> tuple[Flask, Api]:
+    app = Flask("default_handler")
+    api = Api(app)
+
+    @api.route("/down")
+    class Down(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            raise Maintenance("db down")
+
+    @api.route("/nothing")
+    class Nothing(Resource):  # type: ignore[misc]
+        def get(self) -> None:
+            abort(404, "Nothing here")
+
+    def default_error_handler(error: Exception) -> tuple[dict[str, str], int, dict[str, str]]:
+        return {"message": "some maintenance"}, 503, {"Retry-After": "120"}
+
+    if handler_first:
+        api.errorhandler(default_error_handler)
+        ApiErrors(app, enabled=enabled)
+    else:
+        ApiErrors(app, enabled=enabled)
+        api.errorhandler(default_error_handler)
+    return app, api
+
+
+@pytest.mark.parametrize("handler_first", [True, False], ids=["handler-first", "apierrors-first"])
+@pytest.mark.parametrize("enabled", [True, False], ids=["on", "off"])
+def test_the_default_error_handler_of_the_api_still_answers(
+    enabled: bool, handler_first: bool
+) -> None:
+    # @api.errorhandler with no class: restx's answer to the exceptions of its
+    # routes that no handler of a class takes, as without ApiErrors.
+    app, api = default_handler_app(enabled, handler_first)
+    client = app.test_client()
+    response = client.get("/down")
+    assert (response.status_code, response.get_json()) == (503, {"message": "some maintenance"})
+    assert response.headers["Retry-After"] == "120"
+    # HTTP errors are still ApiErrors' where it is on.
+    nothing = client.get("/nothing")
+    if enabled:
+        assert_api_error(nothing, "not_found", app=app, message="Nothing here")
+    else:
+        assert nothing.status_code == 404
+        assert nothing.get_json()["message"].startswith("Nothing here")
+    # Installed once, on HTTPException, though installed at init_app and at the first request.
+    ours = [
+        (exc_type, handler)
+        for ns in api.namespaces
+        for exc_type, handler in ns.error_handlers.items()
+        if isinstance(handler, RestxErrorHandler)
+    ]
+    assert [(exc_type, handler.api) for exc_type, handler in ours] == [(HTTPException, api)]
+
+
+def test_the_challenge_of_restx_on_401() -> None:
+    app = Flask("challenge")
+    app.config["HTTP_BASIC_AUTH_REALM"] = "pets"
+    with_challenge = Api(Blueprint("v1", __name__, url_prefix="/v1"), serve_challenge_on_401=True)
+    without = Api(Blueprint("v2", __name__, url_prefix="/v2"))
+    for api in (with_challenge, without):
+
+        @api.route("/private")
+        class Private(Resource):  # type: ignore[misc]
+            def get(self) -> None:
+                abort(401)
+
+        app.register_blueprint(api.blueprint)
+    ApiErrors(app)
+    client = app.test_client()
+    response = client.get("/v1/private")
+    # ApiErrors' 401, with the challenge restx adds to the 401s of this Api.
+    assert_api_error(response, "unauthorized", app=app)
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="pets"'
+    other = client.get("/v2/private")
+    assert_api_error(other, "unauthorized", app=app)
+    assert "WWW-Authenticate" not in other.headers
+
+
+def test_a_500_page_of_the_app_does_not_take_restx_errors() -> None:
+    # Without ApiErrors restx answers its routes' unhandled errors with its
+    # JSON 500; with it, ApiErrors does, not the app's HTML 500 page.
+    app = make_app(testing=False)
+
+    @app.errorhandler(500)
+    def page(e: Exception) -> tuple[str, int]:
+        return "<h1>Oops</h1>", 500
+
+    @app.get("/page")
+    def html_page() -> t.NoReturn:
+        raise KeyError("page")
+
+    signalled: list[BaseException] = []
+
+    def receiver(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
+        signalled.append(exception)
+
+    client = app.test_client()
+    with got_request_exception.connected_to(receiver, app):
+        response = client.get("/pets/boom")
+    error = assert_api_error(response, "internal_server_error", app=app)
+    assert response.mimetype == "application/json"
+    assert error.details["error_id"].startswith("err_")
+    assert "Oops" not in response.text and "secret" not in response.text
+    assert [type(e) for e in signalled] == [KeyError]
+    page_response = client.get("/page")
+    assert (page_response.status_code, page_response.mimetype) == (500, "text/html")
+    assert page_response.text == "<h1>Oops</h1>"
+
+
+def test_a_handler_of_the_app_for_the_class_still_answers_restx_errors() -> None:
+    # Flask's handler for the class answers, be it the app's or one ApiErrors
+    # registered for it.
+    app = Flask("by_class")
+    api = Api(app)
+    build_api(api)
+    errors = ApiErrors(app)
+    errors.register_exception(KeyError, "conflict")
+
+    @api.route("/lookup")
+    class Lookup(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            raise LookupError("lookup")
+
+    @app.errorhandler(LookupError)
+    def lookup(e: LookupError) -> tuple[dict[str, str], int]:
+        return {"lookup": "failed"}, 409
+
+    client = app.test_client()
+    assert_api_error(client.get("/pets/boom"), "conflict", app=app)
+    response = client.get("/lookup")
+    assert (response.status_code, response.get_json()) == (409, {"lookup": "failed"})
