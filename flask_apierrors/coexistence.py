@@ -51,7 +51,14 @@ _TAKEN: t.Final[t.Mapping[t.Any, tuple[str, str]]] = {
     ),
     500: (
         "The 500 handler %s of %s answers unhandled exceptions instead of ApiErrors' 500 (the"
-        " error id its log line names never reaches the client).",
+        " error id its log line names never reaches the client), the API's included.",
+        " Remove it, raise an ApiError with a code of yours where you answer 500 on purpose,"
+        " or register it on the blueprint of your pages (blueprint.errorhandler(500)) to"
+        " keep it for their errors only.",
+    ),
+    ("blueprint", 500): (
+        "The 500 handler %s of %s answers its unhandled exceptions instead of ApiErrors' 500"
+        " (the error id its log line names never reaches the client).",
         " Remove it, raise an ApiError with a code of yours where you answer 500 on purpose,"
         + _OFF,
     ),
@@ -93,9 +100,11 @@ def check(state: AppState) -> None:
         where = f"blueprint {scope!r}" if scope else f"app {app.name!r}"
         taken: list[tuple[t.Any, t.Any]] = list(by_code.get(None, {}).items())
         taken += [(500, handler) for handler in by_code.get(500, {}).values()]
+        if scope and not state.scope_for((scope,), "").settings.enabled:
+            continue  # left to its handlers on purpose
         for kind, handler in taken:
-            if scope and kind is HTTPException:
-                kind = ("blueprint", HTTPException)
+            if scope and kind in (HTTPException, 500):
+                kind = ("blueprint", kind)
             found = _TAKEN.get(kind)
             if found is not None and handler != ours and handler not in accepted:
                 logger.warning(found[0] + found[1], handler_name(handler), where)

@@ -214,3 +214,82 @@ def test_no_warning_without_other_handlers(caplog: pytest.LogCaptureFixture) -> 
     with caplog.at_level(logging.WARNING, "flask_apierrors"):
         app.test_client().get("/missing")
     assert caplog.records == []
+
+
+def test_an_app_wide_500_page_is_told_to_move_to_the_pages_blueprint(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("app_wide_500")
+    api, web = _routes(app)
+
+    @web.app_errorhandler(500)
+    def page_500(e: Exception) -> tuple[str, int]:
+        return "<h1>Oops</h1>", 500
+
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    errors = ApiErrors(app)
+    errors.override(web, enabled=False)  # does not take the app-wide page off the API
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        app.test_client().get("/api/jobs/1")
+    (warning,) = _warnings(caplog, "page_500")
+    assert "the API's included" in warning
+    assert "blueprint.errorhandler(500)" in warning and "override(" not in warning
+
+
+def test_a_500_page_on_the_pages_blueprint_leaves_the_api_to_apierrors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("blueprint_500")
+    api, web = _routes(app)
+
+    @web.errorhandler(500)
+    def page_500(e: Exception) -> tuple[str, int]:
+        return "<h1>Oops</h1>", 500
+
+    @api.get("/boom")
+    def api_boom() -> t.NoReturn:
+        raise KeyError("x")
+
+    @web.get("/boom")
+    def web_boom() -> t.NoReturn:
+        raise KeyError("x")
+
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    errors = ApiErrors(app)
+    errors.override(web, enabled=False)
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        answer = client.get("/api/boom")
+        page = client.get("/boom")
+    assert answer.status_code == 500 and answer.get_json()["details"]["error_id"]
+    assert page.get_data(as_text=True) == "<h1>Oops</h1>"
+    # Its blueprint is left to it on purpose: nothing to warn about.
+    assert _warnings(caplog, "page_500") == []
+
+
+def test_a_blueprint_500_page_where_apierrors_is_on_is_named_with_the_override(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flask_apierrors import ApiErrors
+
+    app = Flask("blueprint_500_on")
+    api, web = _routes(app)
+
+    @web.errorhandler(500)
+    def page_500(e: Exception) -> tuple[str, int]:
+        return "<h1>Oops</h1>", 500
+
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    ApiErrors(app)
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        app.test_client().get("/api/jobs/1")
+    (warning,) = _warnings(caplog, "page_500")
+    assert "blueprint 'web'" in warning and "errors.override(blueprint, enabled=False)" in warning
