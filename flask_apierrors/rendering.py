@@ -16,6 +16,7 @@ import typing as t
 from flask import Response
 from flask import got_request_exception
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.http import parse_accept_header
 
@@ -158,18 +159,22 @@ def log_problem(
     log_client_errors: bool = False,
 ) -> None:
     """The one log line of a rendered error: 5xx at ERROR with the traceback
-    of its cause (503s, deliberate answers of maintenance, overload and
-    limiter outages, at WARNING), once per request (Flask logged unhandled
-    ones itself); 4xx at INFO when ``log_client_errors`` is on."""
+    of the exception (it shows its cause), once per request (Flask logged
+    unhandled ones itself); 503s, deliberate answers of maintenance,
+    overload and limiter outages, at WARNING with the traceback of a cause
+    only; 4xx at INFO when ``log_client_errors`` is on."""
     cid = ids.correlation_id if ids is not None else "-"
     if problem.status >= 500:
         if ids is not None and ids.unhandled:
             return
-        # The exception itself (its traceback shows its cause): monitoring
-        # that reads log records (Sentry's logging integration) then sees the
-        # exception got_request_exception reports, and keeps one event.
+        # At ERROR, the exception got_request_exception reports: monitoring
+        # that reads log records (Sentry's logging integration) sees the
+        # same exception, and keeps one event.
+        level = logging.WARNING if problem.status == 503 else logging.ERROR
+        if level == logging.WARNING and isinstance(e, HTTPException):
+            e = e.__cause__
         app_logger.log(
-            logging.WARNING if problem.status == 503 else logging.ERROR,
+            level,
             "%s %s: %s [error_id=%s correlation_id=%s]",
             problem.status,
             correlation.escape_log(problem.code),

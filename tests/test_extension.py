@@ -12,6 +12,7 @@ from flask import request
 from werkzeug.exceptions import Conflict
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.exceptions import default_exceptions
 
 from flask_apierrors import ApiError
@@ -727,3 +728,30 @@ def test_an_apps_werkzeug_subclass_keeps_its_own_description(
     assert response.status_code == status
     expected = message or app.extensions["apierrors"].catalog.for_status(status).message
     assert response.get_json()["message"] == expected
+
+
+@pytest.mark.parametrize("caused", [False, True])
+def test_a_503_is_logged_at_warning_with_the_traceback_of_a_cause_only(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture, caused: bool
+) -> None:
+    # Maintenance and overload answer 503 on purpose, on every request of
+    # their time: a traceback of the raise would fill the log.
+    app, _ = make_app()
+
+    @app.get("/busy")
+    def busy() -> str:
+        if not caused:
+            raise ServiceUnavailable(retry_after=5)
+        try:
+            raise OSError("queue gone")
+        except OSError as e:
+            raise ServiceUnavailable(retry_after=5) from e
+
+    with caplog.at_level(logging.WARNING):
+        assert app.test_client().get("/busy").status_code == 503
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.levelno == logging.WARNING
+    if caused:
+        assert record.exc_info is not None and record.exc_info[0] is OSError
+    else:
+        assert not record.exc_info
