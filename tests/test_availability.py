@@ -495,3 +495,34 @@ def test_unavailable_headers(
     response = app.test_client().get("/")
     assert response.status_code == status
     assert response.headers.get("Retry-After") == retry_after
+
+
+def test_exempt_routes_never_read_the_store(make_app: MakeApp, tmp_path: Path) -> None:
+    # A store that cannot answer (Redis down) must not hold up a health check.
+    class CountingStore:
+        reads = 0
+
+        def read(self) -> MaintenanceState | None:
+            CountingStore.reads += 1
+            return None
+
+        def write(self, state: MaintenanceState | None) -> None:
+            pass
+
+    app, _ = make_app(maintenance_exempt=("/health",), maintenance_check_interval=0.0)
+    Maintenance(app, store=CountingStore())
+
+    @app.get("/health")
+    def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/work")
+    def work() -> dict[str, bool]:
+        return {"done": True}
+
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/health").status_code == 200
+    assert CountingStore.reads == 0
+    assert client.get("/work").status_code == 200
+    assert CountingStore.reads == 1

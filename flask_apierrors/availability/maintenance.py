@@ -119,8 +119,11 @@ def answers_during_maintenance(app: Flask, path: str, endpoint: str | None) -> b
 
 def _check_maintenance(endpoint: str | None = None, values: t.Any = None) -> None:
     app_state: _AppMaintenance = current_app.extensions[_EXTENSION_KEY]
+    # Exempt routes (a health check) first: they never wait on the store.
+    if _exempt(app_state.exempt, request.path, request.endpoint):
+        return
     state = app_state.effective()
-    if state is None or _exempt(app_state.exempt, request.path, request.endpoint):
+    if state is None:
         return
     retry_after = None if state.end is not None else app_state.retry_after
     raise MaintenanceError(state, retry_after=retry_after)
