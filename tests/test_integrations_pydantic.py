@@ -487,3 +487,37 @@ def test_random_payloads_give_bounded_json_bodies(client: FlaskClient, payload: 
         assert set(error) == {"field", "message", "invalid_value"}
         assert error["field"] and isinstance(error["message"], str)
         assert "hunter" not in json.dumps(error["invalid_value"])
+
+
+class _ServerModel(BaseModel):
+    total: int = Field(ge=0)
+
+
+def _server_model_app() -> tuple[Flask, ApiErrors]:
+    app = Flask("server_model_app")
+    errors = ApiErrors(app)
+
+    @app.get("/built")
+    def built() -> dict[str, t.Any]:
+        # Server code builds a model from data the client did not send.
+        return _ServerModel(total=-5).model_dump()
+
+    return app, errors
+
+
+def test_a_model_built_by_server_code_is_answered_as_the_clients_validation_error() -> None:
+    # As docs/validation.rst says: ApiErrors cannot tell whose data it was.
+    app, _ = _server_model_app()
+    response = app.test_client().get("/built")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "validation_error"
+    assert body["details"]["validation_errors"][0]["field"] == "total"
+
+
+def test_a_registered_pydantic_validation_error_wins_over_the_built_in_answer() -> None:
+    app, errors = _server_model_app()
+    errors.register_exception(pydantic.ValidationError, "internal_server_error")
+    response = app.test_client().get("/built")
+    assert response.status_code == 500
+    assert response.get_json()["error"] == "internal_server_error"

@@ -2,8 +2,10 @@
 
 pydantic v2 raises one ``ValidationError`` (``pydantic_core``'s class, which
 ``pydantic`` re-exports) from ``Model.model_validate``, ``Model(...)``,
-``TypeAdapter.validate_*`` and the frameworks built on them (flask-openapi3,
-spectree, flask-pydantic). Its flat ``errors()`` become the same entries as
+``TypeAdapter.validate_*``; one that escapes a view is answered here (the
+frameworks built on pydantic, flask-openapi3, spectree and flask-pydantic,
+answer their request validation themselves). Its flat ``errors()`` become
+the same entries as
 marshmallow's: paths from ``loc`` in the same syntax (``messages[0].content``,
 with the name the client sent), pydantic's ``msg`` as message, its ``input``
 echoed by the same rules (:mod:`~flask_apierrors.integrations.redaction`),

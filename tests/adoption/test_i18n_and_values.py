@@ -175,3 +175,92 @@ def test_bodies_follow_the_json_providers_settings(
     # The same separators and indentation as the app's own JSON.
     assert (", " in error) == (", " in success)
     assert ("\n  " in error) == ("\n  " in success) == (compact is False)
+
+
+def _translated_app(translate: t.Callable[[str], t.Any]) -> Flask:
+    from marshmallow import Schema
+    from marshmallow import fields
+
+    from flask_apierrors import use_schema
+
+    class Signup(Schema):
+        email = fields.Email(required=True)
+
+    app = Flask("translated_app")
+    ApiErrors(app, format="problem", translate=translate)
+
+    @app.post("/signups")
+    @use_schema(Signup)
+    def signup(body: t.Any) -> dict[str, t.Any]:
+        return {}
+
+    @app.get("/none")
+    def none() -> t.NoReturn:
+        raise ApiError("not_found", None)
+
+    @app.get("/described")
+    def described() -> t.NoReturn:
+        abort(400, description={"field": "name"})
+
+    return app
+
+
+def test_only_the_message_is_translated() -> None:
+    # docs/formats.rst, "Messages in the client's language".
+    seen: list[str] = []
+
+    def translate(text: str) -> str:
+        seen.append(text)
+        return text.upper()
+
+    body = _translated_app(translate).test_client().post("/signups", json={}).get_json()
+    assert seen == ["Request validation failed"]
+    assert body["detail"] == "REQUEST VALIDATION FAILED"
+    assert body["code"] == "validation_error"
+    assert body["title"] == "Bad Request"
+    assert body["details"]["validation_errors"][0]["message"] == "Field required"
+    assert body["errors"][0]["detail"] == "Field required"
+
+
+def test_a_translation_that_is_not_text_leaves_the_message() -> None:
+    untranslated: dict[str, str] = {}
+    app = _translated_app(untranslated.get)
+    assert app.test_client().get("/none").get_json()["detail"] == "Resource not found"
+
+
+def test_a_message_that_is_not_text_is_the_catalogs_translated() -> None:
+    app = _translated_app(str.upper)
+    assert app.test_client().get("/none").get_json()["detail"] == "RESOURCE NOT FOUND"
+    assert app.test_client().get("/described").get_json()["detail"] == "BAD REQUEST"
+
+
+def test_a_translate_setting_from_the_config() -> None:
+    app = Flask("configured_app")
+    app.config["APIERRORS_TRANSLATE"] = {"Endpoint not found": "Introuvable"}.get
+    ApiErrors(app)
+    assert app.test_client().get("/missing").get_json()["message"] == "Introuvable"
+
+
+def test_a_lazy_field_message_is_read_in_the_requests_locale(translations: Path) -> None:
+    from marshmallow import Schema
+    from marshmallow import fields
+
+    from flask_apierrors import use_schema
+
+    class Job(Schema):
+        # Any message of the test catalog will do.
+        name = fields.String(
+            required=True, error_messages={"required": lazy_gettext("Job not found")}
+        )
+
+    app = babel_app(translations)
+
+    @app.post("/jobs")
+    @use_schema(Job)
+    def create(body: t.Any) -> dict[str, t.Any]:
+        return {}
+
+    client = app.test_client()
+    for language, message in [("de", "Auftrag nicht gefunden"), ("en", "Job not found")]:
+        body = client.post("/jobs", json={}, headers={"Accept-Language": language}).get_json()
+        assert body["details"]["validation_errors"][0]["message"] == message
