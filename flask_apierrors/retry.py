@@ -39,8 +39,9 @@ class Retry:
     :param jitter: Up to this fraction of the wait is added at random, so
         workers that failed together do not retry together.
     :param max_time: Seconds all attempts and waits may take together; a
-        wait that would end later is not made, and the last error is raised
-        (with its ``retry_after`` for the client).
+        retry that could end later (its wait, then the call's ``timeout=``
+        when given) is not made, and the last error is raised (with its
+        ``retry_after`` for the client).
     :param kinds: The :data:`KINDS` retried; ``status`` only for 5xx
         statuses.
 

@@ -21,7 +21,9 @@ from flask_apierrors.client.failures import error_response
 from flask_apierrors.client.failures import failure_of
 from flask_apierrors.client.failures import status_kind
 from tests.fuzz.upstream import WireUpstream
+from tests.support.upstream import UpstreamServer
 from tests.support.upstream import refused_url
+from tests.test_upstream_reads import StallingUpstream
 
 REFUSED = ("connection", "Connection refused")
 RESET = ("connection", "Connection reset")
@@ -145,3 +147,21 @@ def test_decoding_errors_elsewhere_are_not_the_servers() -> None:
     with pytest.raises(UnicodeEncodeError) as encoding:
         requests.get(refused_url(), headers={"X-Name": "caf\u00e9\u2603"}, timeout=2)
     assert classify(encoding.value) is None
+
+
+def test_reading_the_body_failures_of_requests() -> None:
+    # A body that is no JSON: the server's bytes requests cannot decode.
+    with UpstreamServer() as upstream:
+        with pytest.raises(requests.exceptions.JSONDecodeError) as no_json:
+            requests.get(upstream.url + "/status/204", timeout=2).json()
+    assert classify(no_json.value) == INVALID
+    # Headers, then the body stalls: requests raises a ConnectionError that
+    # is a read timeout (urllib3's ReadTimeoutError), as httpx's ReadTimeout.
+    stalling = StallingUpstream()
+    try:
+        with pytest.raises(requests.exceptions.ConnectionError) as stalled:
+            requests.get(stalling.url, timeout=0.3)
+    finally:
+        stalling.close()
+    assert classify(stalled.value) == TIMEOUT
+    assert not is_connection_error(stalled.value)

@@ -9,10 +9,13 @@ import typing as t
 
 import httpx
 import pytest
+import requests
 
 from flask_apierrors.client import RetryPolicy
+from flask_apierrors.client import retry_call
 from flask_apierrors.client.failures import Failure
 from flask_apierrors.client.policy import Attempts
+from tests.support.upstream import UpstreamServer
 
 NO_JITTER = RetryPolicy(base_delay=1.0, backoff_factor=2.0, jitter=0.0, retry_after_spread=0.0)
 BROKEN = Failure("connection")
@@ -35,6 +38,7 @@ def test_backoff_is_exponential_with_bounded_jitter(retry: int, jitter: float) -
         {"jitter": 1.5},
         {"base_delay": -1},
         {"timeout": 0},
+        {"attempt_timeout": 0},
         {"kinds": frozenset({"everything"})},
     ],
 )
@@ -92,3 +96,31 @@ def test_attempts_count_and_tell() -> None:
     assert attempts.number == 2 and not attempts.last
     assert attempts.wait_after(BROKEN, "second") is None  # 4 + 8 > 10 seconds
     assert told == [(1, 4.0, "first")]
+
+
+def test_attempts_that_could_end_past_the_timeout_are_not_started() -> None:
+    now = [0.0]
+    policy = RetryPolicy(
+        max_retries=5, timeout=10.0, jitter=0.0, base_delay=1.0, attempt_timeout=3.0
+    )
+    attempts = Attempts(policy, clock=lambda: now[0])
+    assert attempts.wait_after(BROKEN) == 1.0  # the retry may end at 1 + 3 s
+    now[0] = 4.0
+    assert attempts.wait_after(BROKEN) == 2.0  # at 6 + 3 s
+    now[0] = 9.0
+    assert attempts.wait_after(BROKEN) is None  # 9 + 4 + 3 > 10 s
+
+
+@pytest.mark.parametrize(("attempt_timeout", "attempts"), [(None, 2), (1.0, 1)])
+def test_retry_call_bounds_the_attempts_in_time(
+    attempt_timeout: float | None, attempts: int
+) -> None:
+    # The upstream asks for 1 s; an attempt may then take 1 s: past 1.5 s.
+    policy = RetryPolicy(
+        max_retries=3, timeout=1.5, retry_after_spread=0.0, attempt_timeout=attempt_timeout
+    )
+    with UpstreamServer() as upstream:
+        url = f"{upstream.url}/status/503?retry_after=1"
+        response = retry_call(lambda: requests.get(url, timeout=1.0), policy)
+        assert response.status_code == 503
+        assert len(upstream.requests) == attempts

@@ -120,6 +120,33 @@ def test_retries_are_bounded_in_total_time(upstream: UpstreamServer) -> None:
     assert 2 <= info.value.attempts < 50
 
 
+@pytest.mark.parametrize("client", ["requests", "httpx_async"])
+@pytest.mark.parametrize(("max_time", "attempts"), [(1.5, 1), (2.6, 2)])
+def test_no_retry_starts_that_could_not_end_within_max_time(
+    upstream: UpstreamServer, client: str, max_time: float, attempts: int
+) -> None:
+    # Each retry waits the upstream's Retry-After (1 s), then may take the
+    # call's timeout (1 s): it must fit in what is left of max_time.
+    call = upstream_call("svc", timeout=1, retry=Retry(attempts=3, max_time=max_time))
+    marker = f"{random.random()}"
+    url = f"{upstream.url}/status/503?retry_after=1&m={marker}"
+
+    async def aget() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=call.timeout) as http:
+            return await call.acall(http.get, url)
+
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailableError) as info:
+        if client == "requests":
+            call.call(requests.get, url, timeout=call.timeout)
+        else:
+            asyncio.run(aget())
+    elapsed = time.monotonic() - started
+    assert info.value.attempts == attempts
+    assert len([r for r in upstream.requests if r.query.get("m") == marker]) == attempts
+    assert elapsed < attempts - 1 + 0.5 < max_time
+
+
 def test_check_standalone_logs_once_and_closes(
     upstream: UpstreamServer, caplog: pytest.LogCaptureFixture
 ) -> None:

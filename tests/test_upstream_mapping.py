@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 import typing as t
 
+import httpx
 import pytest
+import requests
 
 from flask_apierrors.upstream import UpstreamConnectionError
 from flask_apierrors.upstream import upstream_call
@@ -15,6 +17,7 @@ from flask_apierrors.upstream.mapping import safe_url
 from flask_apierrors.upstream.mapping import scrub
 from tests.conftest import MakeApp
 from tests.support.upstream import UpstreamServer
+from tests.support.upstream import refused_url
 from tests.test_upstream import assert_same_shape
 from tests.test_upstream import example
 from tests.test_upstream import get
@@ -144,6 +147,44 @@ def test_full_error_logged_with_correlation_id_without_credentials(
     assert "upstream answered 500" in line  # the upstream's own body, for the logs only
     assert "hunter2" not in line and "key=abc" not in line
     assert "hunter2" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx"])
+@pytest.mark.parametrize("path", ["/status/500", "refused"])
+def test_the_logged_tracebacks_show_no_credentials_nor_query(
+    make_app: MakeApp,
+    upstream: UpstreamServer,
+    caplog: pytest.LogCaptureFixture,
+    client: str,
+    path: str,
+) -> None:
+    # The 502 is logged with its traceback, which prints the HTTP client's
+    # exception (its cause) and what that wraps: their text is scrubbed.
+    base = refused_url("/v1/charge") if path == "refused" else upstream.url + path
+    url = base.replace("http://", "http://svcuser:S3CRETPASS@") + "?api_key=SK_LIVE_SECRET"
+    app, _ = make_app()
+    billing = upstream_call("billing", timeout=2)
+
+    @app.get("/")
+    def view() -> t.Any:
+        with billing:
+            if client == "requests":
+                requests.get(url, timeout=2).raise_for_status()
+            else:
+                httpx.get(url, timeout=2).raise_for_status()
+        return {}
+
+    # WARNING: the HTTP libraries' own request lines (urllib3's DEBUG, httpx's
+    # INFO) are theirs to configure.
+    with caplog.at_level(logging.WARNING):
+        response = app.test_client().get("/")
+    assert response.status_code == 502
+    formatter = logging.Formatter()
+    tracebacks = [formatter.formatException(r.exc_info) for r in caplog.records if r.exc_info]
+    assert tracebacks and "The above exception was the direct cause" in tracebacks[0]
+    text = "\n".join([caplog.text, *tracebacks, *(formatter.format(r) for r in caplog.records)])
+    assert "S3CRETPASS" not in text and "SK_LIVE_SECRET" not in text
+    assert "svcuser" not in text
 
 
 def test_hostile_upstream_text_is_escaped_in_the_log(caplog: pytest.LogCaptureFixture) -> None:

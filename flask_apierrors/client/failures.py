@@ -106,14 +106,27 @@ _Rules: t.TypeAlias = tuple[
 ]
 
 
+def _requests_connection_error(exc: BaseException) -> Failure:
+    """requests' ``ConnectionError``: also what it raises for a read timeout
+    while the body streams (urllib3's ``ReadTimeoutError``), which is a
+    timeout once connected, as httpx says, not a connection failure."""
+    urllib3 = sys.modules.get("urllib3.exceptions")
+    if urllib3 is not None and any(isinstance(c, urllib3.ReadTimeoutError) for c in _causes(exc)):
+        return _TIMEOUT
+    return _broken(exc, "Connection failed")
+
+
 @functools.cache
 def _requests_rules(mod: t.Any) -> _Rules:
+    # ``JSONDecodeError`` (requests >= 2.27): ``response.json()`` on a body
+    # that is no JSON; the server's bytes, unlike ``InvalidJSONError``.
+    json_error = getattr(mod, "JSONDecodeError", ())
     return (
         (mod.ConnectTimeout, _CONNECT_TIMEOUT),
         (mod.Timeout, _TIMEOUT),
         (mod.ChunkedEncodingError, lambda exc: _broken(exc, "Incomplete response")),
-        (mod.ContentDecodingError, _INVALID),
-        (mod.ConnectionError, lambda exc: _broken(exc, "Connection failed")),
+        ((mod.ContentDecodingError, json_error), _INVALID),
+        (mod.ConnectionError, _requests_connection_error),
         (mod.TooManyRedirects, _REDIRECTS),
         # Invalid URL, missing schema ...: our own mistake, not the server's.
         (mod.RequestException, None),
@@ -184,7 +197,8 @@ def failure_of(exc: BaseException) -> Failure | None:
 
     .. versionchanged:: 0.2
         Bytes from the server that the HTTP client cannot decode are an
-        ``Invalid response``.
+        ``Invalid response``, requests' ``JSONDecodeError`` included; a
+        read timeout while requests streams the body is a ``timeout``.
     """
     for name, rules in _LIBRARIES:
         mod = sys.modules.get(name)

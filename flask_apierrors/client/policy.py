@@ -7,7 +7,7 @@ Backoff, jitter, the bounds on attempts and time, what is retried and how a
 No retry library: urllib3's ``Retry`` lives inside urllib3's pools (no httpx,
 no async, no wrapped call); tenacity or stamina would add a dependency to a
 client that needs only requests or httpx, and the parts that matter here
-(``Retry-After`` obeyed but bounded, no wait past the time bound, the last
+(``Retry-After`` obeyed but bounded, no attempt past the time bound, the last
 response handed back, ``POST`` retried only if unprocessed) would still be
 our own callbacks.
 
@@ -46,14 +46,22 @@ class RetryPolicy:
     many clients do not retry in step). A failure that says how long to
     wait (``Retry-After``, ``X-RateLimit-Reset``, ``details.retry_after``)
     is obeyed instead, plus up to ``retry_after_spread`` of it; if that is
-    longer than ``max_retry_after`` or runs past ``timeout``, the last
-    failure stands at once rather than being waited for.
+    longer than ``max_retry_after``, or the wait and then the next attempt
+    (``attempt_timeout``) could run past ``timeout``, the last failure
+    stands at once rather than being waited for.
 
     :param max_retries: Retries after the first attempt.
-    :param timeout: Bound on the total time, waits included (seconds).
+    :param timeout: Bound on the total time, waits and attempts included
+        (seconds).
     :param statuses: Response statuses that are retried.
     :param kinds: Kinds of failure (:data:`~flask_apierrors.upstream.KINDS`)
         that are retried; read timeouts are not, by default.
+    :param attempt_timeout: The timeout of each attempt (seconds), when
+        known: no attempt is started that might end after ``timeout``.
+        Unknown (``None``), only the wait must end before ``timeout``.
+
+    .. versionchanged:: 0.2
+        ``attempt_timeout``.
     """
 
     max_retries: int = 3
@@ -66,6 +74,7 @@ class RetryPolicy:
     timeout: float = 120.0
     statuses: frozenset[int] = RETRY_STATUSES
     kinds: frozenset[str] = CLIENT_KINDS
+    attempt_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -74,6 +83,8 @@ class RetryPolicy:
             raise ValueError("jitter must be between 0 and 1.")
         if self.base_delay < 0 or self.max_delay < 0 or self.timeout <= 0:
             raise ValueError("Delays must be >= 0 and timeout > 0.")
+        if self.attempt_timeout is not None and self.attempt_timeout <= 0:
+            raise ValueError("attempt_timeout must be > 0 (or None: unknown).")
         if unknown := set(self.kinds) - set(KINDS):
             raise ValueError(f"Unknown failure kinds {sorted(unknown)}; use {KINDS}.")
         object.__setattr__(self, "statuses", frozenset(self.statuses))
@@ -124,7 +135,8 @@ class RetryPolicy:
         if attempt > self.max_retries or not self.retries(failure, idempotent=idempotent):
             return None
         delay = self._delay(attempt, failure.retry_after, rng)
-        if delay is None or elapsed + delay > self.timeout:
+        # The next attempt must be able to finish, not only to start, in time.
+        if delay is None or elapsed + delay + (self.attempt_timeout or 0.0) > self.timeout:
             return None
         return delay
 

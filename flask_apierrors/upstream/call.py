@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import inspect
 import time
@@ -99,10 +100,14 @@ class UpstreamCall(ErrorMapping):
     @contextlib.contextmanager
     def _running(self) -> t.Iterator[Attempts]:
         """The attempts of one call of :meth:`call` or :meth:`acall`, counted
-        as running (so :meth:`check` leaves the logging to them)."""
+        as running (so :meth:`check` leaves the logging to them). With a
+        ``timeout``, no retry starts that could end after ``max_time``."""
+        policy = self.retry.policy
+        if self.timeout is not None:
+            policy = dataclasses.replace(policy, attempt_timeout=self.timeout)
         token = _ACTIVE.set(_ACTIVE.get() + 1)
         try:
-            yield Attempts(self.retry.policy)
+            yield Attempts(policy)
         finally:
             _ACTIVE.reset(token)
 
@@ -246,7 +251,9 @@ def upstream_call(
     :param rename: Rename detail fields, ``None`` drops one
         (``{"service": None}``, ``{"upstream_message": "error"}``).
     :param timeout: The app's timeout for this upstream, in seconds, shown as
-        ``timeout_duration`` (httpx's own is used when not given).
+        ``timeout_duration`` (httpx's own is used when not given); no retry
+        starts that could not end, this long after its wait, within
+        ``max_time``.
     :param retry: Retries for the decorator and :meth:`UpstreamCall.call`:
         a :class:`Retry`, a number of attempts, or ``True`` for
         ``Retry()``. Only for idempotent calls. A ``with`` block is never

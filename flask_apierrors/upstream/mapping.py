@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
 from ..client.failures import KINDS
+from ..client.failures import _causes
 from ..client.failures import error_response
 from ..client.failures import failure_of
 from ..client.failures import status_kind
@@ -139,6 +140,15 @@ class ErrorMapping:
         """
         if isinstance(exc, UpstreamError):
             return exc
+        error = self._convert(exc, attempts, elapsed)
+        if error is not None:
+            # The error is logged with its traceback, which prints ``exc``.
+            scrub_exception(exc)
+        return error
+
+    def _convert(
+        self, exc: BaseException, attempts: int, elapsed: float | None
+    ) -> UpstreamError | None:
         response = error_response(exc)
         if response is not None:
             error = self.error_for_response(response, attempts=attempts)
@@ -231,6 +241,26 @@ def scrub(text: str) -> str:
     """``text`` (an exception message) without URL credentials and query
     strings, for the log."""
     return _QUERY.sub("?[query]", _USERINFO.sub("//", text))
+
+
+def scrub_exception(exc: BaseException) -> None:
+    """Scrub (:func:`scrub`) the text of ``exc`` and of the exceptions it
+    wraps, in place: their string ``args``, ``reason`` and notes, which a
+    traceback prints (an HTTP error's URL may carry a password or an API
+    key in its query)."""
+    for cur in _causes(exc):
+        try:
+            args = tuple(scrub(a) if isinstance(a, str) else a for a in cur.args)
+            if args != cur.args:
+                cur.args = args
+            reason = getattr(cur, "reason", None)
+            if isinstance(reason, str) and scrub(reason) != reason:
+                cur.reason = scrub(reason)  # type: ignore[attr-defined]
+            notes = getattr(cur, "__notes__", None)
+            if isinstance(notes, list):
+                notes[:] = [scrub(n) if isinstance(n, str) else n for n in notes]
+        except (AttributeError, TypeError):  # read-only on some exception type
+            continue
 
 
 _DEFAULT: t.Final = ErrorMapping("upstream")
