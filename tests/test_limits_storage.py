@@ -142,6 +142,83 @@ def test_one_probe_at_a_time_across_threads() -> None:
     assert results == ["skipped"] * 8
 
 
+# -- kept calls (a release that must not be lost) ----------------------------------------------
+
+
+class Kept:
+    """Records the kept calls the guard runs; fails while ``down``."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.done: list[str] = []
+
+    def op(self, name: str) -> None:
+        if self.down:
+            raise ConnectionError("refused")
+        self.done.append(name)
+
+
+def _keep(guard: StorageGuard, kept: Kept, name: str, seconds: float = 60.0) -> None:
+    guard.call(lambda: kept.op(name), lambda: None, fail_open=True, errors=ERRORS, keep=seconds)
+
+
+def test_a_failed_or_skipped_call_is_kept_and_run_first_when_the_storage_answers() -> None:
+    guard, backend, kept = StorageGuard("s", retry_interval=0.05), Backend(), Kept()
+    kept.down = True
+    _keep(guard, kept, "failed")  # tried: fails, the outage starts
+    _keep(guard, kept, "skipped")  # not tried during the outage
+    assert guard.down and guard.pending == 2 and kept.done == []
+    kept.down = False
+    assert _call(guard, backend) == "fallback"  # still inside the retry interval
+    assert kept.done == []
+    time.sleep(0.06)
+    seen: list[str] = []
+
+    def op() -> str:
+        seen.extend(kept.done)
+        return "stored"
+
+    assert guard.call(op, lambda: "x", fail_open=True, errors=ERRORS) == "stored"
+    assert seen == ["failed", "skipped"]  # run before the call itself
+    assert not guard.down and guard.pending == 0
+
+
+def test_a_kept_call_that_fails_again_stays_and_counts_as_the_probe() -> None:
+    guard, backend, kept = StorageGuard("s", retry_interval=0.05), Backend(), Kept()
+    kept.down = True
+    _keep(guard, kept, "a")
+    _keep(guard, kept, "b")
+    time.sleep(0.06)
+    assert _call(guard, backend) == "fallback"  # the kept "a" failed: the call is not made
+    assert backend.calls == 0 and guard.pending == 2 and guard.down
+    kept.down = False
+    time.sleep(0.06)
+    assert _call(guard, backend) == "stored"
+    assert kept.done == ["a", "b"] and guard.pending == 0
+
+
+def test_successful_calls_are_not_kept() -> None:
+    guard, kept = StorageGuard("s"), Kept()
+    _keep(guard, kept, "ok")
+    assert kept.done == ["ok"] and guard.pending == 0
+
+
+def test_kept_calls_are_bounded_and_expire(caplog: pytest.LogCaptureFixture) -> None:
+    guard, backend, kept = StorageGuard("s", retry_interval=0.05, max_pending=3), Backend(), Kept()
+    kept.down = True
+    for name in "abcde":
+        _keep(guard, kept, name)
+    assert guard.pending == 3  # the oldest were dropped
+    _keep(guard, kept, "soon gone", seconds=0.01)
+    assert guard.pending == 3
+    kept.down = False
+    time.sleep(0.06)
+    with caplog.at_level(logging.INFO, logger="flask_apierrors.limits"):
+        assert _call(guard, backend) == "stored"
+    assert kept.done == ["d", "e"]  # "soon gone" expired: the storage let it go
+    assert "3 kept calls dropped" in caplog.text
+
+
 def test_guards_are_shared_per_location() -> None:
     first = guard_for("Redis shared-location:1/0", retry_interval=0.5)
     assert guard_for("Redis shared-location:1/0", retry_interval=9) is first

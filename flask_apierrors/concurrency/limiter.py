@@ -28,7 +28,7 @@ from . import fields
 from .release import ENVIRON_KEY
 from .release import Slot
 from .release import SlotReleaser
-from .release import _nothing
+from .release import acquire_slot
 from .release import held_slots
 from .release import release_at_teardown
 from .settings import AppLimits
@@ -331,9 +331,7 @@ class ConcurrencyLimiter:
         n = limit() if callable(limit) else limit
         storage_key = self._storage_key(limits, scope, key)
         member = new_id("")  # unique per request: the slot's owner
-        result = limits.run(
-            limits.storage.acquire, (storage_key, member, n, limits.ttl), _nothing, refuse=True
-        )
+        result = acquire_slot(limits, storage_key, member, n)
         if result is None:
             return  # storage down, failing open: no slot to hold
         acquired, count = result

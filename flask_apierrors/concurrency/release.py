@@ -43,7 +43,11 @@ class Slot:
     member: str
 
     def release(self) -> None:
-        self.limits.run(self.limits.storage.release, (self.key, self.member), _nothing)
+        # Kept when the storage fails or is skipped: released once it answers
+        # again (a member is unique to its request, so releasing it twice
+        # frees no one else's slot).
+        limits = self.limits
+        limits.run(limits.storage.release, (self.key, self.member), _nothing, keep=True)
 
     def refresh(self) -> None:
         limits = self.limits
@@ -52,6 +56,25 @@ class Slot:
 
 def _nothing() -> None:
     return None
+
+
+def acquire_slot(limits: AppLimits, key: str, member: str, limit: int) -> tuple[bool, int] | None:
+    """Take a slot for ``member`` through the guard: ``(acquired, count)``,
+    or ``None`` when the storage is down and the app fails open."""
+    return limits.run(_acquire, (limits, key, member, limit), _nothing, refuse=True)
+
+
+def _acquire(limits: AppLimits, key: str, member: str, limit: int) -> tuple[bool, int]:
+    storage = limits.storage
+    try:
+        return storage.acquire(key, member, limit, limits.ttl)
+    except storage.errors:
+        # A timed-out acquire may still run: Redis executes it once a slow
+        # command ahead of it is done, and the request holds no slot to give
+        # back. Remove the member when the storage answers again (a no-op if
+        # it never got there).
+        limits.guard.keep(storage.release, (key, member), limits.ttl, storage.errors)
+        raise
 
 
 class Held:

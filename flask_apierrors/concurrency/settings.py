@@ -119,9 +119,18 @@ class AppLimits:
         fallback: t.Callable[[], T],
         *,
         refuse: bool = False,
+        keep: bool = False,
     ) -> T:
         """``op(*args)`` through the storage's guard, with the app's outage
-        policy (:meth:`~flask_apierrors.limits_storage.StorageGuard.call`)."""
+        policy (:meth:`~flask_apierrors.limits_storage.StorageGuard.call`).
+        With ``keep``, a failed or skipped ``op`` is run again when the
+        storage answers, until a slot would have expired."""
         return self.guard.run(
-            op, args, fallback, fail_open=self.fail_open, errors=self.storage.errors, refuse=refuse
+            op,
+            args,
+            fallback,
+            fail_open=self.fail_open,
+            errors=self.storage.errors,
+            refuse=refuse,
+            keep=self.ttl if keep else 0.0,
         )

@@ -8,6 +8,13 @@ the outage lasts, calls skip the storage, and one call per ``retry_interval``
 probes it, so a dead or hung Redis costs at most one socket timeout per
 interval. The first call that succeeds ends the outage and logs one INFO line.
 
+A call that must not be lost (giving back a concurrency slot) is *kept* when
+it fails or is skipped: the guard holds it, with the time after which it no
+longer matters, and runs it again before the next call that reaches the
+storage. So a slot released during an outage is freed as soon as the storage
+answers, not when it expires. At most ``max_pending`` calls are kept per
+guard; past that the oldest are dropped (they expire first anyway).
+
 The concurrency limiter calls its storage through a guard, and the
 rate-limit feature passes flask-limiter's ``limits`` storage through the same
 guards (:mod:`flask_apierrors.ratelimit.guard` says why flask-limiter's own
@@ -16,6 +23,7 @@ guards (:mod:`flask_apierrors.ratelimit.guard` says why flask-limiter's own
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
 import threading
@@ -27,6 +35,10 @@ from ..errors import ApiError
 logger = logging.getLogger("flask_apierrors.limits")
 
 T = t.TypeVar("T")
+
+#: A kept call: the operation, its arguments, the exceptions that mean the
+#: storage failed, and when (``time.monotonic()``) it stops mattering.
+_Kept = tuple[t.Callable[..., object], tuple[t.Any, ...], tuple[type[BaseException], ...], float]
 
 
 class StorageUnavailable(ApiError):
@@ -52,15 +64,24 @@ class StorageGuard:
 
     :param name: How log lines name the storage (``"Redis 127.0.0.1:6379/0"``).
     :param retry_interval: Seconds between probes while the storage is down.
+    :param max_pending: How many kept calls (:meth:`keep`) wait at most.
     """
 
-    def __init__(self, name: str, *, retry_interval: float = 1.0) -> None:
+    def __init__(self, name: str, *, retry_interval: float = 1.0, max_pending: int = 1024) -> None:
         self.name = name
         self.retry_interval = retry_interval
+        self.max_pending = max_pending
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._next_probe = 0.0
         self._skipped = 0
+        self._pending: collections.deque[_Kept] = collections.deque()
+        self._dropped = 0
+
+    @property
+    def pending(self) -> int:
+        """How many kept calls wait for the storage to answer."""
+        return len(self._pending)
 
     @property
     def down(self) -> bool:
@@ -75,6 +96,7 @@ class StorageGuard:
         fail_open: bool,
         errors: tuple[type[BaseException], ...],
         refuse: bool = True,
+        keep: float = 0.0,
     ) -> T:
         """Run ``op`` against the storage.
 
@@ -86,10 +108,15 @@ class StorageGuard:
             propagate (they are bugs, not outages).
         :param refuse: Whether this call may refuse the request at all
             (``False`` for releases, and for reads once the answer is given).
+        :param keep: If positive, a failed or skipped ``op`` is kept and run
+            again when the storage answers, for up to ``keep`` seconds
+            (:meth:`keep`). Only for calls that may run twice.
         :raises StorageUnavailable: the storage failed or is skipped,
             ``fail_open`` is false and ``refuse`` is true.
         """
-        return self.run(op, (), fallback, fail_open=fail_open, errors=errors, refuse=refuse)
+        return self.run(
+            op, (), fallback, fail_open=fail_open, errors=errors, refuse=refuse, keep=keep
+        )
 
     def run(
         self,
@@ -100,18 +127,67 @@ class StorageGuard:
         fail_open: bool,
         errors: tuple[type[BaseException], ...],
         refuse: bool = True,
+        keep: float = 0.0,
     ) -> T:
         """:meth:`call` with ``op(*args)``: no closure to build per call."""
         if self._down_since is not None and not self._claim_probe():
+            if keep > 0:
+                self.keep(op, args, keep, errors)
             return self._unavailable(fallback, fail_open or not refuse)
-        try:
-            result = op(*args)
-        except errors as exc:
-            self._failed(exc, fail_open)
-            return self._unavailable(fallback, fail_open or not refuse)
-        if self._down_since is not None:
-            self._recovered()
-        return result
+        # Kept calls go first: a slot released during the outage is free
+        # before the next acquire counts the slots.
+        failure = self._run_kept() if self._pending else None
+        if failure is None:
+            try:
+                result = op(*args)
+            except errors as exc:
+                failure = exc
+            else:
+                if self._down_since is not None:
+                    self._recovered()
+                return result
+        self._failed(failure, fail_open)
+        if keep > 0:
+            self.keep(op, args, keep, errors)
+        return self._unavailable(fallback, fail_open or not refuse)
+
+    def keep(
+        self,
+        op: t.Callable[..., object],
+        args: tuple[t.Any, ...],
+        seconds: float,
+        errors: tuple[type[BaseException], ...],
+    ) -> None:
+        """Run ``op(*args)`` before the next call that reaches the storage
+        (and until it succeeds), unless ``seconds`` pass first. Keeps at
+        most :attr:`max_pending` calls, dropping the oldest."""
+        with self._lock:
+            now = time.monotonic()
+            pending = self._pending
+            while pending and pending[0][3] <= now:
+                pending.popleft()
+            while len(pending) >= max(1, self.max_pending):
+                pending.popleft()
+                self._dropped += 1
+            pending.append((op, args, errors, now + seconds))
+
+    def _run_kept(self) -> BaseException | None:
+        """Run the kept calls, oldest first; the failure that stopped them,
+        if one did (that call stays kept)."""
+        while True:
+            with self._lock:
+                if not self._pending:
+                    return None
+                kept = self._pending.popleft()
+            op, args, errors, expires = kept
+            if expires <= time.monotonic():
+                continue  # the storage expired what it was for
+            try:
+                op(*args)
+            except errors as exc:
+                with self._lock:
+                    self._pending.appendleft(kept)
+                return exc
 
     def _claim_probe(self) -> bool:
         # During an outage one caller per interval tries the storage; the
@@ -150,12 +226,14 @@ class StorageGuard:
         with self._lock:
             since, self._down_since = self._down_since, None
             skipped, self._skipped = self._skipped, 0
+            dropped, self._dropped = self._dropped, 0
         if since is not None:
             logger.info(
-                "Limit storage %s answers again after %.1fs (%d calls skipped it meanwhile)",
+                "Limit storage %s answers again after %.1fs (%d calls skipped it meanwhile%s)",
                 self.name,
                 time.monotonic() - since,
                 skipped,
+                f"; {dropped} kept calls dropped, over {self.max_pending}" if dropped else "",
             )
 
     def _unavailable(self, fallback: t.Callable[[], T], fail_open: bool) -> T:
