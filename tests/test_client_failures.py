@@ -23,7 +23,7 @@ from flask_apierrors.client.failures import status_kind
 from tests.fuzz.upstream import WireUpstream
 from tests.support.upstream import UpstreamServer
 from tests.support.upstream import refused_url
-from tests.test_upstream_reads import StallingUpstream
+from tests.test_upstream_reads import STALLED
 
 REFUSED = ("connection", "Connection refused")
 RESET = ("connection", "Connection reset")
@@ -157,7 +157,7 @@ def test_reading_the_body_failures_of_requests() -> None:
     assert classify(no_json.value) == INVALID
     # Headers, then the body stalls: requests raises a ConnectionError that
     # is a read timeout (urllib3's ReadTimeoutError), as httpx's ReadTimeout.
-    stalling = StallingUpstream()
+    stalling = WireUpstream(STALLED, hold=True)
     try:
         with pytest.raises(requests.exceptions.ConnectionError) as stalled:
             requests.get(stalling.url, timeout=0.3)

@@ -4,9 +4,6 @@ that is no JSON. A real upstream on 127.0.0.1, through requests and httpx."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import typing as t
 
 import httpx
@@ -15,53 +12,21 @@ import requests
 
 from flask_apierrors.upstream import upstream_call
 from tests.conftest import MakeApp
+from tests.fuzz.upstream import WireUpstream
 from tests.support.upstream import UpstreamServer
 
 TIMEOUT = 0.3
 
 
-class StallingUpstream:
-    """Answers every request with its status line, headers and the first
-    byte of a longer body, then sends nothing more until :meth:`close`."""
-
-    def __init__(self) -> None:
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.1)
-        self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self._stop = threading.Event()
-        self._conns: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                continue
-            self._conns.append(conn)
-            with contextlib.suppress(OSError):
-                conn.settimeout(2)
-                head = b""
-                while b"\r\n\r\n" not in head and (chunk := conn.recv(65536)):
-                    head += chunk
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: 100\r\n\r\n{"
-                )
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        for conn in self._conns:
-            conn.close()
-        self._sock.close()
+#: The status line, headers and first byte of a longer body, then nothing.
+STALLED: t.Final = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+)
 
 
 @pytest.fixture
-def stalling() -> t.Iterator[StallingUpstream]:
-    server = StallingUpstream()
+def stalling() -> t.Iterator[WireUpstream]:
+    server = WireUpstream(STALLED, hold=True)
     try:
         yield server
     finally:
@@ -82,7 +47,7 @@ def read_json(client: str, url: str) -> t.Any:
 
 @pytest.mark.parametrize("client", ["requests", "httpx"])
 def test_a_read_timeout_mid_body_is_a_gateway_timeout(
-    make_app: MakeApp, stalling: StallingUpstream, client: str
+    make_app: MakeApp, stalling: WireUpstream, client: str
 ) -> None:
     # requests raises ConnectionError (urllib3's ReadTimeoutError) here, httpx
     # ReadTimeout: a timeout once connected, both.

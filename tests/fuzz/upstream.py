@@ -235,13 +235,18 @@ def wire_bytes(answer: Answer) -> bytes:
 
 class WireUpstream:
     """A server on 127.0.0.1 that reads a request head and answers with the
-    bytes it was given, then closes; one connection at a time."""
+    bytes it was given, then closes; one connection at a time. With
+    ``hold``, it keeps each connection open instead, sending nothing more
+    until :meth:`close` (an answer that stalls midway)."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: bytes = b"", *, hold: bool = False) -> None:
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.2)
         self.port: int = self._sock.getsockname()[1]
-        self.answer = b""
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.answer = answer
+        self.hold = hold
+        self._held: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -252,20 +257,25 @@ class WireUpstream:
                 conn, _ = self._sock.accept()
             except OSError:
                 continue
-            with conn:
-                conn.settimeout(2)
-                with contextlib.suppress(OSError):
-                    head = b""
-                    while b"\r\n\r\n" not in head and len(head) < 65536:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        head += chunk
-                    conn.sendall(self.answer)
+            conn.settimeout(2)
+            with contextlib.suppress(OSError):
+                head = b""
+                while b"\r\n\r\n" not in head and len(head) < 65536:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    head += chunk
+                conn.sendall(self.answer)
+            if self.hold:
+                self._held.append(conn)
+            else:
+                conn.close()
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5)
+        for conn in self._held:
+            conn.close()
         self._sock.close()
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import typing as t
 
 from .ports import LOOPBACK
-
-if t.TYPE_CHECKING:
-    from types import TracebackType
+from .server_process import Managed
 
 
-class TcpProxy:
+class TcpProxy(Managed):
     """Forwards connections on :attr:`port` to ``target_port``.
 
     :meth:`cut` closes every open connection and refuses new ones until
@@ -60,17 +57,6 @@ class TcpProxy:
         self.cut()
         _close(self._listener)
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> TcpProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _accept(self) -> None:
         while not self._closed:
