@@ -25,9 +25,11 @@ class ApiError(HTTPException):
 
         raise ApiError("job_not_found", details={"job_id": job_id})
 
-    Subclasses fix ``error_code``, ``status``, ``message`` and ``format`` as
-    class attributes. A subclass without an explicit ``error_code`` uses its
-    class name upper-cased (``DatabaseException`` -> ``DATABASEEXCEPTION``).
+    Subclasses fix ``error_code``, ``status``, ``message``, ``format``,
+    ``details`` and ``headers`` as class attributes (details and headers
+    given when raising are added to the class's, and win). A subclass
+    without an explicit ``error_code`` uses its class name upper-cased
+    (``DatabaseException`` -> ``DATABASEEXCEPTION``).
     On a subclass, a single positional argument is the message::
 
         class DatabaseException(ApiError):
@@ -54,7 +56,8 @@ class ApiError(HTTPException):
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2
-        :attr:`problem_type` and :attr:`problem_members`.
+        :attr:`problem_type` and :attr:`problem_members`; class-level
+        :attr:`details` and :attr:`headers`.
     """
 
     #: The machine code of every instance of this class.
@@ -65,7 +68,9 @@ class ApiError(HTTPException):
     message: str | None = None
     #: A format this class always renders in (a legacy contract).
     format: str | None = None
+    #: Details every instance of this class carries.
     details: t.Mapping[str, t.Any] = MappingProxyType({})
+    #: Response headers every instance of this class sends.
     headers: t.Mapping[str, str] = MappingProxyType({})
     #: The ``problem`` format's ``type`` for this error, in place of the one
     #: the settings give its code (:attr:`Problem.problem_type
@@ -105,8 +110,9 @@ class ApiError(HTTPException):
         if not 400 <= self.status <= 599:
             raise ValueError(f"ApiError status must be 400-599, not {self.status}.")
         self.message = self.given_message or (spec.message if spec else reason_phrase(self.status))
-        self.details = dict(details) if details else {}
-        self.headers = dict(headers) if headers else {}
+        # The class's, then the raiser's (which win).
+        self.details = {**cls.details, **details} if details else dict(cls.details)
+        self.headers = {**cls.headers, **headers} if headers else dict(cls.headers)
         self.code = self.status
         super().__init__(description=self.message)
 

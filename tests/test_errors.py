@@ -75,6 +75,36 @@ def test_class_defaults_are_not_shared() -> None:
     assert dict(first.details) == {"a": 1}
 
 
+class Throttled(ApiError):
+    status = 429
+    headers = {"Retry-After": "30"}
+    details = {"retry_after": 30, "scope": "account"}
+
+
+def test_a_subclass_fixes_details_and_headers_and_the_raiser_adds_to_them() -> None:
+    app = Flask(__name__)
+    ApiErrors(app)
+
+    @app.get("/plain")
+    def plain() -> t.NoReturn:
+        raise Throttled()
+
+    @app.get("/more")
+    def more() -> t.NoReturn:
+        raise Throttled(details={"scope": "key"}, headers={"X-Why": "burst"})
+
+    client = app.test_client()
+    response = client.get("/plain")
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "30")
+    assert response.get_json()["details"] == {"retry_after": 30, "scope": "account"}
+    response = client.get("/more")
+    assert response.headers["Retry-After"] == "30" and response.headers["X-Why"] == "burst"
+    assert response.get_json()["details"] == {"retry_after": 30, "scope": "key"}
+    # Each instance has its own copy: the class's stay as they were.
+    Throttled().details["scope"] = "changed"
+    assert Throttled.details["scope"] == "account"
+
+
 def test_status_must_be_an_error_status() -> None:
     with pytest.raises(ValueError, match="400-599"):
         ApiError("x", status=200)
