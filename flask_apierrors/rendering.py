@@ -74,11 +74,24 @@ def problem_for(e: BaseException, state: AppState, ctx: Context) -> Problem:
     for convert in state.converters_for(type(e)):
         problem = convert(e, ctx)
         if problem is not None:
-            return problem
+            return problem if problem.timestamp is not None else _with_request_facts(problem, ctx)
     internal = (
         e if isinstance(e, InternalServerError) else InternalServerError(original_exception=e)
     )
     return convert_internal_error(internal, ctx) or ctx.problem("internal_server_error")
+
+
+def _with_request_facts(problem: Problem, ctx: Context) -> Problem:
+    """A Problem a converter built itself (not with ``ctx.problem``) gets
+    the facts ``ctx.problem`` gives every record: the time, the correlation
+    id, the path and the status's title."""
+    include = ctx.settings.include_correlation_id
+    return problem.replace(
+        timestamp=ctx.timestamp,
+        correlation_id=problem.correlation_id or (ctx.correlation_id if include else None),
+        instance=problem.instance or ctx.instance,
+        title=problem.title or reason_phrase(problem.status),
+    )
 
 
 def choose_format(
@@ -89,7 +102,10 @@ def choose_format(
     spec = problem.format or settings.format
     accept = environ.get("HTTP_ACCEPT", "") if settings.problem_on_accept else ""
     if "problem+json" in accept.lower():  # media types ignore case
-        mimetypes = MIMEAccept(parse_accept_header(accept))
+        # Parameters (``; charset=utf-8``) aside: Werkzeug matches none with them.
+        mimetypes = MIMEAccept(
+            (value.partition(";")[0].strip(), q) for value, q in parse_accept_header(accept)
+        )
         quality = mimetypes.quality(PROBLEM_JSON)
         if quality > 0 and quality > mimetypes["application/json"]:
             spec = "problem"

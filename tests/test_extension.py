@@ -311,6 +311,9 @@ def test_register_exception_maps_a_class(make_app: MakeApp) -> None:
         ("APPLICATION/PROBLEM+JSON", "application/problem+json"),
         ("Application/Problem+Json, application/json;q=0.5", "application/problem+json"),
         ("application/JSON, application/problem+json;q=0.5", "application/json"),
+        # Media-type parameters do not hide the type.
+        ("application/problem+json; charset=utf-8", "application/problem+json"),
+        ("application/problem+json;charset=utf-8;q=0.4, application/json", "application/json"),
     ],
 )
 def test_accept_problem_json(app: Flask, accept: str, mimetype: str) -> None:
@@ -755,3 +758,32 @@ def test_a_503_is_logged_at_warning_with_the_traceback_of_a_cause_only(
         assert record.exc_info is not None and record.exc_info[0] is OSError
     else:
         assert not record.exc_info
+
+
+class PaymentDeclined(Exception):
+    pass
+
+
+@pytest.mark.parametrize("include_correlation_id", [True, False])
+def test_a_problem_a_converter_builds_itself_gets_the_request_facts(
+    make_app: MakeApp, include_correlation_id: bool
+) -> None:
+    app, errors = make_app(include_correlation_id=include_correlation_id)
+    errors.register_converter(
+        PaymentDeclined,
+        lambda e, ctx: Problem(status=402, code="payment_declined", message="Declined"),
+    )
+
+    @app.get("/pay")
+    def pay() -> t.NoReturn:
+        raise PaymentDeclined()
+
+    client = app.test_client()
+    response = client.get("/pay")
+    body = response.get_json()
+    assert response.status_code == 402 and body["timestamp"]
+    assert body.get("correlation_id") == (
+        response.headers["X-Request-ID"] if include_correlation_id else None
+    )
+    problem = client.get("/pay", headers={"Accept": "application/problem+json"}).get_json()
+    assert (problem["title"], problem["instance"]) == ("Payment Required", "/pay")
