@@ -21,6 +21,9 @@ class Override:
     blueprint: Blueprint
     options: dict[str, t.Any]
     url_prefix: str | None
+    #: Prefixes of further registrations (``register_blueprint(bp,
+    #: url_prefix="/v2", name="jobs_v2")``).
+    more_prefixes: list[str] = dataclasses.field(default_factory=list)
 
 
 _RECORDED: weakref.WeakSet[Blueprint] = weakref.WeakSet()

@@ -149,6 +149,11 @@ class AppState:
             return self.scope
         for name in blueprints:
             key = name if name in overrides else name.rpartition(".")[2]
+            if key not in overrides:
+                # A blueprint registered again under another name.
+                app = self._app()
+                found = app.blueprints.get(name) if app is not None else None
+                key = found.name if found is not None else key
             if key in overrides:
                 return self._scope(key)
         if not blueprints:
@@ -191,10 +196,14 @@ class AppState:
 
     def _prefix_registered(self, name: str, prefix: str) -> None:
         entry = self._overrides.get(name)
-        if entry is not None and entry.url_prefix is None:
+        if entry is None or prefix in (entry.url_prefix, *entry.more_prefixes):
+            return
+        if entry.url_prefix is None:
             entry.url_prefix = prefix
             self._scopes.pop(name, None)
-            self._prefixes = None
+        else:
+            entry.more_prefixes.append(prefix)
+        self._prefixes = None
 
     @property
     def overrides(self) -> t.Mapping[str, t.Mapping[str, t.Any]]:
@@ -219,6 +228,7 @@ class AppState:
                     prefix = derive_prefix(app, name, override.blueprint.url_prefix)
                 if prefix:
                     prefixes.append((prefix, name))
+                prefixes += [(more, name) for more in override.more_prefixes]
             # Longest first, so nested blueprints win over their parents.
             prefixes.sort(key=lambda item: len(item[0]), reverse=True)
             self._prefixes = prefixes

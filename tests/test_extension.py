@@ -436,6 +436,23 @@ def test_nested_blueprints_innermost_wins() -> None:
     assert c.get("/p/missing").get_json()["error_code"] == "NOT_FOUND"
 
 
+def test_an_override_covers_every_registration_of_its_blueprint(make_app: MakeApp) -> None:
+    app, ext = make_app()
+    jobs = Blueprint("jobs", __name__)
+
+    @jobs.get("/jobs/<int:job_id>")
+    def job(job_id: int) -> t.NoReturn:
+        raise ApiError("not_found")
+
+    ext.override(jobs, format="error_code")
+    app.register_blueprint(jobs, url_prefix="/v1")
+    app.register_blueprint(jobs, url_prefix="/v2", name="jobs_v2")
+    client = app.test_client()
+    for path in ("/v1/jobs/1", "/v2/jobs/1", "/v1/nope", "/v2/nope"):
+        assert client.get(path).get_json()["error_code"] == "NOT_FOUND", path
+    assert client.get("/v3/nope").get_json()["error"] == "not_found"
+
+
 def test_explicit_url_prefix(make_app: MakeApp) -> None:
     app, ext = make_app()
     bp = Blueprint("odd", __name__)
