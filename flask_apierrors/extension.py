@@ -118,6 +118,7 @@ class ApiErrors:
         for plugin in self._plugins:
             if plugin.setup is not None:
                 plugin.setup(state)
+        state.on_first_request(_check_formats)
         # Last, after the plug-ins' own first-request work.
         state.on_first_request(coexistence.check)
 
@@ -273,6 +274,19 @@ def _decline(e: BaseException, state: AppState) -> t.Any:
     if isinstance(e, HTTPException):
         return e
     raise e
+
+
+def _check_formats(state: AppState) -> None:
+    """At the first request, and at each one until fixed (a format may be
+    registered after a setting names it, and a catalog may change after
+    setup): every format a setting or a code names exists. A misspelt name
+    would otherwise make every error a 500."""
+    for scope in state.scopes():
+        setting = f"override({scope.name!r}).format" if scope.name else "APIERRORS_FORMAT"
+        state.check_format(scope.settings.format, setting)
+    for spec in state.catalog:
+        if spec.format is not None:
+            state.check_format(spec.format, f"The format of code {spec.code!r}")
 
 
 def _add_filter(target: logging.Logger, cls: type[logging.Filter]) -> None:

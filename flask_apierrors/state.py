@@ -246,6 +246,14 @@ class AppState:
         """The formats registered by name."""
         return dict(self._registry)
 
+    def check_format(self, spec: t.Any, setting: str) -> None:
+        """Raise ``ValueError``, naming ``setting``, unless ``spec`` is a
+        format of this app (a misspelt name would make every error a 500)."""
+        try:
+            self.format_for(spec, self.settings)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{setting}: {e}") from None
+
     def format_for(self, spec: t.Any, settings: Settings) -> Format:
         """The :class:`Format` object for a configured format (cached)."""
         options: dict[str, t.Any] = {

@@ -133,9 +133,39 @@ def test_setup_methods_raise_after_first_request(make_app: MakeApp) -> None:
         ext.override(Blueprint("late", __name__), format="detail")
 
 
-def test_unknown_format_fails_loudly(make_app: MakeApp) -> None:
-    app, _ = make_app(format="nope")
-    app.config["TESTING"] = False
+@pytest.mark.parametrize("fmt", ["nope", 42])
+@pytest.mark.parametrize("where", ["app", "override", "code"])
+def test_an_unknown_format_fails_every_request_in_one_line(fmt: t.Any, where: str) -> None:
+    # Not a JSON 500 per error: the first request, and each until fixed.
+    app = Flask(__name__)
+    errors = ApiErrors(app, format=fmt if where == "app" else "error")
+    setting = "APIERRORS_FORMAT"
+    if where == "override":
+        errors.override(Blueprint("v1", __name__), format=fmt)
+        setting = r"override\('v1'\).format"
+    elif where == "code":
+        errors.catalog.add("legacy_gone", 410, "Gone", format=fmt)
+        setting = "The format of code 'legacy_gone'"
+    for _ in range(2):
+        with pytest.raises(ValueError, match=f"^{setting}: "):
+            app.test_client().get("/x")
+
+
+def test_a_format_registered_after_it_is_named_is_accepted() -> None:
+    app = Flask(__name__)
+    errors = ApiErrors(app, format="legacy")
+    errors.override(Blueprint("v1", __name__), format="legacy")
+    errors.register_format("legacy", lambda problem: {"message": problem.message})
+    assert app.test_client().get("/x").get_json() == {"message": "Endpoint not found"}
+
+
+def test_a_format_that_fails_to_render_still_answers_json() -> None:
+    app = Flask(__name__)
+
+    def broken(problem: Problem) -> dict[str, t.Any]:
+        raise RuntimeError("bug in the format")
+
+    ApiErrors(app, format=broken)
     response = app.test_client().get("/x")
     # Rendering failed, yet the client gets a JSON 500 with an error id.
     assert response.status_code == 500
