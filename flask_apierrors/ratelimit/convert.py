@@ -32,7 +32,15 @@ already there). Every 429 of a breached limit gets ``X-RateLimit-Limit``,
 ``Retry-After`` exactly once, set by the extension's WSGI middleware after
 every hook ran (:meth:`~flask_apierrors.state.AppState.add_header_fixer`).
 ``on_breach`` responses and ``error_message`` keep their body and message;
-they get the same headers when their status is 429.
+they get the same headers when their status is 429, except that a
+``Retry-After`` the callback set (seconds or an HTTP date) is kept, as it
+set it, when it asks for a longer wait: it is read in an ``after_request``
+hook that runs before flask-limiter's, which rewrites it.
+
+The header names are the ``Limiter``'s (its ``header_name_mapping``, else
+the ``RATELIMIT_HEADER_*`` config keys, as flask-limiter resolves them),
+and every name a limiter of the app sends is replaced, so a renamed header
+does not come twice.
 
 The numbers are worked out once per request and kept in its WSGI environ,
 so body and headers agree.
@@ -52,6 +60,7 @@ from flask_limiter import RateLimitExceeded
 from flask_limiter.constants import ConfigVars
 from flask_limiter.constants import HeaderNames
 
+from ..client.transport import parse_retry_after
 from ..quota import quota_exceeded
 from ..timeutil import format_time
 from . import RateLimitSettings
@@ -60,6 +69,7 @@ from .fields import policy_name_of
 
 if t.TYPE_CHECKING:
     from flask import Flask
+    from flask import Response
     from flask_limiter import RequestLimit
     from limits import RateLimitItem
 
@@ -82,6 +92,18 @@ RESET_MESSAGE: t.Final = "Rate limit of {limit} {requests} per {period} exceeded
 INFO_KEY: t.Final = "flask_apierrors.ratelimit.info"
 #: WSGI environ key of the headers the converter gave the request's 429.
 HEADERS_KEY: t.Final = "flask_apierrors.ratelimit.headers"
+#: WSGI environ key of the ``Retry-After`` an ``on_breach`` response set.
+ASKED_KEY: t.Final = "flask_apierrors.ratelimit.asked"
+
+#: The names of ``X-RateLimit-Limit``, ``-Remaining``, ``-Reset`` and
+#: ``Retry-After``, in this order.
+HeaderNamesT = tuple[str, str, str, str]
+_HEADERS: t.Final = (
+    (HeaderNames.LIMIT, ConfigVars.HEADER_LIMIT),
+    (HeaderNames.REMAINING, ConfigVars.HEADER_REMAINING),
+    (HeaderNames.RESET, ConfigVars.HEADER_RESET),
+    (HeaderNames.RETRY_AFTER, ConfigVars.HEADER_RETRY_AFTER),
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -131,20 +153,45 @@ class RateLimitInfo:
             "requests": "request" if self.limit == 1 else "requests",
         }
 
-    def headers(self, config: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
-        """The rate-limit headers, named as flask-limiter's ``RATELIMIT_HEADER_*``
-        keys of the app's ``config`` name them (the draft fields are
-        :mod:`.fields`')."""
-        get = config.get
-        return [
-            (get(ConfigVars.HEADER_LIMIT, HeaderNames.LIMIT.value), str(self.limit)),
-            (get(ConfigVars.HEADER_REMAINING, HeaderNames.REMAINING.value), str(self.remaining)),
-            (get(ConfigVars.HEADER_RESET, HeaderNames.RESET.value), str(self.reset)),
-            (
-                get(ConfigVars.HEADER_RETRY_AFTER, HeaderNames.RETRY_AFTER.value),
-                str(self.retry_after),
-            ),
-        ]
+    def headers(self, names: HeaderNamesT) -> list[tuple[str, str]]:
+        """The rate-limit headers under ``names`` (:func:`header_names`),
+        ``Retry-After`` last (the draft fields are :mod:`.fields`')."""
+        values = (self.limit, self.remaining, self.reset, self.retry_after)
+        return [(name, str(value)) for name, value in zip(names, values, strict=True)]
+
+
+def _mapped_names(limiter: object) -> HeaderNamesT | None:
+    # flask-limiter keeps the names in a private attribute, complete once
+    # init_app resolved it against the config: read it defensively.
+    mapping = getattr(limiter, "_header_mapping", None)
+    if not isinstance(mapping, t.Mapping):
+        return None
+    found = [mapping.get(header) for header, _ in _HEADERS]
+    if not all(isinstance(name, str) and name for name in found):
+        return None
+    return t.cast(HeaderNamesT, tuple(found))
+
+
+def header_names(app: Flask, breached: t.Sequence[RequestLimit] = ()) -> HeaderNamesT:
+    """The names flask-limiter gives the rate-limit headers: those of the
+    ``Limiter`` of the first ``breached`` limit (else of the app's first
+    limiter), from its ``header_name_mapping`` and the ``RATELIMIT_HEADER_*``
+    config keys; the config keys alone when the limiter's are unknown."""
+    for limiter in (*(r.extension for r in breached), *limiters_of(app)):
+        names = _mapped_names(limiter)
+        if names is not None:
+            return names
+    get = app.config.get
+    return t.cast(HeaderNamesT, tuple(get(key, header.value) for header, key in _HEADERS))
+
+
+def sent_names(app: Flask) -> set[str]:
+    """Every name (lower case) under which a limiter of the app may send a
+    rate-limit header: replaced on a 429, so none comes twice."""
+    found = {name.lower() for name in header_names(app)}
+    for limiter in limiters_of(app):
+        found.update(name.lower() for name in _mapped_names(limiter) or ())
+    return found
 
 
 def limiters_of(app: Flask) -> list[Limiter]:
@@ -253,7 +300,9 @@ class RateLimitErrors:
         names, template = _shape(ctx, settings)
         fields = info.fields()
         message = e.description if e.limit.error_message else template.format(**fields)
-        headers = info.headers(self.state.app.config)
+        app = self.state.app
+        breached = breached_limits(limiters_of(app)) if environ is not None else []
+        headers = info.headers(header_names(app, breached))
         if environ is not None:
             # The middleware calls fix_headers after every hook: the same headers again.
             environ.setdefault(HEADERS_KEY, headers)
@@ -267,8 +316,21 @@ class RateLimitErrors:
         if not settings.ratelimit_draft_headers or environ is None:
             return problem
         # The names the RateLimit-Policy field gives the breached limits.
-        breached = breached_limits(limiters_of(self.state.app))
         return problem.replace(**quota_exceeded(policy_name_of(r) for r in breached))
+
+    def read_asked(self, response: Response) -> Response:
+        """Keep the ``Retry-After`` of an ``on_breach`` 429 as the callback
+        set it. An ``after_request`` hook registered after flask-limiter's
+        (at the first request), so it runs before flask-limiter rewrites
+        the header."""
+        if response.status_code == 429:
+            environ = request.environ
+            if HEADERS_KEY not in environ:
+                name = header_names(self.state.app)[3]
+                asked = response.headers.get(name) or response.headers.get("Retry-After")
+                if asked:
+                    environ[ASKED_KEY] = asked
+        return response
 
     def fix_headers(self, status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The rate-limit headers of a 429, each exactly once. Called by the
@@ -278,27 +340,27 @@ class RateLimitErrors:
         if status != 429 or not has_request_context():
             return headers
         environ = request.environ
+        app = self.state.app
         wanted: list[tuple[str, str]] | None = environ.get(HEADERS_KEY)
         if wanted is None:
             # Not rendered by the converter (an on_breach response, an app's own 429).
-            if not breached_limits(limiters_of(self.state.app)):
+            breached = breached_limits(limiters_of(app))
+            if not breached:
                 return headers  # a 429 that is no rate limit (concurrency, an app's own)
             scope = self.state.scope_for(request.blueprints, request.path)
             settings = scope.settings_of(RateLimitSettings)
             info = self.info(environ, None, settings.ratelimit_min_retry_after)
             assert info is not None  # a breached limit always gives one
-            wanted = info.headers(self.state.app.config)
-        names = {name.lower() for name, _ in wanted}
-        kept = [(k, v) for k, v in headers if k.lower() not in names]
-        current = {k.lower(): v for k, v in headers}
-        for name, value in wanted:
-            if name.lower() == "retry-after":
-                # An on_breach response may ask for a longer wait: keep it.
-                asked = current.get("retry-after", "")
-                if asked.isdigit() and int(asked) > int(value):
-                    value = asked
-            kept.append((name, value))
-        return kept
+            wanted = info.headers(header_names(app, breached))
+            # An on_breach response may ask for a longer wait: keep its value.
+            asked = environ.get(ASKED_KEY)
+            if asked is None:  # read_asked not registered: the header as it is now
+                asked = dict((k.lower(), v) for k, v in headers).get(wanted[-1][0].lower())
+            seconds = parse_retry_after(asked)
+            if asked is not None and seconds is not None and seconds > int(wanted[-1][1]):
+                wanted[-1] = (wanted[-1][0], asked.strip())
+        names = sent_names(app) | {name.lower() for name, _ in wanted}
+        return [(k, v) for k, v in headers if k.lower() not in names] + wanted
 
 
 def check_settings(settings: RateLimitSettings) -> None:
@@ -325,3 +387,12 @@ def init_app(state: AppState) -> None:
     errors = RateLimitErrors(state)
     state.register_converter(RateLimitExceeded, errors.convert, plugin=True)
     state.add_header_fixer(errors.fix_headers)
+
+    def register(state: AppState) -> None:
+        # Now, after every Limiter's init_app: Flask runs after_request
+        # hooks last registered first, so this one sees the response before
+        # flask-limiter's rewrites its Retry-After.
+        if limiters_of(state.app):
+            state.app.after_request(errors.read_asked)
+
+    state.on_first_request(register)

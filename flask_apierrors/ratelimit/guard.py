@@ -18,8 +18,17 @@ Why not flask-limiter's own options (flask-limiter 4, limits 5):
 * ``wrap_exceptions`` (a ``RATELIMIT_STORAGE_OPTIONS`` entry) only changes
   the exception's type; without ``swallow_errors`` the request fails with it.
 
-None of them answers a JSON 503 with ``Retry-After`` (fail-closed). Set
+None of them answers a JSON 503 with ``Retry-After`` (fail-closed), and
+``swallow_errors`` and ``in_memory_fallback`` would catch the guard's 503
+(flask-limiter catches every exception of the storage): with
+``APIERRORS_LIMITS_FAIL_OPEN = False`` they are a contradiction, refused in
+one line (:func:`~.checks.check_fail_closed`). Set
 ``APIERRORS_RATELIMIT_GUARD_STORAGE = False`` to use them instead.
+
+A ``Limiter`` may serve several apps (an app factory): its storage is
+wrapped once, and each call follows the policy of the app it runs for
+(its ``APIERRORS_LIMITS_FAIL_OPEN``; an app without ApiErrors, or with
+``APIERRORS_RATELIMIT_GUARD_STORAGE = False``, calls the storage directly).
 
 When the app is set up (and at the first request, for a ``Limiter`` set up
 after :class:`~flask_apierrors.ApiErrors`), every storage is also checked,
@@ -28,7 +37,7 @@ without bound (no ``socket_timeout``, retries), naming the fix
 (:func:`~flask_apierrors.limits_storage.redis_storage_options`), and when it
 counts in memory while several worker processes serve the app. An
 unsupported ``RATELIMIT_STORAGE_URI`` raises a one-line ``ValueError`` when
-``ApiErrors`` is set up (:func:`check_storage_uri`).
+``ApiErrors`` is set up (:func:`~.checks.check_storage_uri`).
 
 Fail-closed refuses only the decision: once the request has its response
 (flask-limiter reading its headers, a ``deduct_when`` deduction), a failing
@@ -45,6 +54,8 @@ import typing as t
 import urllib.parse
 
 from flask import after_this_request
+from flask import current_app
+from flask import has_app_context
 from flask import has_request_context
 from flask import request
 from limits.errors import StorageError
@@ -58,14 +69,15 @@ from ..limits_storage import StorageGuard
 from ..limits_storage import guard_for
 from ..limits_storage import redis_location
 from ..limits_storage.redis_clients import CLUSTER_SCHEME
-from ..limits_storage.redis_clients import REDIS_SCHEMES
 from ..limits_storage.redis_clients import parse_redis_uri
-from ..limits_storage.redis_clients import redact_uri
 from ..limits_storage.redis_clients import unbounded_waits
 from ..limits_storage.startup import at_first_request
 from ..limits_storage.startup import warn_memory
 from ..limits_storage.startup import warn_once
+from ..state import find_state
 from . import RateLimitSettings
+from .checks import check_fail_closed
+from .checks import check_storage_uri
 from .convert import limiters_of
 
 if t.TYPE_CHECKING:
@@ -121,7 +133,8 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
 
     :param inner: The storage flask-limiter made.
     :param guard: The guard of its location.
-    :param fail_open: The app's policy.
+    :param fail_open: The policy outside an app context; in one, each call
+        follows the current app's (:meth:`policy`).
     """
 
     STORAGE_SCHEME = None  # a wrapper, not registered for any URI
@@ -159,12 +172,28 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return self.inner.base_exceptions
 
+    def policy(self) -> bool | None:
+        """Whether to fail open, for the current app (one ``Limiter`` may
+        serve several): its ``APIERRORS_LIMITS_FAIL_OPEN``; ``None`` when it
+        does not guard flask-limiter's storage (no ApiErrors, or
+        ``APIERRORS_RATELIMIT_GUARD_STORAGE = False``). Outside an app
+        context, :attr:`fail_open`."""
+        if not has_app_context():
+            return self.fail_open
+        state = find_state(current_app)
+        if state is None or not state.settings_of(RateLimitSettings).ratelimit_guard_storage:
+            return None
+        return state.settings_of(LimitsSettings).limits_fail_open
+
     def _call(
         self, op: t.Callable[..., T], args: tuple[t.Any, ...], fallback: t.Callable[[], T]
     ) -> T:
-        refuse = not self.fail_open and _deciding()
+        fail_open = self.policy()
+        if fail_open is None:
+            return op(*args)
+        refuse = not fail_open and _deciding()
         return self.guard.run(
-            op, args, fallback, fail_open=self.fail_open, errors=self._errors, refuse=refuse
+            op, args, fallback, fail_open=fail_open, errors=self._errors, refuse=refuse
         )
 
     def incr(self, key: str, expiry: int, *args: t.Any, **kwargs: t.Any) -> int:
@@ -179,13 +208,11 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         return self._call(self._inner.get_expiry, (key,), time.time)
 
     def check(self) -> bool:
+        fail_open = self.policy()
+        if fail_open is None:
+            return self._inner.check()
         return self.guard.run(
-            self._inner.check,
-            (),
-            bool,
-            fail_open=self.fail_open,
-            errors=self._errors,
-            refuse=False,
+            self._inner.check, (), bool, fail_open=fail_open, errors=self._errors, refuse=False
         )
 
     def reset(self) -> int | None:
@@ -244,35 +271,6 @@ def _storage_uri(state: AppState) -> str | None:
     return uri if isinstance(uri, str) else None
 
 
-def _limits_schemes() -> list[str]:
-    found: set[str] = set()
-    pending: list[type] = [Storage]
-    while pending:
-        cls = pending.pop()
-        pending += cls.__subclasses__()
-        scheme = getattr(cls, "STORAGE_SCHEME", None)
-        found.update([scheme] if isinstance(scheme, str) else scheme or ())
-    return sorted(found)
-
-
-def check_storage_uri(uri: str) -> None:
-    """Check flask-limiter's ``RATELIMIT_STORAGE_URI`` without making a
-    storage: a scheme ``limits`` knows, and for ``redis+sentinel://`` and
-    ``redis+cluster://``, nodes and a service name.
-
-    :raises ValueError: in one line, naming the supported schemes.
-    """
-    scheme = urllib.parse.urlsplit(uri).scheme
-    schemes = _limits_schemes()
-    if scheme not in schemes:
-        raise ValueError(
-            f"Unsupported RATELIMIT_STORAGE_URI scheme {scheme!r} in {redact_uri(uri)!r}:"
-            f" use one of {', '.join(s + '://' for s in schemes)}."
-        )
-    if scheme in REDIS_SCHEMES:
-        parse_redis_uri(uri)
-
-
 def check_limiters(state: AppState, environ: t.Mapping[str, t.Any] | None = None) -> None:
     """Warn (once per app and process) about the storage of each
     flask-limiter ``Limiter`` on the app: a Redis client that can wait
@@ -306,8 +304,9 @@ def check_limiters(state: AppState, environ: t.Mapping[str, t.Any] | None = None
 
 def guard_limiters(state: AppState) -> None:
     """Pass the storage of every flask-limiter ``Limiter`` set up on the app
-    through the app's outage policy (once per limiter): the strategy's
-    ``storage`` attribute (limits' ``RateLimiter.storage``) gets the wrapper.
+    through the outage policy (once per limiter, whichever app comes first):
+    the strategy's ``storage`` attribute (limits' ``RateLimiter.storage``)
+    gets the wrapper, which reads the policy of the app of each call.
     """
     if not state.settings_of(RateLimitSettings).ratelimit_guard_storage:
         return
@@ -332,17 +331,22 @@ def init_app(state: AppState) -> None:
     at the first request, so the order in which the extensions are set up
     does not matter.
 
-    :raises ValueError: an unsupported ``RATELIMIT_STORAGE_URI``.
+    :raises ValueError: an unsupported ``RATELIMIT_STORAGE_URI``; fail-closed
+        with a ``Limiter`` that catches storage errors (at setup, or at the
+        first request, every request until the configuration is fixed, for
+        one set up later).
     """
     uri = _storage_uri(state)
     if uri:
         check_storage_uri(uri)
+    check_fail_closed(state)
     check_limiters(state)
     guard_limiters(state)
 
     def first_request(environ: t.Mapping[str, t.Any]) -> None:
         # No extension can be set up once the app has served a request, so
         # one pass is enough.
+        check_fail_closed(state)
         guard_limiters(state)
         check_limiters(state, environ)
 
