@@ -1,10 +1,14 @@
 """JSON bodies written like the app's other JSON, always valid.
 
-:func:`encode` follows the app's JSON provider (``app.json``: key order,
+:func:`encode` follows the app's JSON provider (``app.json``): Flask's
+:class:`~flask.json.provider.DefaultJSONProvider` by its settings (key order,
 ASCII escaping, compact unless in debug mode, its ``default`` for Decimal,
-UUID, dataclasses and lazy strings), and never fails for what a body holds:
-NaN and infinities become ``null``, lone surrogates are written escaped, and
-values of no JSON form, cycles and absurd depths are written as text.
+UUID, dataclasses and lazy strings); any other provider (orjson, ujson ...)
+or one whose class overrides ``dumps``, by its own ``dumps``. It never fails
+for what a body holds: NaN and infinities become ``null``, lone surrogates
+are written escaped, and values of no JSON form, cycles and absurd depths
+are written as text (a body the provider's ``dumps`` cannot write, or writes
+as no valid JSON, is written as described for the default provider).
 """
 
 from __future__ import annotations
@@ -77,6 +81,86 @@ def _encoder(app: Flask | None, ascii_only: bool = False) -> json.JSONEncoder:
     return encoder
 
 
+#: Provider classes -> whether their own ``dumps`` writes bodies; decided
+#: once per class.
+_own_dumps: dict[type, bool] = {}
+
+
+def _writes_itself(cls: type) -> bool:
+    """Whether a provider class writes JSON its own way: not Flask's
+    default provider (nor a subclass that keeps its ``dumps``)."""
+    from flask.json.provider import DefaultJSONProvider
+    from flask.json.provider import JSONProvider
+
+    dumps = getattr(cls, "dumps", None)
+    return callable(dumps) and dumps not in (DefaultJSONProvider.dumps, JSONProvider.dumps)
+
+
+def _provider_dumps(app: Flask | None) -> t.Callable[[t.Any], t.Any] | None:
+    """The ``dumps`` of the app's provider if it writes JSON its own way."""
+    provider = getattr(app, "json", None)
+    if provider is None:
+        return None
+    cls = type(provider)
+    own = _own_dumps.get(cls)
+    if own is None:
+        own = _own_dumps[cls] = _writes_itself(cls)
+        if len(_own_dumps) > 256:  # pragma: no cover - classes come and go
+            _own_dumps.clear()
+    return t.cast("t.Callable[[t.Any], t.Any]", provider.dumps) if own else None
+
+
+def _strict(text: str) -> bool:
+    """Whether ``text`` has no NaN or infinities (a cheap look first)."""
+    if "NaN" not in text and "Infinity" not in text:
+        return True
+    try:
+        json.loads(text, parse_constant=_reject)
+    except ValueError:
+        return False
+    return True
+
+
+def _reject(constant: str) -> t.NoReturn:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(value: t.Any, depth: int) -> t.Any:
+    """``value`` with its non-finite floats ``None`` (in dicts and lists;
+    anything else is the provider's to write)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        return {k: _finite(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, depth + 1) for v in value]
+    return value
+
+
+def _text_by(dumps: t.Callable[[t.Any], t.Any], body: t.Any) -> str | None:
+    text = dumps(body)
+    if isinstance(text, (bytes, bytearray)):  # orjson.dumps, undecoded
+        text = bytes(text).decode("utf-8")
+    return text if isinstance(text, str) else None
+
+
+def _by_provider(dumps: t.Callable[[t.Any], t.Any], body: t.Any) -> bytes | None:
+    """UTF-8 JSON of ``body`` by a provider's own ``dumps`` (non-finite
+    floats written ``null``); ``None`` if it raises, or writes no text, or
+    no valid JSON."""
+    try:
+        text = _text_by(dumps, body)
+        if text is not None and not _strict(text):
+            text = _text_by(dumps, _finite(body, 0))
+        if text is None or not _strict(text):
+            return None
+        return text.encode("utf-8")  # raises for lone surrogates
+    except Exception:  # noqa: BLE001 - written the default provider's way
+        return None
+
+
 def encode(app: Flask | None, body: t.Any) -> bytes:
     """UTF-8 JSON of a body, as the app's JSON provider would write it.
 
@@ -84,8 +168,16 @@ def encode(app: Flask | None, body: t.Any) -> bytes:
     hold: NaN and infinities become ``null``, lone surrogates are written
     escaped (``\\ud800``), and a body the provider cannot write (a value or
     key of no JSON form, a cycle, nesting deeper than :data:`MAX_DEPTH`) is
-    written as :func:`_plain` makes it.
+    written as :func:`_plain` makes it. A provider that writes JSON its
+    own way (:func:`_writes_itself`) writes the body, unless its ``dumps``
+    raises or writes no valid JSON (NaN, lone surrogates): then it is
+    written as for Flask's default provider.
     """
+    own = _provider_dumps(app)
+    if own is not None:
+        data = _by_provider(own, body)
+        if data is not None:
+            return data
     try:
         text = _encoder(app).encode(body)
     except (TypeError, ValueError, RecursionError):

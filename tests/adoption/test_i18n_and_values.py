@@ -264,3 +264,98 @@ def test_a_lazy_field_message_is_read_in_the_requests_locale(translations: Path)
     for language, message in [("de", "Auftrag nicht gefunden"), ("en", "Job not found")]:
         body = client.post("/jobs", json={}, headers={"Accept-Language": language}).get_json()
         assert body["details"]["validation_errors"][0]["message"] == message
+
+
+# A JSON provider of the app's own (orjson's, say): its ``dumps`` writes
+# error bodies too.
+from flask.json.provider import DefaultJSONProvider  # noqa: E402
+from flask.json.provider import JSONProvider  # noqa: E402
+
+
+class Money:
+    def __init__(self, cents: int) -> None:
+        self.cents = cents
+
+
+def _money_default(value: t.Any) -> t.Any:
+    if isinstance(value, Money):
+        return {"amount": value.cents}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class OwnProvider(JSONProvider):
+    """A provider of its own (as an orjson one is): its ``dumps`` and its
+    ``default``, sorted keys and no spaces."""
+
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        return json.dumps(
+            obj, default=_money_default, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+
+    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        return json.loads(s)
+
+
+class DefaultWithOwnDumps(DefaultJSONProvider):
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        return json.dumps(obj, default=_money_default, separators=(",", ":"))
+
+
+def _provider_app(provider: type[JSONProvider], value: t.Any) -> Flask:
+    app = Flask("own_provider_app")
+    app.json = provider(app)
+    ApiErrors(app)
+
+    @app.get("/ok")
+    def ok() -> dict[str, t.Any]:
+        return {"value": value}
+
+    @app.get("/err")
+    def err() -> t.NoReturn:
+        raise ApiError("conflict", details={"value": value})
+
+    return app
+
+
+@pytest.mark.parametrize("provider", [OwnProvider, DefaultWithOwnDumps])
+def test_a_provider_of_its_own_writes_the_body(provider: type[JSONProvider]) -> None:
+    client = _provider_app(provider, Money(5)).test_client()
+    assert client.get("/ok").get_json() == {"value": {"amount": 5}}
+    response = client.get("/err")
+    assert response.status_code == 409
+    assert response.get_json()["details"] == {"value": {"amount": 5}}
+    if provider is OwnProvider:  # its key order and separators
+        assert response.get_data(as_text=True).startswith('{"correlation_id":"')
+
+
+def test_a_provider_of_its_own_writes_no_nan() -> None:
+    client = _provider_app(OwnProvider, [float("nan"), Money(1), float("inf")]).test_client()
+    response = client.get("/err")
+    assert response.status_code == 409
+    body = json.loads(response.data, parse_constant=lambda c: pytest.fail(c))
+    assert body["details"]["value"] == [None, {"amount": 1}, None]
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(object(), "<object>"), ("\ud800", "\ud800"), ({"a": decimal.Decimal("1.5")}, {"a": "1.5"})],
+    ids=["no-json-form", "lone-surrogate", "decimal"],
+)
+def test_what_a_provider_of_its_own_cannot_write_keeps_the_status(
+    value: t.Any, written: t.Any
+) -> None:
+    response = _provider_app(OwnProvider, value).test_client().get("/err")
+    assert response.status_code == 409
+    assert json.loads(response.data)["details"]["value"] == written
+
+
+def test_the_default_provider_keeps_its_fast_path() -> None:
+    from flask_apierrors import jsonbody
+
+    class Subclass(DefaultJSONProvider):
+        sort_keys = True
+
+    assert not jsonbody._writes_itself(DefaultJSONProvider)
+    assert not jsonbody._writes_itself(Subclass)
+    assert jsonbody._writes_itself(DefaultWithOwnDumps)
+    assert jsonbody._writes_itself(OwnProvider)
