@@ -32,6 +32,7 @@ from .client import _fields_of
 from .client import parse_error
 from .docgen import effective_status
 from .docgen import render
+from .errors import ApiError
 from .formats import BUILTIN
 from .formats import PROBLEM_JSON
 from .problem import Problem
@@ -42,7 +43,9 @@ from .state import find_state
 if t.TYPE_CHECKING:
     from flask import Flask
 
+    from .config import Settings
     from .formats import Format
+    from .state import AppState
 
 __all__ = ["assert_api_error", "expected_body"]
 
@@ -112,6 +115,73 @@ def _compare(expected: t.Mapping[str, t.Any], body: t.Mapping[str, t.Any], where
     return problems
 
 
+def _chosen_formats(state: AppState, codes: t.Collection[str]) -> list[str]:
+    """The formats errors of ``codes`` (lower case) choose themselves: an
+    :class:`~flask_apierrors.ApiError` subclass's ``format``, a format given
+    to :meth:`~flask_apierrors.ApiErrors.register_exception`."""
+    found = []
+    for _, convert in state.converters:
+        fmt, code = getattr(convert, "format", None), getattr(convert, "code", None)
+        if isinstance(fmt, str) and fmt and isinstance(code, str) and code.lower() in codes:
+            found.append(fmt)
+    classes: list[type[ApiError]] = [ApiError]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        code = cls.error_code
+        if isinstance(cls.format, str) and cls.format and code and code.lower() in codes:
+            found.append(cls.format)
+    return found
+
+
+class _Answer(t.NamedTuple):
+    """What the app answered: the response, parsed, and its settings."""
+
+    state: AppState
+    settings: Settings
+    response: t.Any
+    error: ApiClientError
+    media_type: str
+    canonical: str
+
+
+def _format_failures(answer: _Answer, fmt_spec: t.Any) -> list[str]:
+    """How the answer differs from a body in the format ``fmt_spec``."""
+    settings, response, error = answer.settings, answer.response, answer.error
+    media_type = answer.media_type
+    body, status = error.body, int(response.status_code)
+    if media_type == PROBLEM_JSON and (settings.problem_on_accept or fmt_spec == "problem"):
+        fmt_spec = "problem"
+    fmt = answer.state.format_for(fmt_spec, settings)
+    failures: list[str] = []
+    if fmt.media_type != media_type:
+        failures.append(f"media type is {media_type!r}, the format gives {fmt.media_type!r}")
+    builtin = isinstance(fmt_spec, str) and fmt_spec in BUILTIN
+    name = fmt_spec if isinstance(fmt_spec, str) else type(fmt).__name__
+    if builtin:
+        canonical, title = answer.canonical, reason_phrase(status)
+        model = fmt.render(Problem(status=status, code=canonical, message="", title=title))
+        spelled = spelled_code(model, canonical)
+        if error.code != spelled:
+            failures.append(
+                f"code is spelled {error.code!r}; the {name!r} format spells it {spelled!r}"
+            )
+    # A format of one's own is checked when its bodies have a known shape.
+    if builtin or _KNOWN_KEYS.intersection(body):
+        expected = expected_body(body, status, fmt)
+        failures.extend(f"not the app's {name!r} format: {p}" for p in _compare(expected, body, ""))
+        in_body = _fields_of(body).correlation_id
+        header = response.headers.get(settings.response_id_header)
+        if settings.include_correlation_id and in_body is None:
+            failures.append("the body has no correlation id")
+        elif in_body is not None and header != in_body:
+            failures.append(
+                f"correlation id {in_body!r} differs from the"
+                f" {settings.response_id_header} header {header!r}"
+            )
+    return failures
+
+
 def assert_api_error(
     response: t.Any,
     code: str | None = None,
@@ -120,6 +190,7 @@ def assert_api_error(
     app: Flask | None = None,
     message: str | None = None,
     details: t.Mapping[str, t.Any] | None = None,
+    format: str | None = None,
 ) -> ApiClientError:
     """Assert that ``response`` is the app's error ``code``, and return it
     parsed (:class:`~flask_apierrors.client.ApiClientError`).
@@ -131,6 +202,12 @@ def assert_api_error(
     body matches the response header; and ``message`` and the given
     ``details`` keys, if any.
 
+    A body in a format the error chose itself passes too, when the app
+    shows it: the ``format`` of an :class:`~flask_apierrors.ApiError`
+    subclass of that code, or of :meth:`~flask_apierrors.ApiErrors.register_exception`
+    for it. For a format only a converter of one's own chooses, pass
+    ``format=``.
+
     :param response: A Flask test client response (or a requests/httpx
         response from a live server, checked against ``app``).
     :param code: The expected code (any case).
@@ -138,7 +215,12 @@ def assert_api_error(
     :param app: The app; defaults to the current app.
     :param message: The expected message.
     :param details: Expected ``details`` entries (other keys may exist).
+    :param format: The format the body must be in (a name the app knows),
+        in place of the ones the app's configuration gives.
     :raises AssertionError: naming every difference.
+
+    .. versionchanged:: 0.2
+        ``format=``; formats errors choose themselves are accepted.
     """
     if app is None and not has_app_context():
         raise TypeError(
@@ -175,36 +257,20 @@ def assert_api_error(
     if code is not None and error.code.lower() != code.lower():
         failures.append(f"code is {error.code!r}, expected {code!r}")
 
-    fmt_spec = spec.format if spec is not None and spec.format else settings.format
-    if media_type == PROBLEM_JSON and (settings.problem_on_accept or fmt_spec == "problem"):
-        fmt_spec = "problem"
-    fmt = state.format_for(fmt_spec, settings)
-    if fmt.media_type != media_type:
-        failures.append(f"media type is {media_type!r}, the format gives {fmt.media_type!r}")
-    builtin = isinstance(fmt_spec, str) and fmt_spec in BUILTIN
-    name = fmt_spec if isinstance(fmt_spec, str) else type(fmt).__name__
-    if builtin:
-        canonical = spec.code if spec is not None else error.code
-        title = reason_phrase(actual_status)
-        model = fmt.render(Problem(status=actual_status, code=canonical, message="", title=title))
-        spelled = spelled_code(model, canonical)
-        if error.code != spelled:
-            failures.append(
-                f"code is spelled {error.code!r}; the {name!r} format spells it {spelled!r}"
-            )
-    # A format of one's own is checked when its bodies have a known shape.
-    if builtin or _KNOWN_KEYS.intersection(body):
-        expected = expected_body(body, actual_status, fmt)
-        failures.extend(f"not the app's {name!r} format: {p}" for p in _compare(expected, body, ""))
-        in_body = _fields_of(body).correlation_id
-        header = response.headers.get(settings.response_id_header)
-        if settings.include_correlation_id and in_body is None:
-            failures.append("the body has no correlation id")
-        elif in_body is not None and header != in_body:
-            failures.append(
-                f"correlation id {in_body!r} differs from the"
-                f" {settings.response_id_header} header {header!r}"
-            )
+    canonical = spec.code if spec is not None else error.code
+    answer = _Answer(state, settings, response, error, media_type, canonical)
+    if format is not None:
+        failures.extend(_format_failures(answer, format))
+    else:
+        # The scope's (or the catalog's) format, else one the error chose.
+        first = _format_failures(
+            answer, spec.format if spec is not None and spec.format else settings.format
+        )
+        codes = {c.lower() for c in (code, error.code, canonical) if c}
+        if first and not any(
+            not _format_failures(answer, other) for other in _chosen_formats(state, codes)
+        ):
+            failures.extend(first)
     if message is not None and error.message != message:
         failures.append(f"message is {error.message!r}, expected {message!r}")
     for key, value in (details or {}).items():
