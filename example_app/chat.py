@@ -366,7 +366,8 @@ def research(body: dict[str, t.Any]) -> dict[str, t.Any]:
                 "Research operation timeout",
                 details={
                     "operation": "deep_research",
-                    "timeout_duration": budget,
+                    # 300, as documented, not 300.0.
+                    "timeout_duration": int(budget) if budget.is_integer() else budget,
                     "partial_results_available": bool(results),
                 },
             ) from e

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import runpy
 import sqlite3
 import time
@@ -745,6 +746,17 @@ def test_research_timeout(
         "timeout_duration": 0.4,
         "partial_results_available": partial,
     }
+
+
+def test_a_whole_research_timeout_is_written_as_an_integer(
+    make_app: MakeApp, standin: StandinService
+) -> None:
+    # The documented body says 300, not 300.0: a client may read an integer.
+    client = make_app(SEARCH_SERVICE_URL=standin.url, RESEARCH_TIMEOUT=1.0).test_client()
+    payload = {"query": "simulate:hang", "depth": 1}
+    response = call(client, "POST", "/research", json=payload, headers=bearer(ADMIN))
+    assert response.status_code == 504
+    assert re.search(r'"timeout_duration":1[,}]', response.get_data(as_text=True))
 
 
 def test_chat_rate_limit(make_app: MakeApp) -> None:
