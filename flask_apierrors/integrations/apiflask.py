@@ -17,7 +17,15 @@ the error handler of its ``HTTPBasicAuth``/``HTTPTokenAuth``. On an
 - sets ``app.error_callback`` so auth errors come out the same way, with
   their ``WWW-Authenticate``; where ApiErrors is off, the previous callback
   (APIFlask's, or the app's ``error_processor``, defined before or after
-  ApiErrors) answers.
+  ApiErrors) answers;
+- gives the auth objects of the app's routes that have an error callback
+  of the app's own (``@auth.error_processor``) the httpauth integration's
+  (:func:`~flask_apierrors.integrations.httpauth.api_errors`), at the first
+  request: theirs answers where ApiErrors is off.
+
+An ``HTTPError`` subclass's status Werkzeug does not know (499, or even
+200) is kept, with a code named after the class (``ClientClosed`` ->
+``client_closed``), as for a Werkzeug ``HTTPException`` of that status.
 
 APIFlask's original text (``HTTPError.message``) is kept as
 ``Problem.description``.
@@ -37,6 +45,7 @@ from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..catalog import code_for_exception_class
+from ..catalog import snake_case
 from ..state import find_state
 from . import adoption
 
@@ -107,8 +116,10 @@ def convert_http_error(e: BaseException, ctx: Context) -> Problem | None:
         code = spec.code
     elif status in default_exceptions:
         code = code_for_exception_class(default_exceptions[status])
-    else:  # pragma: no cover - HTTPError accepts Werkzeug's statuses only
-        code = "internal_server_error"
+    else:
+        # A subclass's own status (HTTPError() checks only the one it is
+        # given): kept, with a code named after the class, as Werkzeug's.
+        code = snake_case(type(e).__name__)
     details: dict[str, t.Any] = {}
     if isinstance(detail, abc.Mapping):
         details.update(detail)
@@ -165,6 +176,43 @@ def _setup(state: AppState) -> None:
         state.accepted.append(replaced)
     if not isinstance(app.error_callback, ErrorCallback):
         app.error_callback = ErrorCallback(app.error_callback)
+    _adopt_auth_callbacks(app)
+
+
+def _route_auths(app: t.Any) -> abc.Iterator[t.Any]:
+    """The auth objects of the app's ``auth_required`` (kept in the ``_spec``
+    of views, of a ``MethodView``'s methods and of ``before_request``
+    functions)."""
+    specs: list[t.Any] = []
+    for view in app.view_functions.values():
+        specs.append(getattr(view, "_spec", None))
+        method_specs = getattr(view, "_method_spec", None)
+        if isinstance(method_specs, abc.Mapping):
+            specs.extend(method_specs.values())
+    for funcs in app.before_request_funcs.values():
+        specs.extend(getattr(f, "_spec", None) for f in funcs)
+    for spec in specs:
+        if isinstance(spec, abc.Mapping) and spec.get("auth") is not None:
+            yield spec["auth"]
+
+
+def _adopt_auth_callbacks(app: t.Any) -> None:
+    """Auth objects with an error callback of the app's own
+    (``@auth.error_processor``, ``@auth.error_handler``) would answer in
+    their shape: they get the httpauth integration's, which leaves the
+    app's to answer where ApiErrors is off. Those with APIFlask's default
+    call ``app.error_callback`` and need nothing."""
+    from apiflask.security import _AuthBase
+
+    from .httpauth import api_errors
+
+    default = _AuthBase._auth_error_handler
+    for auth in _route_auths(app):
+        members = (auth.main_auth, *auth.additional_auths) if hasattr(auth, "main_auth") else ()
+        for member in members or (auth,):
+            callback = getattr(member, "auth_error_callback", None)
+            if callback is not None and getattr(callback, "__wrapped__", None) is not default:
+                api_errors(member)
 
 
 def _is_apiflasks(handler: t.Any) -> bool:

@@ -12,7 +12,9 @@ webargs' parser raises for a schema are the webargs integration's. Its
 ``HTTPException`` handler is replaced by ApiErrors' (and answers where
 ApiErrors is turned off), whichever of ``Api(app)`` and ``ApiErrors(app)``
 comes first: one registered after ApiErrors is taken back at the first
-request.
+request. An ``Api`` subclass that overrides ``handle_http_exception`` is the
+app's own handler, left to the core's rules: ApiErrors set up after it
+replaces it, set up before it is overridden by it; a warning either way.
 
 .. versionadded:: 0.2
 """
@@ -37,12 +39,15 @@ def _take_back(state: AppState) -> None:
         return
     from flask_smorest import Api
 
-    handler = adoption.app_handler(state.app, HTTPException)
-    if isinstance(getattr(handler, "__self__", None), Api):
+    def smorests(handler: t.Any) -> bool:
+        # Not an Api subclass's own handle_http_exception: that is the app's.
+        return getattr(handler, "__func__", None) is Api.handle_http_exception
+
+    if smorests(adoption.app_handler(state.app, HTTPException)):
         state.take_over(HTTPException)  # Api(app) set up after ApiErrors
     replaced = state.displaced.get(HTTPException)
-    if isinstance(getattr(replaced, "__self__", None), Api):
-        state.accepted.append(t.cast("t.Callable[..., t.Any]", replaced))
+    if replaced is not None and smorests(replaced) and replaced not in state.accepted:
+        state.accepted.append(replaced)
 
 
 def plugin() -> Plugin | None:

@@ -14,12 +14,14 @@ from apiflask import APIFlask
 from apiflask import HTTPBasicAuth
 from apiflask import HTTPError
 from apiflask import HTTPTokenAuth
+from apiflask import MultiAuth
 from apiflask import Schema
 from apiflask import abort
 from apiflask.fields import Integer
 from apiflask.fields import List
 from apiflask.fields import Nested
 from apiflask.fields import String
+from apiflask.views import MethodView
 from flask import Flask
 
 from flask_apierrors import ApiErrors
@@ -296,6 +298,104 @@ def test_error_processor_answers_where_apierrors_is_off(
     assert client.get("/web").get_json() == {"oops": "I'm a teapot"}
     assert isinstance(app.error_callback, ErrorCallback)
     assert not [r for r in caplog.records if "handle_werkzeug_errors" in r.getMessage()]
+
+
+@pytest.mark.parametrize("status", [499, 200])
+def test_http_error_subclass_of_a_status_werkzeug_does_not_know(status: int) -> None:
+    # As for a Werkzeug HTTPException of that status: kept, with a code
+    # named after the class.
+    class ClientClosed(HTTPError):
+        status_code = status
+        message = "client closed"
+
+    app = make_app()[0]
+
+    @app.get("/closed")
+    def closed() -> t.NoReturn:
+        raise ClientClosed()
+
+    response = app.test_client().get("/closed")
+    assert_api_error(response, "client_closed", status, app=app, message="client closed")
+
+
+@pytest.mark.parametrize("processor_first", [True, False], ids=["before", "after"])
+def test_auth_error_processor_answers_where_apierrors_is_off(processor_first: bool) -> None:
+    app = APIFlask("guarded")
+    if processor_first:
+        errors = ApiErrors(app)
+    auth = HTTPTokenAuth()
+
+    @auth.verify_token  # type: ignore[untyped-decorator]
+    def verify_token(value: str) -> str | None:
+        return None
+
+    @auth.error_processor
+    def auth_processor(error: HTTPError) -> tuple[dict[str, t.Any], int, t.Any]:
+        return {"code": 1, "msg": error.message}, error.status_code, error.headers
+
+    @app.get("/me")
+    @app.auth_required(auth)
+    def me() -> dict[str, t.Any]:
+        return {}
+
+    web = APIBlueprint("web", __name__)
+
+    @web.get("/web/me")
+    @web.auth_required(auth)
+    def web_me() -> dict[str, t.Any]:
+        return {}
+
+    app.register_blueprint(web)
+    if not processor_first:
+        errors = ApiErrors(app)
+    errors.override(web, enabled=False)
+    client = app.test_client()
+    response = client.get("/me")
+    assert_api_error(response, "unauthorized", app=app, message="Authentication required")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
+    response = client.get("/web/me")
+    assert response.status_code == 401
+    assert response.get_json() == {"code": 1, "msg": "Unauthorized"}
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
+
+
+def test_auth_error_processor_of_a_method_view_and_a_blueprint_guard() -> None:
+    # auth_required on a MethodView's method, and on a blueprint's
+    # before_request (a MultiAuth there).
+    app = APIFlask("guarded_views")
+    ApiErrors(app)
+    token = HTTPTokenAuth()
+    basic = HTTPBasicAuth()
+
+    @token.error_processor
+    def token_processor(error: HTTPError) -> tuple[dict[str, t.Any], int]:
+        return {"code": 1}, error.status_code
+
+    @basic.error_processor
+    def basic_processor(error: HTTPError) -> tuple[dict[str, t.Any], int]:
+        return {"code": 2}, error.status_code
+
+    class Pet(MethodView):
+        @app.auth_required(token)
+        def get(self) -> dict[str, t.Any]:
+            return {}
+
+    app.add_url_rule("/pet", view_func=Pet.as_view("pet"))
+    guarded = APIBlueprint("guarded", __name__, url_prefix="/guarded")
+
+    @guarded.before_request
+    @guarded.auth_required(MultiAuth(basic, HTTPTokenAuth()))
+    def guard() -> None:
+        pass
+
+    @guarded.get("/pets")
+    def pets() -> dict[str, t.Any]:
+        return {}
+
+    app.register_blueprint(guarded)
+    client = app.test_client()
+    assert_api_error(client.get("/pet"), "unauthorized", app=app)
+    assert_api_error(client.get("/guarded/pets"), "unauthorized", app=app)
 
 
 def test_plain_flask_apps_are_left_alone() -> None:

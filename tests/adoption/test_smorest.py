@@ -3,6 +3,7 @@ keeps its status, message, headers and field errors."""
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import marshmallow as ma
@@ -177,3 +178,34 @@ def test_smorest_answers_where_apierrors_is_off() -> None:
         "message": "Invalid pet",
         "errors": {"name": ["Bad name."]},
     }
+
+
+class CustomApi(Api):  # type: ignore[misc]
+    def handle_http_exception(self, error: HTTPException) -> tuple[dict[str, t.Any], int]:
+        message = getattr(error, "data", {}).get("message", error.description)
+        return {"status": "fail", "message": message}, error.code or 500
+
+
+@pytest.mark.parametrize("apierrors_first", [True, False], ids=["before", "after"])
+def test_an_api_subclass_handler_is_the_apps_own(
+    apierrors_first: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its own handle_http_exception is not flask-smorest's: the core's rules
+    # apply (it wins set up after ApiErrors, is replaced set up before), and
+    # a warning names it either way.
+    app = Flask("custom_api")
+    app.config.update(SMOREST_CONFIG)
+    if apierrors_first:
+        ApiErrors(app)
+    api = CustomApi(app)
+    if not apierrors_first:
+        ApiErrors(app)
+    api.register_blueprint(pets())
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        response = app.test_client().get("/pets/message")
+    if apierrors_first:
+        assert response.status_code == 404
+        assert response.get_json() == {"status": "fail", "message": "Pet not found"}
+    else:
+        assert_api_error(response, "not_found", app=app, message="Pet not found")
+    assert [r for r in caplog.records if "CustomApi.handle_http_exception" in r.getMessage()]
