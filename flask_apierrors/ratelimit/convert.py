@@ -29,21 +29,16 @@ storage read that crossed a second boundary made a one-minute window ask for
 ``RATELIMIT_HEADERS_ENABLED``, and with ``add`` (a second copy next to one
 already there). Every 429 of a breached limit gets ``X-RateLimit-Limit``,
 ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` (epoch seconds) and
-``Retry-After`` exactly once, set by the extension's WSGI middleware after
-every hook ran (:meth:`~flask_apierrors.state.AppState.add_header_fixer`).
-``on_breach`` responses and ``error_message`` keep their body and message;
-they get the same headers when their status is 429, except that a
-``Retry-After`` the callback set (seconds or an HTTP date) is kept, as it
-set it, when it asks for a longer wait: it is read in an ``after_request``
-hook that runs before flask-limiter's, which rewrites it.
-
-The header names are the ``Limiter``'s (its ``header_name_mapping``, else
-the ``RATELIMIT_HEADER_*`` config keys, as flask-limiter resolves them),
-and every name a limiter of the app sends is replaced, so a renamed header
-does not come twice.
-
-The numbers are worked out once per request and kept in its WSGI environ,
-so body and headers agree.
+``Retry-After`` exactly once (under the ``Limiter``'s names: its
+``header_name_mapping``, else the ``RATELIMIT_HEADER_*`` keys), set by the
+extension's WSGI middleware after every hook ran
+(:meth:`~flask_apierrors.state.AppState.add_header_fixer`). ``on_breach``
+responses and ``error_message`` keep their body and message; they get the
+same headers when their status is 429, but a ``Retry-After`` the callback
+set (seconds or an HTTP date) that asks for a longer wait is kept as set:
+an ``after_request`` hook reads it before flask-limiter rewrites it. The
+numbers are worked out once per request and kept in its WSGI environ, so
+body and headers agree.
 """
 
 from __future__ import annotations
@@ -164,12 +159,9 @@ def _mapped_names(limiter: object) -> HeaderNamesT | None:
     # flask-limiter keeps the names in a private attribute, complete once
     # init_app resolved it against the config: read it defensively.
     mapping = getattr(limiter, "_header_mapping", None)
-    if not isinstance(mapping, t.Mapping):
-        return None
-    found = [mapping.get(header) for header, _ in _HEADERS]
-    if not all(isinstance(name, str) and name for name in found):
-        return None
-    return t.cast(HeaderNamesT, tuple(found))
+    found = tuple(mapping.get(h) for h, _ in _HEADERS) if isinstance(mapping, dict) else ()
+    usable = bool(found) and all(isinstance(name, str) and name for name in found)
+    return t.cast(HeaderNamesT, found) if usable else None
 
 
 def header_names(app: Flask, breached: t.Sequence[RequestLimit] = ()) -> HeaderNamesT:
@@ -186,12 +178,10 @@ def header_names(app: Flask, breached: t.Sequence[RequestLimit] = ()) -> HeaderN
 
 
 def sent_names(app: Flask) -> set[str]:
-    """Every name (lower case) under which a limiter of the app may send a
-    rate-limit header: replaced on a 429, so none comes twice."""
-    found = {name.lower() for name in header_names(app)}
-    for limiter in limiters_of(app):
-        found.update(name.lower() for name in _mapped_names(limiter) or ())
-    return found
+    """Every name (lower case) a limiter of the app may send a rate-limit
+    header under: replaced on a 429, so none comes twice."""
+    names = [header_names(app), *(_mapped_names(lim) or () for lim in limiters_of(app))]
+    return {name.lower() for found in names for name in found}
 
 
 def limiters_of(app: Flask) -> list[Limiter]:
@@ -268,10 +258,25 @@ class RateLimitErrors:
     limiters without Flask's globals.
     """
 
-    __slots__ = ("state",)
+    __slots__ = ("_names", "state")
 
     def __init__(self, state: AppState) -> None:
         self.state = state
+        self._names: tuple[HeaderNamesT, set[str], bool] | None = None
+
+    def names(self, breached: t.Sequence[RequestLimit] = ()) -> tuple[HeaderNamesT, set[str]]:
+        """The header names of a 429 (:func:`header_names`) and every name
+        a limiter may send (:func:`sent_names`); read once the app serves
+        (its limiters' names are fixed then)."""
+        found = self._names
+        if found is None:
+            app = self.state.app
+            found = (header_names(app), sent_names(app), len(limiters_of(app)) > 1)
+            if self.state.served:
+                self._names = found
+        if found[2] and breached:  # limiters of other names: the breached one's
+            return header_names(self.state.app, breached), found[1]
+        return found[0], found[1]
 
     def info(
         self, environ: t.MutableMapping[str, t.Any] | None, item: RateLimitItem | None, floor: int
@@ -300,9 +305,8 @@ class RateLimitErrors:
         names, template = _shape(ctx, settings)
         fields = info.fields()
         message = e.description if e.limit.error_message else template.format(**fields)
-        app = self.state.app
-        breached = breached_limits(limiters_of(app)) if environ is not None else []
-        headers = info.headers(header_names(app, breached))
+        breached = breached_limits(limiters_of(self.state.app)) if environ is not None else []
+        headers = info.headers(self.names(breached)[0])
         if environ is not None:
             # The middleware calls fix_headers after every hook: the same headers again.
             environ.setdefault(HEADERS_KEY, headers)
@@ -326,7 +330,7 @@ class RateLimitErrors:
         if response.status_code == 429:
             environ = request.environ
             if HEADERS_KEY not in environ:
-                name = header_names(self.state.app)[3]
+                name = self.names()[0][3]
                 asked = response.headers.get(name) or response.headers.get("Retry-After")
                 if asked:
                     environ[ASKED_KEY] = asked
@@ -340,26 +344,24 @@ class RateLimitErrors:
         if status != 429 or not has_request_context():
             return headers
         environ = request.environ
-        app = self.state.app
         wanted: list[tuple[str, str]] | None = environ.get(HEADERS_KEY)
         if wanted is None:
             # Not rendered by the converter (an on_breach response, an app's own 429).
-            breached = breached_limits(limiters_of(app))
+            breached = breached_limits(limiters_of(self.state.app))
             if not breached:
                 return headers  # a 429 that is no rate limit (concurrency, an app's own)
             scope = self.state.scope_for(request.blueprints, request.path)
-            settings = scope.settings_of(RateLimitSettings)
-            info = self.info(environ, None, settings.ratelimit_min_retry_after)
+            floor = scope.settings_of(RateLimitSettings).ratelimit_min_retry_after
+            info = self.info(environ, None, floor)
             assert info is not None  # a breached limit always gives one
-            wanted = info.headers(header_names(app, breached))
+            wanted = info.headers(self.names(breached)[0])
             # An on_breach response may ask for a longer wait: keep its value.
             asked = environ.get(ASKED_KEY)
             if asked is None:  # read_asked not registered: the header as it is now
                 asked = dict((k.lower(), v) for k, v in headers).get(wanted[-1][0].lower())
-            seconds = parse_retry_after(asked)
-            if asked is not None and seconds is not None and seconds > int(wanted[-1][1]):
+            if asked is not None and (parse_retry_after(asked) or 0) > int(wanted[-1][1]):
                 wanted[-1] = (wanted[-1][0], asked.strip())
-        names = sent_names(app) | {name.lower() for name, _ in wanted}
+        names = self.names()[1] | {name.lower() for name, _ in wanted}
         return [(k, v) for k, v in headers if k.lower() not in names] + wanted
 
 
@@ -391,8 +393,8 @@ def init_app(state: AppState) -> None:
     def register(state: AppState) -> None:
         # Now, after every Limiter's init_app: Flask runs after_request
         # hooks last registered first, so this one sees the response before
-        # flask-limiter's rewrites its Retry-After.
-        if limiters_of(state.app):
+        # flask-limiter's rewrites its Retry-After (only with its headers on).
+        if any(getattr(lim, "_headers_enabled", True) for lim in limiters_of(state.app)):
             state.app.after_request(errors.read_asked)
 
     state.on_first_request(register)

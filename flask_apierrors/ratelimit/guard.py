@@ -52,6 +52,7 @@ import threading
 import time
 import typing as t
 import urllib.parse
+import weakref
 
 from flask import after_this_request
 from flask import current_app
@@ -81,6 +82,7 @@ from .checks import check_storage_uri
 from .convert import limiters_of
 
 if t.TYPE_CHECKING:
+    from flask import Flask
     from flask import Response
 
     from ..state import AppState
@@ -144,6 +146,8 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         self.inner = inner
         self.guard = guard
         self.fail_open = fail_open
+        # App -> its policy (its settings are fixed once it is set up).
+        self._policies: weakref.WeakKeyDictionary[Flask, bool | None] = weakref.WeakKeyDictionary()
 
     @property
     def inner(self) -> Storage:
@@ -180,10 +184,17 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         context, :attr:`fail_open`."""
         if not has_app_context():
             return self.fail_open
-        state = find_state(current_app)
-        if state is None or not state.settings_of(RateLimitSettings).ratelimit_guard_storage:
-            return None
-        return state.settings_of(LimitsSettings).limits_fail_open
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            return self._policies[app]
+        except KeyError:
+            pass
+        state = find_state(app)
+        policy = None
+        if state is not None and state.settings_of(RateLimitSettings).ratelimit_guard_storage:
+            policy = state.settings_of(LimitsSettings).limits_fail_open
+        self._policies[app] = policy
+        return policy
 
     def _call(
         self, op: t.Callable[..., T], args: tuple[t.Any, ...], fallback: t.Callable[[], T]
