@@ -34,6 +34,7 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
     from _typeshed.wsgi import WSGIApplication
     from _typeshed.wsgi import WSGIEnvironment
+    from flask import Flask
 
     from .state import AppState
 
@@ -71,9 +72,7 @@ class ApiErrorsMiddleware:
         except Exception:
             # Flask re-raises unhandled exceptions for the test client and
             # the debugger: do not hide them there.
-            app = state.app
-            propagate = app.config.get("PROPAGATE_EXCEPTIONS")
-            if propagate or (propagate is None and (app.testing or app.debug)):
+            if propagates(state.app):
                 raise
             # Escaped Flask's own handling (a raising teardown function): a
             # JSON 500 with the ids instead of the response Flask began.
@@ -89,6 +88,13 @@ class ApiErrorsMiddleware:
         if exchange.streamed:
             return _LoggedStream(iterable, environ, state)
         return iterable
+
+
+def propagates(app: Flask) -> bool:
+    """Whether Flask raises the app's unhandled exceptions instead of
+    answering them (``PROPAGATE_EXCEPTIONS``, else testing or debug mode)."""
+    propagate = app.config.get("PROPAGATE_EXCEPTIONS")
+    return bool(propagate or (propagate is None and (app.testing or app.debug)))
 
 
 class _Exchange:

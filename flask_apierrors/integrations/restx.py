@@ -48,6 +48,7 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from ..middleware import propagates
 from ..state import find_state
 from . import adoption
 
@@ -73,7 +74,7 @@ class RestxErrorHandler:
             return _restx_default(e)
         assert state is not None
         if not isinstance(e, HTTPException):
-            if _flask_handles(e) or _propagates():
+            if _flask_handles(e) or propagates(current_app):
                 # Flask's handler for the class answers it, or Flask raises it.
                 raise e
         answer = state.handler(e)
@@ -98,15 +99,6 @@ def _flask_handles(e: Exception) -> bool:
     return False
 
 
-def _propagates() -> bool:
-    """Flask raises unhandled exceptions (``PROPAGATE_EXCEPTIONS``, or
-    testing or debug mode)."""
-    propagate = current_app.config.get("PROPAGATE_EXCEPTIONS")
-    if propagate is None:
-        return bool(current_app.testing or current_app.debug)
-    return bool(propagate)
-
-
 def _restx_default(e: Exception) -> t.Any:
     """What ``Api.handle_error`` answers with no handler for ``e``."""
     if isinstance(e, HTTPException):
@@ -114,7 +106,7 @@ def _restx_default(e: Exception) -> t.Any:
         if current_app.config.get("ERROR_INCLUDE_MESSAGE", True):
             data["message"] = e.description or HTTPStatus(e.code or 500).phrase
         return data, e.code, e.get_response().headers
-    if _propagates():
+    if propagates(current_app):
         raise e
     got_request_exception.send(current_app._get_current_object(), exception=e)  # type: ignore[attr-defined]
     return {"message": HTTPStatus.INTERNAL_SERVER_ERROR.phrase}, 500
