@@ -58,12 +58,12 @@ def now() -> datetime:
 
 
 def maintenance_app(
-    make_app: MakeApp, tmp_path: Path, **options: t.Any
+    make_app: MakeApp, tmp_path: Path, store: t.Any = None, **options: t.Any
 ) -> tuple[Flask, Maintenance]:
     options.setdefault("maintenance_file", str(tmp_path / "maintenance.json"))
     options.setdefault("maintenance_check_interval", 0.0)
     app, _ = make_app(**options)
-    maintenance = Maintenance(app)
+    maintenance = Maintenance(app, store=store)
 
     @app.get("/health")
     def health() -> dict[str, bool]:
@@ -509,17 +509,9 @@ def test_exempt_routes_never_read_the_store(make_app: MakeApp, tmp_path: Path) -
         def write(self, state: MaintenanceState | None) -> None:
             pass
 
-    app, _ = make_app(maintenance_exempt=("/health",), maintenance_check_interval=0.0)
-    Maintenance(app, store=CountingStore())
-
-    @app.get("/health")
-    def health() -> dict[str, bool]:
-        return {"ok": True}
-
-    @app.get("/work")
-    def work() -> dict[str, bool]:
-        return {"done": True}
-
+    app, _ = maintenance_app(
+        make_app, tmp_path, store=CountingStore(), maintenance_exempt=("/health",)
+    )
     client = app.test_client()
     for _ in range(3):
         assert client.get("/health").status_code == 200
