@@ -1,11 +1,12 @@
 """What the integrations of existing frameworks and auth extensions share.
 
 - :func:`take_over`: ApiErrors answers an exception class in place of the
-  handler another extension registered on the app for that exact class
+  handler a framework registered on the app for that exact class
   (Flask tries a class's own handler before its bases', so ApiErrors'
   ``HTTPException`` handler never sees those errors). The replaced handler
   is kept in :attr:`AppState.displaced <flask_apierrors.state.AppState.displaced>`,
-  so it still answers where ApiErrors is turned off.
+  so it still answers where ApiErrors is turned off; a handler of the app's
+  own for the class keeps answering (:func:`defined_by` tells them apart).
 - :func:`applies`: ApiErrors answers the errors of the current request.
 - :func:`located_errors`: field errors from messages keyed by request
   location (``{"json": {"name": [...]}}``), as webargs, APIFlask and
@@ -66,6 +67,7 @@ __all__ = [
     "chained",
     "chained_data",
     "convert_abort",
+    "defined_by",
     "flat_errors",
     "framework_plugin",
     "ignored_callbacks",
@@ -106,11 +108,27 @@ def app_handler(app: Flask, exc_type: type[Exception]) -> t.Callable[..., t.Any]
     return handlers.get(exc_type)
 
 
-def take_over(state: AppState, exc_type: type[Exception], convert: Converter) -> None:
-    """Render ``exc_type`` errors with ``convert``, through ApiErrors' handler
-    in place of the one another extension registered for that class
-    (:meth:`AppState.take_over <flask_apierrors.state.AppState.take_over>`)."""
-    state.take_over(exc_type, convert)
+def defined_by(handler: t.Any, package: str) -> bool:
+    """``handler`` is a function (or method) of ``package`` or of one of its
+    modules: a framework's own, not the app's."""
+    module = str(getattr(handler, "__module__", None) or "")
+    return module == package or module.startswith(package + ".")
+
+
+def take_over(
+    state: AppState, exc_type: type[Exception], convert: Converter | None, *, framework: str
+) -> None:
+    """Render ``exc_type`` errors with ``convert`` (if given), through
+    ApiErrors' handler in place of the one ``framework`` (its package)
+    registered on the app for that class
+    (:meth:`AppState.take_over <flask_apierrors.state.AppState.take_over>`).
+
+    A handler of the app's own for that class (defined outside
+    ``framework``, before or after ApiErrors) is left to answer, as the
+    app's handlers for any narrower class are."""
+    current = app_handler(state.app, exc_type)
+    if current is None or current == state.handler or defined_by(current, framework):
+        state.take_over(exc_type, convert)
 
 
 def framework_plugin(

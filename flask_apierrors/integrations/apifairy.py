@@ -9,7 +9,8 @@ up, ApiErrors answers them instead (a warning names the app's own
 carry the field path, message, invalid value and location. APIFairy's
 default status (400) follows the ``validation_status`` setting; a status
 given with ``error_status_code=`` is kept. APIFairy's handler answers where
-ApiErrors is off.
+ApiErrors is off; a handler of the app's own for the class
+(``@app.errorhandler(ValidationError)``) is left to answer everywhere.
 
 ``APIFairy(app)`` may come before or after ``ApiErrors(app)``: the handler
 is looked for at ``init_app`` and again at the first request.
@@ -62,7 +63,7 @@ def convert_validation_error(e: BaseException, ctx: Context) -> Problem | None:
 def _take_over(state: AppState) -> None:
     cls = _error_class()
     if cls is not None and adoption.app_handler(state.app, cls) is not None:
-        adoption.take_over(state, cls, convert_validation_error)
+        adoption.take_over(state, cls, convert_validation_error, framework="apifairy")
 
 
 def _name_callback(state: AppState) -> None:

@@ -18,10 +18,13 @@ the error handler of its ``HTTPBasicAuth``/``HTTPTokenAuth``. On an
   their ``WWW-Authenticate``; where ApiErrors is off, the previous callback
   (APIFlask's, or the app's ``error_processor``, defined before or after
   ApiErrors) answers;
-- gives the auth objects of the app's routes that have an error callback
-  of the app's own (``@auth.error_processor``) the httpauth integration's
-  (:func:`~flask_apierrors.integrations.httpauth.api_errors`), at the first
-  request: theirs answers where ApiErrors is off.
+- gives the auth objects of the app's ``auth_required`` that have an error
+  callback of the app's own (``@auth.error_processor``) the httpauth
+  integration's (:func:`~flask_apierrors.integrations.httpauth.api_errors`),
+  at the first request: theirs answers where ApiErrors is off. An auth
+  object used only through Flask-HTTPAuth's ``@auth.login_required`` leaves
+  no trace on the view but in the decorator's closure, which is not
+  searched: the app gives it ``api_errors(auth)`` itself.
 
 An ``HTTPError`` subclass's status Werkzeug does not know (499, or even
 200) is kept, with a code named after the class (``ClientClosed`` ->
@@ -59,6 +62,9 @@ if t.TYPE_CHECKING:
 #: The status of APIFlask's validation errors unless the app sets another
 #: (``VALIDATION_ERROR_STATUS_CODE``); it follows the ``validation_status``.
 APIFLASK_VALIDATION_STATUS: t.Final = 422
+
+#: APIFlask's package: the handlers it registers are taken over.
+_APIFLASK: t.Final = "apiflask"
 
 
 def _is_http_error(e: BaseException) -> bool:
@@ -164,15 +170,18 @@ def _setup(state: AppState) -> None:
     app = state.app
     if not isinstance(app, APIFlask):
         return
-    adoption.take_over(state, HTTPError, convert_http_error)
+    adoption.take_over(state, HTTPError, convert_http_error, framework=_APIFLASK)
     # An @app.error_processor defined after ApiErrors registered APIFlask's
     # HTTPException handler again: ApiErrors takes it back.
-    if _is_apiflasks(adoption.app_handler(app, HTTPException)):
-        state.take_over(HTTPException)
+    adoption.take_over(state, HTTPException, None, framework=_APIFLASK)
     # APIFlask's own HTTPException handler, which ApiErrors replaced: its
     # error callback still answers where ApiErrors is off.
     replaced = state.displaced.get(HTTPException)
-    if replaced is not None and _is_apiflasks(replaced) and replaced not in state.accepted:
+    if (
+        replaced is not None
+        and adoption.defined_by(replaced, _APIFLASK)
+        and replaced not in state.accepted
+    ):
         state.accepted.append(replaced)
     if not isinstance(app.error_callback, ErrorCallback):
         app.error_callback = ErrorCallback(app.error_callback)
@@ -213,10 +222,6 @@ def _adopt_auth_callbacks(app: t.Any) -> None:
             callback = getattr(member, "auth_error_callback", None)
             if callback is not None and getattr(callback, "__wrapped__", None) is not default:
                 api_errors(member)
-
-
-def _is_apiflasks(handler: t.Any) -> bool:
-    return str(getattr(handler, "__module__", "")).startswith("apiflask")
 
 
 def plugin() -> Plugin | None:

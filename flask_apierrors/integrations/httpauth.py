@@ -3,10 +3,13 @@
 Flask-HTTPAuth answers a failed login with its ``auth_error_callback``
 (``Unauthorized Access`` as text by default), kept on the auth object the
 app never sees. :func:`api_errors` gives an auth object a callback that
-raises the HTTP error instead, so Flask's handlers, ApiErrors' among them,
-answer it: ``unauthorized`` (401) or ``forbidden`` (403) with the
+has Flask's handlers, ApiErrors' among them, answer the HTTP error as if
+it were raised: ``unauthorized`` (401) or ``forbidden`` (403) with the
 catalog's message, the ``WWW-Authenticate`` challenge Flask-HTTPAuth would
-send, and its text as ``Problem.description``::
+send, and its text as ``Problem.description``. Whichever handler answers
+(an ``@app.errorhandler(401)`` of the app, a blueprint's), the response
+keeps the challenge unless the handler sets its own, as Flask-HTTPAuth
+does for its own callbacks::
 
     from flask_httpauth import HTTPBasicAuth
     from flask_apierrors.integrations.httpauth import api_errors
@@ -27,6 +30,7 @@ from __future__ import annotations
 import typing as t
 import weakref
 
+from flask import current_app
 from werkzeug.exceptions import Forbidden
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import Unauthorized
@@ -87,9 +91,14 @@ class _Callback:
         if self.previous is not None and not adoption.applies(find_state()):
             return self.previous(status)
         challenge = self.auth.authenticate_header()
-        if status == 403:
-            raise AuthForbidden(challenge)
-        raise AuthRequired(challenge)
+        try:
+            raise AuthForbidden(challenge) if status == 403 else AuthRequired(challenge)
+        except HTTPException as e:
+            # Answered here, as Flask would answer it raised (the handler
+            # still sees it as the exception being handled), so that
+            # Flask-HTTPAuth's wrapper of this callback adds the challenge
+            # to whatever handler answers, unless that handler set one.
+            return current_app.make_response(current_app.handle_user_exception(e))
 
 
 def api_errors(auth: A) -> A:

@@ -15,6 +15,9 @@ messages:
   (``Signature verification failed`` ...), or of the wrong type;
 - 400 ``bad_request``: the claims verification callback failed.
 
+A handler of the app's own for one of those classes
+(``@app.errorhandler(NoAuthorizationError)``) is left to answer it.
+
 The exception's text is ``Problem.description``. The manager's loader
 callbacks (``@jwt.expired_token_loader`` ...) answer only where ApiErrors is
 off, and a warning names the app's own at its first request; to give an
@@ -97,7 +100,7 @@ def _take_over(state: AppState) -> None:
     handlers = app.error_handler_spec.get(None, {}).get(None, {})
     for exc_type in list(handlers):
         if issubclass(exc_type, (JWTExtendedException, PyJWTError)):
-            adoption.take_over(state, exc_type, convert)
+            adoption.take_over(state, exc_type, convert, framework="flask_jwt_extended")
 
 
 #: The manager's error callbacks ApiErrors answers in place of, by the

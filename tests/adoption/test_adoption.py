@@ -102,11 +102,55 @@ def test_take_over_keeps_the_replaced_handler() -> None:
 
     ApiErrors(app)
     state = get_state(app)
-    adoption.take_over(state, Taken, convert)
-    adoption.take_over(state, Taken, convert)
+    # ``theirs`` stands for a framework's handler: it is defined here.
+    adoption.take_over(state, Taken, convert, framework=__name__)
+    adoption.take_over(state, Taken, convert, framework=__name__)
     assert state.displaced[Taken] is theirs
     assert adoption.app_handler(app, Taken) == state.handler
     assert_api_error(app.test_client().get("/"), "conflict", app=app)
+
+
+def test_take_over_leaves_a_handler_of_the_apps_own() -> None:
+    class Taken(Exception):
+        pass
+
+    def convert(e: BaseException, ctx: Context) -> Problem:
+        return ctx.problem("conflict")
+
+    app = Flask("take_over_own")
+
+    @app.errorhandler(Taken)
+    def mine(e: Taken) -> tuple[str, int]:
+        return "mine", 400
+
+    @app.get("/")
+    def index() -> t.NoReturn:
+        raise Taken()
+
+    ApiErrors(app)
+    state = get_state(app)
+    adoption.take_over(state, Taken, convert, framework="some_framework")
+    assert adoption.app_handler(app, Taken) is mine
+    assert Taken not in state.displaced
+    assert app.test_client().get("/").text == "mine"
+
+
+@pytest.mark.parametrize(
+    ("module", "package", "expected"),
+    [
+        ("apiflask", "apiflask", True),
+        ("apiflask.app", "apiflask", True),
+        ("apiflask_demo.views", "apiflask", False),
+        ("myapp.errors", "apiflask", False),
+        (None, "apiflask", False),
+    ],
+)
+def test_defined_by(module: str | None, package: str, expected: bool) -> None:
+    def handler() -> None:
+        pass
+
+    handler.__module__ = module  # type: ignore[assignment]
+    assert adoption.defined_by(handler, package) is expected
 
 
 def _smorest_app() -> Flask:

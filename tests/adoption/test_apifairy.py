@@ -178,3 +178,31 @@ def test_no_warning_without_an_error_handler(app: Flask, caplog: pytest.LogCaptu
     with caplog.at_level(logging.WARNING, "flask_apierrors"):
         app.test_client().post("/pets", json={})
     assert not [r for r in caplog.records if "APIFairy" in r.getMessage()]
+
+
+@pytest.mark.parametrize("handler_first", [True, False], ids=["before", "after"])
+def test_the_apps_own_handler_for_the_class_keeps_answering(
+    handler_first: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = Flask("fairy_own_handler")
+    app.config["TESTING"] = True
+    APIFairy(app)
+
+    def mine(e: ValidationError) -> tuple[dict[str, t.Any], int]:
+        return {"mine": e.messages}, 400
+
+    if handler_first:
+        app.register_error_handler(ValidationError, mine)
+    ApiErrors(app)
+    if not handler_first:
+        app.register_error_handler(ValidationError, mine)
+
+    @app.get("/pets")
+    @arguments(PageSchema)  # type: ignore[untyped-decorator]
+    def listing(args: dict[str, t.Any]) -> dict[str, t.Any]:
+        return args
+
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        response = app.test_client().get("/pets?page=x")
+    assert response.get_json() == {"mine": {"query": {"page": ["Not a valid integer."]}}}
+    assert caplog.records == []

@@ -402,3 +402,65 @@ def test_plain_flask_apps_are_left_alone() -> None:
     app = Flask("plain")
     ApiErrors(app)
     assert not hasattr(app, "error_callback")
+
+
+@pytest.mark.parametrize("handler_first", [True, False], ids=["before", "after"])
+def test_the_apps_own_http_error_handler_keeps_answering(
+    handler_first: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = APIFlask("own_http_error")
+
+    def mine(e: HTTPError) -> tuple[dict[str, t.Any], int]:
+        return {"mine": e.message}, e.status_code
+
+    if handler_first:
+        app.register_error_handler(HTTPError, mine)
+    ApiErrors(app)
+    if not handler_first:
+        app.register_error_handler(HTTPError, mine)
+
+    @app.get("/x")
+    def x() -> t.NoReturn:
+        abort(409, message="dup")
+
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        response = client.get("/x")
+    assert (response.status_code, response.get_json()) == (409, {"mine": "dup"})
+    assert caplog.records == []
+    # APIFlask's HTTPException handler is still taken over.
+    assert_api_error(client.get("/missing"), "not_found", app=app)
+
+
+def test_an_auth_object_of_login_required_only_needs_api_errors() -> None:
+    # Not given to app.auth_required, so not found: the app wraps it itself,
+    # as adopting.rst says.
+    from flask_apierrors.integrations.httpauth import api_errors
+
+    app = APIFlask("login_required_only")
+    errors = ApiErrors(app)
+    auth = api_errors(HTTPTokenAuth())
+
+    @auth.error_processor
+    def legacy_processor(error: HTTPError) -> tuple[dict[str, t.Any], int]:
+        return {"legacy": error.message}, error.status_code
+
+    @app.get("/b")
+    @auth.login_required  # type: ignore[untyped-decorator]
+    def b() -> dict[str, t.Any]:
+        return {}
+
+    web = APIBlueprint("web", __name__, url_prefix="/web")
+
+    @web.get("/b")
+    @auth.login_required  # type: ignore[untyped-decorator]
+    def web_b() -> dict[str, t.Any]:
+        return {}
+
+    app.register_blueprint(web)
+    errors.override(web, enabled=False)
+    client = app.test_client()
+    response = client.get("/b")
+    assert_api_error(response, "unauthorized", app=app)
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
+    assert client.get("/web/b").get_json() == {"legacy": "Unauthorized"}

@@ -197,3 +197,50 @@ def test_the_apps_error_handler_answers_where_apierrors_is_off(handler_first: bo
     off = client.get("/web/page")
     assert (off.status_code, off.text) == (401, "Access Denied")
     assert off.headers["WWW-Authenticate"] == 'Basic realm="Authentication Required"'
+
+
+def test_the_apps_401_handler_keeps_the_challenge() -> None:
+    app = make_app()
+
+    @app.errorhandler(401)
+    def mine(e: Exception) -> tuple[dict[str, str], int]:
+        return {"error": "unauthorized"}, 401
+
+    response = app.test_client().get("/basic")
+    assert response.get_json() == {"error": "unauthorized"}
+    assert response.headers.getlist("WWW-Authenticate") == ['Basic realm="Authentication Required"']
+
+
+def test_a_blueprints_http_exception_handler_keeps_the_challenge() -> None:
+    from werkzeug.exceptions import HTTPException
+
+    app = Flask("bp_auth")
+    ApiErrors(app)
+    auth = api_errors(HTTPTokenAuth())
+    api = Blueprint("api", __name__, url_prefix="/api")
+
+    @api.errorhandler(HTTPException)
+    def api_error(e: HTTPException) -> tuple[dict[str, t.Any], int]:
+        return {"error": e.name}, e.code or 500
+
+    @api.get("/me")
+    @auth.login_required  # type: ignore[untyped-decorator]
+    def me() -> str:
+        return "me"
+
+    app.register_blueprint(api)
+    response = app.test_client().get("/api/me")
+    assert (response.status_code, response.get_json()) == (401, {"error": "Unauthorized"})
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="Authentication Required"'
+
+
+def test_a_handlers_own_challenge_is_kept() -> None:
+    app = make_app()
+
+    @app.errorhandler(401)
+    def mine(e: Exception) -> tuple[str, int, dict[str, str]]:
+        return "mine", 401, {"WWW-Authenticate": 'Basic realm="mine"'}
+
+    response = app.test_client().get("/basic")
+    assert response.text == "mine"
+    assert response.headers.getlist("WWW-Authenticate") == ['Basic realm="mine"']

@@ -193,3 +193,44 @@ def test_no_warning_without_loader_callbacks(app: Flask, caplog: pytest.LogCaptu
     with caplog.at_level(logging.WARNING, "flask_apierrors"):
         app.test_client().get("/me")
     assert not [r for r in caplog.records if "flask-jwt-extended" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("jwt", "handler", "apierrors"),
+        ("jwt", "apierrors", "handler"),
+        ("apierrors", "jwt", "handler"),
+    ],
+)
+def test_the_apps_own_handler_for_a_jwt_class_keeps_answering(
+    order: tuple[str, ...], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = Flask("jwt_own_handler")
+    app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
+
+    def no_auth(e: NoAuthorizationError) -> tuple[dict[str, str], int]:
+        return {"error": "login_required"}, 401
+
+    steps: dict[str, t.Callable[[], object]] = {
+        "jwt": lambda: JWTManager(app),
+        "apierrors": lambda: ApiErrors(app),
+        "handler": lambda: app.register_error_handler(NoAuthorizationError, no_auth),
+    }
+    for step in order:
+        steps[step]()
+
+    @app.get("/me")
+    @jwt_required()  # type: ignore[untyped-decorator]
+    def me() -> str:
+        return "me"
+
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        response = client.get("/me")
+    assert (response.status_code, response.get_json()) == (401, {"error": "login_required"})
+    # As for any handler of a narrower class: not named.
+    assert not [r for r in caplog.records if "no_auth" in r.getMessage()]
+    # flask-jwt-extended's other handlers are still taken over.
+    bad = client.get("/me", headers={"Authorization": "Bearer not-a-token"})
+    assert_api_error(bad, "unprocessable_entity", 422, app=app)
