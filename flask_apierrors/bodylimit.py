@@ -1,5 +1,5 @@
-"""Streamed (chunked) request bodies: the limit in force, read lazily, and
-malformed framing as a 400.
+"""Request bodies the server ends itself: the limit in force, read lazily,
+and malformed framing or a short body as a 400.
 
 Werkzeug checks a declared ``Content-Length`` against the request's
 ``max_content_length``, but a chunked body is only cut off at the limit:
@@ -13,8 +13,14 @@ such a body. It reads nothing by itself: the body is read when (and only
 when) the app reads it, under the limit in force for that request at that
 moment (``request.max_content_length``, which a view may raise or lower),
 and answers 413 as soon as one byte more than the limit arrives. Nothing is
-buffered, so a 404 or a 401 never reads the body. Requests with a
-``Content-Length`` are left to Werkzeug.
+buffered, so a 404 or a 401 never reads the body.
+
+A body with a ``Content-Length`` is Werkzeug's, except for one thing: a
+server that sets ``wsgi.input_terminated`` (gunicorn) ends it at its length
+but hands over a body that ends early (the client closed its side) as if it
+were whole, and Werkzeug then reads it without a check. The middleware puts
+Werkzeug's own :class:`~werkzeug.wsgi.LimitedStream` in front of it, which
+it uses for servers that do not end the body: a short body is a 400.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ import io
 import typing as t
 
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
+from werkzeug.wsgi import get_content_length
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -35,15 +44,24 @@ TRUNCATED: t.Final = "flask_apierrors.body_truncated"
 
 
 def is_streamed(environ: WSGIEnvironment) -> bool:
-    """A chunked body whose end the server marks, without a length."""
-    # Most requests send no Transfer-Encoding: that test first.
+    """A body whose end the server marks (``wsgi.input_terminated``): a
+    chunked one, or one with a ``Content-Length`` it may hand over short."""
+    # Most requests send neither header: the cheap tests first.
     encoding = environ.get("HTTP_TRANSFER_ENCODING")
+    if encoding is None:
+        length = environ.get("CONTENT_LENGTH")
+        return bool(length) and length != "0" and "wsgi.input_terminated" in environ
     return (
-        encoding is not None
-        and encoding.lower() == "chunked"
+        _is_chunked(encoding)
         and "wsgi.input_terminated" in environ
         and not environ.get("CONTENT_LENGTH")
     )
+
+
+def _is_chunked(encoding: str) -> bool:
+    """Whether the last transfer coding is ``chunked`` (RFC 9112 6.1: a
+    server de-chunks ``gzip, chunked`` as it does ``chunked``)."""
+    return encoding.rpartition(",")[2].strip().lower() == "chunked"
 
 
 class StreamedBody(io.RawIOBase):
@@ -101,6 +119,20 @@ class StreamedBody(io.RawIOBase):
         return len(data)
 
 
+class _LengthBody(LimitedStream):
+    """Werkzeug's reader of a ``Content-Length`` body; a body that ends
+    early (or fails) is a 400 that says so."""
+
+    def on_disconnect(self, error: Exception | None = None) -> None:
+        raise ClientDisconnected("Incomplete request body")
+
+
 def guard_streamed_body(environ: WSGIEnvironment) -> None:
-    """Put a :class:`StreamedBody` in front of a chunked request body."""
-    environ["wsgi.input"] = StreamedBody(environ["wsgi.input"], environ)
+    """Put a :class:`StreamedBody` in front of a chunked request body, and
+    a :class:`~werkzeug.wsgi.LimitedStream` in front of one with a length
+    (for :func:`is_streamed` bodies)."""
+    length = get_content_length(environ)
+    if length is None:
+        environ["wsgi.input"] = StreamedBody(environ["wsgi.input"], environ)
+    else:
+        environ["wsgi.input"] = _LengthBody(environ["wsgi.input"], length)

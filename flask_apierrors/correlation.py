@@ -25,8 +25,10 @@ from flask import request
 if t.TYPE_CHECKING:
     from .config import Settings
 
-#: What an incoming correlation id must look like to be reused.
-VALID_ID: t.Final = re.compile(r"[A-Za-z0-9._-]{1,128}")
+#: What an incoming correlation id must look like to be reused: at least one
+#: letter or digit, so no id reads like the ``-`` of a log line outside a
+#: request.
+VALID_ID: t.Final = re.compile(r"(?=[._-]*[A-Za-z0-9])[A-Za-z0-9._-]{1,128}")
 
 
 class RequestState:

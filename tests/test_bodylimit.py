@@ -7,7 +7,14 @@ import pytest
 from flask import Flask
 from flask import request
 
+from tests.apps.uploads_app import APP_LIMIT
+
 from .conftest import MakeApp
+from .support.servers import GunicornServer
+from .test_uploads_gunicorn import chunk_frames
+from .test_uploads_gunicorn import exchange
+from .test_uploads_gunicorn import json_error
+from .test_uploads_gunicorn import request_head
 
 
 class BrokenStream(io.RawIOBase):
@@ -134,3 +141,127 @@ def test_a_body_nobody_reads_is_not_read(echo_app: Flask, path: str) -> None:
     response = echo_app.test_client().post(target, environ_overrides=environ)
     assert response.status_code == (200 if path == "/echo" else 404)
     assert stream.bytes_read == 0
+
+
+# -- transfer-coding lists ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("coding", ["gzip, chunked", "GZIP ,Chunked", "gzip,deflate,  chunked"])
+def test_a_coding_list_ending_in_chunked_is_under_the_limit(echo_app: Flask, coding: str) -> None:
+    environ = {**_chunked_environ(io.BytesIO(b"x" * 500)), "HTTP_TRANSFER_ENCODING": coding}
+    response = echo_app.test_client().post("/echo", environ_overrides=environ)
+    assert response.status_code == 413
+    assert response.get_json()["details"] == {"max_size": 100, "size_limit": "100B"}
+
+
+def test_a_coding_list_ending_in_chunked_with_broken_framing_is_a_400(echo_app: Flask) -> None:
+    environ = {
+        **_chunked_environ(t.cast(t.IO[bytes], BrokenStream())),
+        "HTTP_TRANSFER_ENCODING": "gzip, chunked",
+    }
+    response = echo_app.test_client().post("/echo", environ_overrides=environ)
+    assert response.status_code == 400
+    assert response.get_json()["message"] == "Malformed request body"
+
+
+# -- bodies with a Content-Length the server ends itself ------------------------------------------
+
+
+def _length_environ(stream: t.IO[bytes], length: int) -> dict[str, t.Any]:
+    return {"wsgi.input": stream, "wsgi.input_terminated": True, "CONTENT_LENGTH": str(length)}
+
+
+@pytest.mark.parametrize("limit", [100, None])
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        pytest.param("application/octet-stream", b"x" * 80, id="raw"),
+        pytest.param("application/json", b'{"text": "' + b"x" * 70 + b'"}', id="json"),
+        pytest.param("application/x-www-form-urlencoded", b"a=" + b"x" * 78, id="form"),
+        pytest.param(
+            "multipart/form-data; boundary=b",
+            b'--b\r\nContent-Disposition: form-data; name="f"; filename="f"\r\n\r\n'
+            + b"x" * 20
+            + b"\r\n--b--\r\n",
+            id="multipart",
+        ),
+    ],
+)
+def test_a_body_shorter_than_its_length_is_a_400(
+    make_app: MakeApp, limit: int | None, content_type: str, body: bytes
+) -> None:
+    # gunicorn hands over what a client that half-closed early sent.
+    app, _ = make_app(config={"MAX_CONTENT_LENGTH": limit})
+
+    @app.post("/read")
+    def read() -> dict[str, t.Any]:
+        return {"bytes": len(request.get_data()), "form": len(request.form)}
+
+    environ = _length_environ(io.BytesIO(body[: len(body) // 2]), len(body))
+    response = app.test_client().post(
+        "/read", data=body, content_type=content_type, environ_overrides=environ
+    )
+    assert response.status_code == 400
+    error = response.get_json()
+    assert (error["error"], error["message"]) == ("bad_request", "Incomplete request body")
+
+
+def test_a_body_of_its_length_is_read_whole_and_no_further(echo_app: Flask) -> None:
+    stream = io.BytesIO(b"x" * 60 + b"next request")
+    response = echo_app.test_client().post("/echo", environ_overrides=_length_environ(stream, 60))
+    assert response.get_json() == {"bytes": 60}
+    assert stream.tell() == 60
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"wsgi.input_terminated": True},
+        {"wsgi.input_terminated": True, "CONTENT_LENGTH": ""},
+        {"wsgi.input_terminated": True, "CONTENT_LENGTH": "0"},
+    ],
+)
+def test_a_request_without_a_body_keeps_the_servers_stream(
+    echo_app: Flask, environ: dict[str, t.Any]
+) -> None:
+    stream = io.BytesIO()
+
+    @echo_app.get("/stream")
+    def stream_view() -> dict[str, bool]:
+        return {"own": request.environ["wsgi.input"] is stream}
+
+    environ = {**environ, "wsgi.input": stream}
+    response = echo_app.test_client().get("/stream", environ_overrides=environ)
+    assert response.get_json() == {"own": True}
+
+
+# -- through gunicorn ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def uploads_server() -> t.Iterator[GunicornServer]:
+    with GunicornServer(
+        "tests.apps.uploads_app:app", worker_class="gthread", threads=2, health_path="/health"
+    ) as srv:
+        yield srv
+        log = srv.log_text()
+    assert "Traceback" not in log
+
+
+@pytest.mark.slow
+def test_gunicorn_coding_list_ending_in_chunked(uploads_server: GunicornServer) -> None:
+    head = request_head("/small", {"Transfer-Encoding": "gzip, chunked"})
+    over = exchange(uploads_server.port, head, chunk_frames(b"x" * (APP_LIMIT + 1), 65536))
+    assert json_error(over, 413)["details"]["max_size"] == APP_LIMIT
+    broken = exchange(uploads_server.port, head, [b"zz\r\nabc\r\n0\r\n\r\n"])
+    assert json_error(broken, 400)["message"] == "Malformed request body"
+
+
+@pytest.mark.slow
+def test_gunicorn_content_length_body_cut_short_is_a_400(uploads_server: GunicornServer) -> None:
+    head = request_head("/small", {"Content-Length": "50000"})
+    answer = exchange(uploads_server.port, head, [b"a" * 1000], end=True)
+    assert json_error(answer, 400)["message"] == "Incomplete request body"
+    whole = exchange(uploads_server.port, head, [b"a" * 50000])
+    assert whole.status == 200
+    assert whole.json()["bytes"] == 50000

@@ -19,7 +19,7 @@ GENERATED = re.compile(r"req_[0-9a-f]{16}")
 
 @pytest.mark.parametrize(
     "value",
-    ["abc", "req_abc123", "A.b-c_9", "x" * 128, "0"],
+    ["abc", "req_abc123", "A.b-c_9", "x" * 128, "0", "-a", "._-9", "z" + "-" * 127],
 )
 def test_valid_incoming_id_is_reused(app: Flask, value: str) -> None:
     response = app.test_client().get("/missing", headers={"X-Request-ID": value})
@@ -48,6 +48,23 @@ def test_invalid_incoming_id_is_replaced(app: Flask, value: str) -> None:
     assert GENERATED.fullmatch(new)
     assert response.get_json()["correlation_id"] == new
     assert value not in response.get_data(as_text=True) or value == ""
+
+
+@pytest.mark.parametrize("value", ["-", "..", "._-", "_", "-" * 128])
+def test_an_id_without_a_letter_or_digit_is_replaced(
+    app: Flask, caplog: pytest.LogCaptureFixture, value: str
+) -> None:
+    # A lone "-" would read like the placeholder of log lines outside any request.
+    @app.get("/log")
+    def log() -> str:
+        app.logger.warning("inside")
+        return "ok"
+
+    with caplog.at_level(logging.WARNING):
+        response = app.test_client().get("/log", headers={"X-Request-ID": value})
+    assert GENERATED.fullmatch(response.headers["X-Request-ID"])
+    (record,) = [r for r in caplog.records if r.getMessage() == "inside"]
+    assert getattr(record, "correlation_id") == response.headers["X-Request-ID"]  # noqa: B009
 
 
 def test_header_names_are_configurable(make_app: MakeApp) -> None:

@@ -4,6 +4,7 @@ as :func:`~flask_apierrors.use_schema`, from the 422 they raise."""
 from __future__ import annotations
 
 import io
+import json
 import typing as t
 
 import pytest
@@ -264,6 +265,71 @@ def test_invalid_json_is_invalid_json(kind: str) -> None:
     body = response.get_json()
     assert body["error"] == "invalid_json"
     assert body["details"] == {"json_error": "Expecting value: line 1 column 11 (char 10)"}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media_type", "code_member"),
+    [("error", "application/json", "error"), ("problem", "application/problem+json", "code")],
+)
+def test_a_value_the_json_parser_refuses_is_invalid_json(
+    kind: str, fmt: str, media_type: str, code_member: str
+) -> None:
+    # webargs parses the body itself and catches only decoding errors: the
+    # parser's ValueError for an integer of more than 4,300 digits escaped.
+    factory, _ = APPS[kind]
+    app = factory(format=fmt)
+    app.testing = False  # as served (under TESTING, Flask re-raises it)
+    client = app.test_client()
+    body = b'{"model": ' + b"9" * 5000 + b"}"
+    response = client.post("/v1/chat/completions", data=body, content_type="application/json")
+    assert (response.status_code, response.mimetype) == (400, media_type)
+    error = response.get_json()
+    assert error[code_member] == "invalid_json"
+    assert error["details"] == {"json_error": "Invalid JSON value"}
+    assert "4300" not in response.get_data(as_text=True)
+
+
+def _raise_own(what: str) -> t.Any:
+    if what == "raise":
+        raise ValueError("the app's own")
+    if what == "int":
+        return int("not a number")
+    if what == "json-decode":
+        return json.loads("{not json")
+
+    def hook(pairs: list[tuple[str, t.Any]]) -> t.Any:
+        raise ValueError("the app's own hook")
+
+    return json.loads('{"a": 1}', object_pairs_hook=hook)
+
+
+def test_an_apps_own_value_error_handler_keeps_its_value_errors() -> None:
+    app = Flask("own_handler")
+    app.register_error_handler(ValueError, lambda e: ({"mine": str(e)}, 422))
+    ApiErrors(app)
+
+    @app.get("/own")
+    def own() -> t.Any:
+        raise ValueError("bad input")
+
+    response = app.test_client().get("/own")
+    assert (response.status_code, response.get_json()) == (422, {"mine": "bad input"})
+
+
+@pytest.mark.parametrize("what", ["raise", "int", "json-decode", "json-hook"])
+def test_a_value_error_of_the_apps_own_is_still_a_500(what: str) -> None:
+    app = Flask("own_value_error")
+    ApiErrors(app)
+    use_args: Decorator = webargs_flask.use_args
+
+    @app.post("/own")
+    @use_args({"n": fields.Integer()}, location="json")
+    def own(data: dict[str, t.Any]) -> t.Any:
+        return _raise_own(what)
+
+    response = app.test_client().post("/own", json={"n": 1})
+    assert response.status_code == 500
+    assert response.get_json()["error"] == "internal_server_error"
 
 
 def test_entry_cap(kind: str) -> None:

@@ -9,10 +9,13 @@ import typing as t
 
 import pytest
 from flask import Response
+from flask import g
 from flask import has_request_context
+from flask import request
 from flask import stream_with_context
 
 from flask_apierrors import ApiError
+from flask_apierrors import get_correlation_id
 from flask_apierrors.sse import event_context
 from flask_apierrors.sse import event_stream
 from flask_apierrors.sse import sse_event
@@ -210,6 +213,39 @@ def test_closing_before_the_body_is_read_closes_the_generator(make_app: MakeApp)
     response = app.test_client().get("/stream", buffered=False)
     response.close()
     assert finished == [True]
+    assert not has_request_context()
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("method", ["HEAD", "GET"])
+def test_a_body_never_read_is_closed_inside_the_request_context(
+    make_app: MakeApp, style: str, method: str
+) -> None:
+    """HEAD: Werkzeug never reads the body; GET (as before): the client goes
+    away after the first event. Either way the generator's ``finally`` sees
+    the request, ``g`` and the correlation id."""
+    app = processing_app(make_app)
+    seen: list[tuple[t.Any, ...]] = []
+
+    def generate() -> t.Iterator[str]:
+        g.slot = "slot-1"
+        try:
+            yield sse_event("first")
+            yield sse_event("second")
+        finally:
+            seen.append((has_request_context(), g.slot, request.path, get_correlation_id()))
+
+    @app.route("/stream", methods=["GET"])
+    @event_stream
+    def stream() -> t.Any:
+        return styled(generate(), style)
+
+    response = app.test_client().open(
+        "/stream", method=method, headers={"X-Request-ID": "rid-1"}, buffered=False
+    )
+    assert response.status_code == 200
+    response.close()
+    assert seen == [(True, "slot-1", "/stream", "rid-1")]
     assert not has_request_context()
 
 

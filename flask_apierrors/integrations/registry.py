@@ -59,6 +59,7 @@ CORE_FIRST: t.Final[tuple[Entry, ...]] = (
     (ApiError, wz.convert_api_error),
     (RecursionError, wz.convert_json_recursion),
     *_OPTIONAL_ENTRIES,
+    (InternalServerError, wz.convert_json_value_error),
 )
 
 #: Tried last: the generic 500 and Werkzeug fallbacks.

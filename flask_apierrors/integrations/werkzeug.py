@@ -62,8 +62,13 @@ def _json_error(e: BaseException) -> str | None:
         if from_json and isinstance(c, ValueError):
             # Other parser limits (such as integers of more than 4,300
             # digits): say what is wrong without the interpreter's advice.
-            return "Invalid JSON value"
+            return INVALID_VALUE
     return None
+
+
+#: The ``json_error`` of a value the parser refuses (an integer of more than
+#: 4,300 digits), in place of the interpreter's advice.
+INVALID_VALUE: t.Final = "Invalid JSON value"
 
 
 #: How Werkzeug's ``Request.on_json_loading_failed`` describes a bad body.
@@ -86,21 +91,46 @@ def _form_limit(e: RequestEntityTooLarge) -> str | None:
     return None
 
 
+def _raised_by_json_parser(e: BaseException) -> bool:
+    """Whether the standard library's JSON parser raised ``e`` itself (the
+    innermost frame is the ``json`` package's), not code it called back."""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+    return module == "json" or str(module).startswith("json.")
+
+
 def convert_json_recursion(e: BaseException, ctx: Context) -> Problem | None:
     """JSON nested deeper than the parser's recursion limit: the client's
     mistake (``invalid_json``), not a 500."""
-    if not isinstance(e, RecursionError):
+    if not isinstance(e, RecursionError) or not _raised_by_json_parser(e):
         return None
-    tb = e.__traceback__
-    while tb is not None:
-        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("json"):
-            return ctx.problem(
-                "invalid_json",
-                details={"json_error": "JSON nested too deeply"},
-                description=str(e),
-            )
-        tb = tb.tb_next
-    return None
+    return ctx.problem(
+        "invalid_json", details={"json_error": "JSON nested too deeply"}, description=str(e)
+    )
+
+
+def convert_json_value_error(e: BaseException, ctx: Context) -> Problem | None:
+    """A value the JSON parser refuses (an integer of more than 4,300 digits)
+    in a body a library parses itself (webargs catches only decoding
+    errors): the client's mistake (``invalid_json``), as under
+    ``request.get_json``. It reaches ApiErrors as the unhandled exception
+    of an ``InternalServerError`` (with ``TESTING`` on, Flask re-raises it
+    instead, as without ApiErrors: no handler is registered for every
+    ``ValueError``, so the app's own handlers keep them). A ``ValueError``
+    of the app's own code, and a decoding error that escaped (from the
+    app's own ``json.loads``), stay 500s."""
+    cause = getattr(e, "original_exception", None)
+    if (
+        not isinstance(cause, ValueError)
+        or isinstance(cause, json.JSONDecodeError | UnicodeDecodeError)
+        or not _raised_by_json_parser(cause)
+    ):
+        return None
+    return ctx.problem(
+        "invalid_json", details={"json_error": INVALID_VALUE}, description=str(cause)
+    )
 
 
 _LIBRARIES: t.Final = ("werkzeug.", "flask_apierrors.")

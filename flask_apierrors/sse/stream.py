@@ -47,9 +47,10 @@ class _EventStreamBody:
 
     Runs the app's iterator inside the request context (as
     :func:`~flask.stream_with_context` does), turns an exception into the
-    error/close event pair, and on :meth:`close` (end of response, or a
-    client that went away) closes the app's iterator, so its ``finally``
-    blocks run and the request context is popped at once.
+    error/close event pair, and on :meth:`close` (end of response, a client
+    that went away, or a body never read, as for ``HEAD``) closes the app's
+    iterator inside the request context too, so its ``finally`` blocks run
+    there and the request context is popped at once.
     """
 
     def __init__(
@@ -64,10 +65,14 @@ class _EventStreamBody:
         # stream_with_context primes its generator to just before it pushes
         # the contexts; ours only starts on the first next().
         self._body = stream_with_context(self._run_gen)
+        self._started = False
 
     def _run(self, first: list[_Chunk], rest: t.Iterator[_Chunk]) -> t.Generator[bytes, None, None]:
         chunks = itertools.chain(first, rest)
         try:
+            # Reached inside the contexts, before any event: from here on,
+            # closing closes ``rest`` inside them.
+            yield b""
             while True:
                 try:
                     chunk = _bytes(next(chunks))
@@ -85,11 +90,21 @@ class _EventStreamBody:
         return self
 
     def __next__(self) -> bytes:
+        self._start()
         return next(self._body)
+
+    def _start(self) -> None:
+        """Push the contexts (at the first read, or at a close before it)."""
+        if not self._started:
+            self._started = True
+            next(self._body)
 
     def close(self) -> None:
         """Close the stream and the app's iterator (idempotent)."""
         try:
+            # A body never read (HEAD): enter the contexts all the same, so
+            # the app's iterator closes inside them.
+            self._start()
             _close(self._body)
             self._run_gen.close()
         finally:
