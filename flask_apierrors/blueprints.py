@@ -60,12 +60,11 @@ def derive_prefix(app: Flask, name: str, declared: str | None) -> str | None:
     ]
     if declared and rules and all(r.startswith(declared) for r in rules):
         return declared
-    paths = []
-    for rule in rules:
-        static, variable, _ = rule.partition("<")
-        if variable:
-            static = static.rpartition("/")[0]
-        paths.append([s for s in static.split("/") if s])
+    # The folders of each rule's fixed part: a blueprint of one route
+    # ``/api/v2/jobs`` is under ``/api/v2``.
+    paths = [
+        [s for s in rule.partition("<")[0].rpartition("/")[0].split("/") if s] for rule in rules
+    ]
     # commonprefix compares lists item by item: the segments all rules share.
     common = os.path.commonprefix(paths)
     return "/" + "/".join(common) if common else None

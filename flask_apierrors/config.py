@@ -16,12 +16,17 @@ import logging
 import re
 import typing as t
 
+from .configvalues import PREFIX as PREFIX
+from .configvalues import config_key as config_key
+from .configvalues import invalid as invalid
+from .configvalues import parse_bool as parse_bool
+from .configvalues import read_values
 from .problem import check_type_template
 
 if t.TYPE_CHECKING:
     from flask import Flask
 
-PREFIX: t.Final = "APIERRORS_"
+_T = t.TypeVar("_T")
 
 #: Names whose values are never echoed in a validation error. A field name
 #: matches when some run of its words (snake, kebab or camel case), joined,
@@ -71,6 +76,18 @@ DEFAULT_REDACT_FIELDS: t.Final = (
 )
 
 
+#: The metadata of a setting that holds for the whole app only (it is read
+#: before the request's blueprint is known, or by app-wide machinery):
+#: :meth:`~flask_apierrors.ApiErrors.override` refuses it.
+APP_WIDE: t.Final = {"app_wide": True}
+
+
+def app_wide(default: _T) -> _T:
+    """Declare a settings field that holds for the whole app only (see
+    :data:`APP_WIDE`): ``name: int = app_wide(1)``."""
+    return dataclasses.field(default=default, metadata=APP_WIDE)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     """The settings of one app (or one blueprint override), read once.
@@ -90,13 +107,13 @@ class Settings:
     #: Put the correlation id in every error body.
     include_correlation_id: bool = True
     #: Request headers a correlation id is taken from, first match wins.
-    request_id_headers: tuple[str, ...] = ("X-Request-ID", "X-Correlation-ID")
+    request_id_headers: tuple[str, ...] = app_wide(("X-Request-ID", "X-Correlation-ID"))
     #: Response header that carries the correlation id.
-    response_id_header: str = "X-Request-ID"
+    response_id_header: str = app_wide("X-Request-ID")
     #: Prefix of generated correlation ids.
-    request_id_prefix: str = "req_"
+    request_id_prefix: str = app_wide("req_")
     #: Prefix of generated error ids (500 responses).
-    error_id_prefix: str = "err_"
+    error_id_prefix: str = app_wide("err_")
     #: Base URI of the ``problem`` format's ``type`` (``base + code``);
     #: ``None`` gives ``about:blank``.
     problem_type_base: str | None = None
@@ -127,12 +144,13 @@ class Settings:
     #: ``(message) -> message``, applied per request to every error
     #: message; ``None``: flask-babel's ``gettext`` where flask-babel is set
     #: up on the app, else none.
-    translate: t.Any = None
+    translate: t.Callable[[str], str] | None = None
     #: Log 4xx errors at INFO (5xx are always logged at ERROR).
     log_client_errors: bool = False
-    #: Read chunked request bodies before the view, so ``MAX_CONTENT_LENGTH``
-    #: holds for them too (413) and broken chunk framing is a 400.
-    buffer_streamed_bodies: bool = True
+    #: Guard the request bodies a server ends itself (gunicorn), as the view
+    #: reads them: a chunked body under ``MAX_CONTENT_LENGTH`` (413) with
+    #: broken framing a 400, and a body shorter than its length a 400.
+    buffer_streamed_bodies: bool = app_wide(True)
     #: Render errors at all. ``False`` on the app with ``enabled=True`` on a
     #: blueprint override renders only that blueprint's errors; ``False`` on
     #: an override leaves that blueprint to Flask and the app's own handlers.
@@ -142,14 +160,20 @@ class Settings:
         check_type_template(self.problem_type_template)
         status = self.validation_status
         if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 499:
-            _invalid("validation_status", status, "a validation error is a 4xx (400 or 422)")
+            invalid("validation_status", status, "a validation error is a 4xx (400 or 422)")
         for name in ("request_id_prefix", "error_id_prefix"):
             value = getattr(self, name)
             if not isinstance(value, str) or not _ID_PREFIX.fullmatch(value):
-                _invalid(name, value, "use at most 64 letters, digits, '.', '_' or '-'")
-        for header in (self.response_id_header, *self.request_id_headers):
-            if not isinstance(header, str) or not _TOKEN.fullmatch(header):
-                _invalid("response_id_header", header, "not a header name")
+                invalid(name, value, "use at most 64 letters, digits, '.', '_' or '-'")
+        for name, headers in (
+            ("response_id_header", (self.response_id_header,)),
+            ("request_id_headers", self.request_id_headers),
+        ):
+            for header in headers:
+                if not _TOKEN.fullmatch(header):
+                    invalid(name, header, "not a header name")
+        if self.response_id_header.lower() in _RESPONSE_HEADERS:
+            invalid("response_id_header", self.response_id_header, "responses need that header")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -166,10 +190,11 @@ class Settings:
 _ID_PREFIX: t.Final = re.compile(r"[A-Za-z0-9._-]{0,64}")
 #: A header name (RFC 9110 token).
 _TOKEN: t.Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
-def _invalid(name: str, value: t.Any, why: str) -> t.NoReturn:
-    raise ValueError(f"{config_key(name)}={value!r} is not valid: {why}.")
+#: Headers an error response sets itself: not for the correlation id.
+_RESPONSE_HEADERS: t.Final = frozenset(
+    "allow cache-control connection content-encoding content-length content-type date location"
+    " retry-after server set-cookie transfer-encoding vary www-authenticate".split()
+)
 
 
 #: The settings classes of every feature that declared its own keys
@@ -211,11 +236,6 @@ def all_names() -> tuple[str, ...]:
     return tuple(name for cls in _GROUPS for name in field_names(cls))
 
 
-def config_key(name: str) -> str:
-    """``format`` -> ``APIERRORS_FORMAT``."""
-    return PREFIX + name.upper()
-
-
 def check_options(options: t.Mapping[str, t.Any]) -> None:
     """Raise TypeError naming the fix for an unknown option."""
     names = all_names()
@@ -227,55 +247,28 @@ def check_options(options: t.Mapping[str, t.Any]) -> None:
         )
 
 
-_TRUE: t.Final = frozenset({"1", "true", "yes", "on", "y", "t"})
-_FALSE: t.Final = frozenset({"0", "false", "no", "off", "n", "f", ""})
-
-
-def parse_bool(text: str) -> bool:
-    """The usual spellings of a switch from an environment (``1``, ``on``,
-    ``false`` ...); ValueError for anything else."""
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError("use true/false, yes/no, on/off or 1/0")
-
-
-def _coerce_value(name: str, kind: str, value: t.Any) -> t.Any:
-    """``value`` in the declared type ``kind`` (the field's annotation):
-    lists become tuples, and the strings an environment gives (``"false"``,
-    ``"30"``, ``"a,b"``) become booleans, numbers and tuples. Raises
-    ValueError naming the key."""
-    if isinstance(value, list):
-        return tuple(value)
-    if not isinstance(value, str):
-        return value
-    base = kind.split("|")[0].strip()
-    try:
-        if base == "bool":
-            return parse_bool(value)
-        if base == "int":
-            return int(value.strip())
-        if base == "float":
-            return float(value.strip())
-        if base.startswith("tuple["):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-    except ValueError as exc:
-        raise ValueError(f"{config_key(name)}={value!r} is not valid: {exc}.") from None
-    return value
-
-
-def _coerce(cls: type[t.Any], options: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    kinds = {f.name: str(f.type) for f in dataclasses.fields(cls)}
-    return {k: _coerce_value(k, kinds[k], v) for k, v in options.items() if k in kinds}
+def check_scoped(options: t.Mapping[str, t.Any]) -> None:
+    """Like :func:`check_options`, for a blueprint override: also raise
+    TypeError for a setting that holds for the whole app only."""
+    check_options(options)
+    wide = sorted(
+        f.name
+        for cls in _GROUPS
+        for f in dataclasses.fields(cls)
+        if f.name in options and f.metadata.get("app_wide")
+    )
+    if wide:
+        raise TypeError(
+            f"{', '.join(wide)}: app-wide setting(s), not for one blueprint; set them on"
+            " ApiErrors(...) or in app.config."
+        )
 
 
 def merged(settings: S, options: t.Mapping[str, t.Any]) -> S:
     """A copy of ``settings`` with those of ``options`` that it declares
     applied (unknown names of every class raise TypeError)."""
     check_options(options)
-    changes = _coerce(type(settings), options)
+    changes = read_values(type(settings), options)
     return dataclasses.replace(settings, **changes) if changes else settings  # type: ignore[type-var]
 
 
@@ -291,7 +284,7 @@ def load(app: Flask, cls: type[S], options: t.Mapping[str, t.Any]) -> S:
         for name in field_names(cls)
     }
     values.update({k: v for k, v in options.items() if k in values})
-    return cls(**_coerce(cls, values))
+    return cls(**read_values(cls, values))
 
 
 def load_settings(app: Flask, options: t.Mapping[str, t.Any]) -> Settings:

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from .catalog import Catalog
 from .catalog import reason_phrase
+from .statuses import check_error_status
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -107,8 +108,7 @@ class ApiError(HTTPException):
         #: The message the raiser (or the class) fixed, else ``None``.
         self.given_message = message or cls.message
         self.status = self.given_status or (spec.status if spec else 500)
-        if not 400 <= self.status <= 599:
-            raise ValueError(f"ApiError status must be 400-599, not {self.status}.")
+        check_error_status(self.status, f"ApiError {code!r}")
         self.message = self.given_message or (spec.message if spec else reason_phrase(self.status))
         # The class's, then the raiser's (which win).
         self.details = {**cls.details, **details} if details else dict(cls.details)

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
 
+from .statuses import check_error_status
 from .statuses import code_for_status
 from .statuses import reason_phrase
 
@@ -71,11 +72,7 @@ class ErrorSpec:
     def __post_init__(self) -> None:
         if not self.code or not isinstance(self.code, str):
             raise ValueError("An error code must be a non-empty string.")
-        if not 400 <= self.status <= 599:
-            raise ValueError(
-                f"Error code {self.code!r}: status {self.status} is not an HTTP error"
-                " status (400-599)."
-            )
+        check_error_status(self.status, f"Error code {self.code!r}")
         if self.group not in GROUPS:
             raise ValueError(f"Error code {self.code!r}: group must be one of {GROUPS}.")
         # Freeze the example so a shared spec can't be changed through it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import typing as t
 import weakref
 
@@ -24,6 +25,7 @@ from . import plugins
 from . import rendering
 from .catalog import Catalog
 from .config import check_options
+from .config import check_scoped
 from .formats import Format
 from .formats import build_format
 from .integrations.base import Context
@@ -34,6 +36,7 @@ from .problem import Problem
 from .state import EXTENSION_KEY
 from .state import AppState
 from .state import get_state
+from .statuses import check_error_status
 
 logger = logging.getLogger("flask_apierrors")
 
@@ -77,7 +80,8 @@ class ApiErrors:
         #: Calls made before any app was set up: replayed on every app, in order.
         self._setup: list[tuple[str, tuple[t.Any, ...], dict[str, t.Any]]] = []
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
-        self._newest: weakref.ref[Flask] | None = None
+        #: The app this thread set up last (factories may run in threads).
+        self._newest = threading.local()
         if app is not None:
             self.init_app(app)
 
@@ -97,12 +101,14 @@ class ApiErrors:
                 " for per-blueprint settings."
             )
         state = AppState(self, app, {**self._options, **options})
+        state.displaced = coexistence.displace(app, self._handle)
+        # First, so an app that has served fails here (Flask's own
+        # AssertionError) with nothing of ApiErrors left on it.
+        app.register_error_handler(HTTPException, self._handle)
         app.extensions[EXTENSION_KEY] = state
         self._apps.add(app)
-        self._newest = weakref.ref(app)
+        self._newest.app = weakref.ref(app)
 
-        state.displaced = coexistence.displace(app, self._handle)
-        app.register_error_handler(HTTPException, self._handle)
         for exc_type in EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
         # Correlation id header and streamed-body limits: no Flask context
@@ -131,7 +137,8 @@ class ApiErrors:
         call = (method, args, kwargs)
         app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
         if app not in self._apps:
-            app = self._newest() if self._newest is not None else None
+            newest = getattr(self._newest, "app", None)
+            app = newest() if newest is not None else None
         if app is None:
             if call not in self._setup:
                 self._setup.append(call)
@@ -159,7 +166,7 @@ class ApiErrors:
         is taken from the registration; pass ``url_prefix`` to set it
         yourself. Nested blueprints: the innermost override wins.
         """
-        check_options(options)
+        check_scoped(options)
         self._record("override", "add_override", blueprint, dict(options), url_prefix)
 
     def register_format(self, name: str, fmt: Format | t.Callable[[Problem], t.Any]) -> None:
@@ -196,6 +203,8 @@ class ApiErrors:
 
             errors.register_exception(sqlite3.OperationalError, "database_error")
         """
+        if status is not None:
+            check_error_status(status, f"register_exception({exc_type.__name__})")
         self.register_converter(
             exc_type, _CodeConverter(error_code, status=status, message=message, format=format)
         )
@@ -287,6 +296,10 @@ def _check_formats(state: AppState) -> None:
     for spec in state.catalog:
         if spec.format is not None:
             state.check_format(spec.format, f"The format of code {spec.code!r}")
+    for exc_type, convert in state.converters:
+        if isinstance(convert, _CodeConverter) and convert.format is not None:
+            setting = f"register_exception({exc_type.__name__}).format"
+            state.check_format(convert.format, setting)
 
 
 def _add_filter(target: logging.Logger, cls: type[logging.Filter]) -> None:

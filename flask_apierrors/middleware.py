@@ -62,22 +62,30 @@ class ApiErrorsMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         state = self.state
-        if not state.served:
-            state.begin_serving(environ)
-        if self.settings.buffer_streamed_bodies and bodylimit.is_streamed(environ):
-            bodylimit.guard_streamed_body(environ)
         exchange = _Exchange(self, environ, start_response)
         try:
+            if not state.served:
+                state.begin_serving(environ)
+            if self.settings.buffer_streamed_bodies and bodylimit.is_streamed(environ):
+                bodylimit.guard_streamed_body(environ)
             iterable = self.wsgi_app(environ, exchange.start)
-        except Exception:
+        except Exception as e:
             # Flask re-raises unhandled exceptions for the test client and
             # the debugger: do not hide them there.
             if propagates(state.app):
                 raise
-            # Escaped Flask's own handling (a raising teardown function): a
-            # JSON 500 with the ids instead of the response Flask began.
             exchange.pending = exchange.body = None
-            response = rendering.fallback_response(state, environ, "An exception escaped the app")
+            if state.served:
+                # Escaped Flask's own handling (a raising teardown function):
+                # a JSON 500 with the ids instead of the response Flask began.
+                response = rendering.fallback_response(
+                    state, environ, "An exception escaped the app"
+                )
+            else:
+                # A first-request check failed (a format no one registered):
+                # its one line, at each request until the app is fixed.
+                why = f"App {state.app.name!r} cannot serve: {e}"
+                response = rendering.fallback_response(state, environ, why, traceback=False)
             iterable = response(environ, exchange.start)
         if exchange.pending is not None:
             start_response(*exchange.pending)

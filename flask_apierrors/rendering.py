@@ -255,26 +255,30 @@ def fallback_response(
     state: AppState | None,
     environ: t.MutableMapping[str, t.Any] | None,
     what: str = "Rendering an error failed",
+    *,
+    traceback: bool = True,
 ) -> Response:
     """A JSON 500 in the app's format when rendering an error failed (or an
     exception escaped the app); it cannot fail itself (the ``error``
-    format's body is the last resort). Logs ``what`` with the traceback."""
+    format's body is the last resort). Logs ``what``, with the traceback
+    unless told not to."""
     ids = environ.get(correlation.ENVIRON_KEY) if environ is not None else None
     if ids is None and environ is not None and state is not None:
         ids = correlation.environ_state(environ, state.settings)
     problem = fallback_problem(state, ids)
-    logger.exception(
+    logger.error(
         "%s [error_id=%s correlation_id=%s]",
         what,
         problem.details["error_id"],
         problem.correlation_id,
+        exc_info=traceback,
     )
-    body: str | None = None
+    body: str | bytes | None = None
     mimetype = "application/json"
     if state is not None:
         try:
             fmt = state.format_for(state.settings.format, state.settings)
-            body, mimetype = dumps(fmt.render(problem)), fmt.media_type
+            body, mimetype = encode(state.app, fmt.render(problem)), fmt.media_type
         except Exception:  # noqa: S110 - the last resort below
             pass
     if body is None:

@@ -110,6 +110,7 @@ class AppState:
         self.converters: tuple[tuple[type[BaseException], Converter], ...] = ()
         self._by_class: dict[type[BaseException], tuple[Converter, ...]] = {}
         self._chain()
+        self.check_format(self.settings.format, "APIERRORS_FORMAT", now=True)
         #: The header fixers, in order (see :meth:`add_header_fixer`).
         self.header_fixers: tuple[HeaderFixer, ...] = ()
         #: The extension's setup calls applied to this app (a repeat is a no-op).
@@ -186,7 +187,13 @@ class AppState:
         self, blueprint: Blueprint, options: t.Mapping[str, t.Any], url_prefix: str | None
     ) -> None:
         """Use ``options`` for ``blueprint`` (see :meth:`ApiErrors.override`)."""
-        self.settings.merged(options)  # a bad name or value fails now, not per request
+        # A bad name or value fails now, not per request.
+        config.check_scoped(options)
+        self.settings.merged(options)
+        for cls in config.settings_classes()[1:]:
+            config.merged(self.settings_of(cls), options)
+        if "format" in options:
+            self.check_format(options["format"], f"override({blueprint.name!r}).format", now=True)
         entry = Override(blueprint, dict(options), url_prefix)
         self._overrides[blueprint.name] = entry
         self._scopes.pop(blueprint.name, None)
@@ -246,9 +253,13 @@ class AppState:
         """The formats registered by name."""
         return dict(self._registry)
 
-    def check_format(self, spec: t.Any, setting: str) -> None:
+    def check_format(self, spec: t.Any, setting: str, *, now: bool = False) -> None:
         """Raise ``ValueError``, naming ``setting``, unless ``spec`` is a
-        format of this app (a misspelt name would make every error a 500)."""
+        format of this app (a misspelt name would make every error a 500).
+        With ``now`` (at setup), a name not registered yet passes: it may
+        be registered later."""
+        if now and isinstance(spec, str) and spec not in self._registry:
+            return
         try:
             self.format_for(spec, self.settings)
         except (TypeError, ValueError) as e:

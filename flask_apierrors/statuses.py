@@ -8,7 +8,7 @@ import re
 import typing as t
 from http import HTTPStatus
 
-__all__ = ["RENAMED", "code_for_status", "reason_phrase"]
+__all__ = ["RENAMED", "check_error_status", "code_for_status", "reason_phrase"]
 
 #: Statuses whose built-in code is not their reason phrase in snake case
 #: (the names API documentation commonly uses).
@@ -18,6 +18,13 @@ RENAMED: t.Final = {
     416: "range_not_satisfiable",
     429: "rate_limit_exceeded",
 }
+
+
+def check_error_status(status: t.Any, what: str) -> None:
+    """Raise ValueError, naming ``what``, unless ``status`` is an HTTP error
+    status (a whole number, 400-599)."""
+    if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+        raise ValueError(f"{what}: status {status!r} is not an HTTP error status (400-599).")
 
 
 def reason_phrase(status: int, default: str = "Unknown Error") -> str:

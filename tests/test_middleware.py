@@ -74,6 +74,15 @@ def test_an_exception_escaping_the_app_is_a_json_500_with_ids(
     assert any(error_id in line and "escape-1" in line for line in lines), lines
 
 
+def test_an_escaping_exceptions_500_is_written_like_the_apps_json() -> None:
+    # It was written with its own encoder: keys in the format's order,
+    # where Flask's provider sorts them.
+    app = _teardown_app()
+    text = app.test_client().get("/ok").get_data(as_text=True)
+    keys = list(json.loads(text))
+    assert keys == sorted(keys) == sorted(app.test_client().get("/nowhere").get_json())
+
+
 def test_an_escaping_exception_propagates_when_testing() -> None:
     app = _teardown_app()
     app.config["TESTING"] = True

@@ -111,7 +111,11 @@ def config_rest() -> str:
             lines.append(f"   :Default: ``{_default(field)!r}``")
             lines.append(
                 f"   :Keyword: ``{field.name}=`` of :class:`~flask_apierrors.ApiErrors`"
-                " and :meth:`~flask_apierrors.ApiErrors.override`"
+                + (
+                    " (app-wide: not for :meth:`~flask_apierrors.ApiErrors.override`)"
+                    if field.metadata.get("app_wide")
+                    else " and :meth:`~flask_apierrors.ApiErrors.override`"
+                )
             )
             lines.append("")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from flask import current_app
 from flask import request
 from flask.cli import with_appcontext
 
+from .. import config
 from ..plugins import Plugin
 from ..state import find_state
 from .exceptions import MaintenanceError
@@ -42,17 +43,17 @@ class MaintenanceSettings:
     #: Maintenance mode from the start: ``True``, an ISO 8601 interval
     #: ``"START/END"``, or a mapping with ``start``, ``end`` and ``message``
     #: (see :class:`~flask_apierrors.availability.Maintenance`).
-    maintenance: t.Any = False
+    maintenance: t.Any = config.app_wide(False)
     #: File holding the maintenance state switched at run time, shared by
     #: every worker; ``None``: ``apierrors-maintenance.json`` in the
     #: instance folder.
-    maintenance_file: str | None = None
+    maintenance_file: str | None = config.app_wide(None)
     #: Paths (``/health``) and endpoint names that answer during maintenance.
-    maintenance_exempt: tuple[str, ...] = ("/health",)
+    maintenance_exempt: tuple[str, ...] = config.app_wide(("/health",))
     #: ``Retry-After`` (seconds) of a maintenance 503 whose end is unknown.
-    maintenance_retry_after: int = 300
+    maintenance_retry_after: int = config.app_wide(300)
     #: Seconds a worker trusts its last look at the maintenance state.
-    maintenance_check_interval: float = 1.0
+    maintenance_check_interval: float = config.app_wide(1.0)
 
 
 def plugin() -> Plugin:

@@ -27,19 +27,27 @@ class ConcurrencySettings:
     #: Where ``ConcurrencyLimiter`` keeps its slots: ``memory://`` or a
     #: Redis URI shared by every worker and host (``redis://``,
     #: ``redis+sentinel://host:port/service``, ``redis+cluster://host:port,...``).
-    concurrency_storage_uri: str = "memory://"
+    concurrency_storage_uri: str = config.app_wide("memory://")
     #: Connect and read timeout of the concurrency Redis (every node and
     #: sentinel), seconds.
-    concurrency_socket_timeout: float = 0.5
+    concurrency_socket_timeout: float = config.app_wide(0.5)
     #: Seconds after which a slot frees itself (the slots of a crashed worker).
-    concurrency_slot_ttl: float = 300.0
+    concurrency_slot_ttl: float = config.app_wide(300.0)
     #: ``Retry-After`` of a concurrency 429, seconds.
-    concurrency_retry_after: int = 1
+    concurrency_retry_after: int = config.app_wide(1)
     #: Prefix of the concurrency keys in the storage.
-    concurrency_key_prefix: str = "apierrors:concurrency"
+    concurrency_key_prefix: str = config.app_wide("apierrors:concurrency")
     #: App-wide concurrency limit per key (an int or a callable);
     #: ``None``: only decorated views are limited.
-    concurrency_application_limit: t.Any = None
+    concurrency_application_limit: int | t.Callable[[], int] | None = config.app_wide(None)
+
+    def __post_init__(self) -> None:
+        for name in ("concurrency_socket_timeout", "concurrency_slot_ttl"):
+            if getattr(self, name) <= 0:
+                config.invalid(name, getattr(self, name), "use a positive number of seconds")
+        limit = self.concurrency_application_limit
+        if isinstance(limit, int) and limit < 1:
+            config.invalid("concurrency_application_limit", limit, "use 1 or more")
 
 
 #: The keyword options of ``ConcurrencyLimiter``: its own settings and the
@@ -72,8 +80,7 @@ class AppLimits:
     """What one limiter uses on one app: the settings in force, the storage
     and that storage's guard.
 
-    :raises ValueError: the settings cannot work (an unsupported storage URI,
-        a slot TTL that is not positive).
+    :raises ValueError: An unsupported storage URI.
     """
 
     __slots__ = (
@@ -93,8 +100,6 @@ class AppLimits:
         limits: LimitsSettings,
         storage: ConcurrencyStorage | None = None,
     ) -> None:
-        if settings.concurrency_slot_ttl <= 0:
-            raise ValueError("concurrency_slot_ttl must be a positive number of seconds.")
         #: The settings it was made from (with the outage policy's).
         self.settings = (settings, limits)
         self.storage: ConcurrencyStorage = storage or concurrency_storage_from_uri(

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .. import config
 from ..plugins import Plugin
 from .guard import StorageGuard
 from .guard import StorageUnavailable
@@ -70,10 +71,10 @@ class LimitsSettings:
 
     #: When a limiter's storage fails: ``True`` lets requests through (one
     #: WARNING per outage), ``False`` answers 503 ``service_unavailable``.
-    limits_fail_open: bool = True
+    limits_fail_open: bool = config.app_wide(True)
     #: Seconds between tries of a failed limiter storage (the fail-closed
     #: 503's ``Retry-After`` is the wait for the next try, at least 1).
-    limits_retry_interval: float = 1.0
+    limits_retry_interval: float = config.app_wide(1.0)
 
 
 def plugin() -> Plugin:

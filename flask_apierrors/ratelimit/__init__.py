@@ -32,9 +32,25 @@ settings are declared either way, so a configuration stays valid without it.
 from __future__ import annotations
 
 import dataclasses
+import typing as t
 
+from .. import config
 from ..plugins import Plugin
 from ..state import AppState
+
+#: Fields ``APIERRORS_RATELIMIT_DETAILS`` may list.
+DETAIL_FIELDS: t.Final = ("limit", "remaining", "reset", "reset_at", "window", "retry_after")
+#: What a message template may use, with sample values.
+MESSAGE_FIELDS: t.Final[t.Mapping[str, t.Any]] = {
+    "limit": 100,
+    "remaining": 0,
+    "reset": 0,
+    "reset_at": "1970-01-01T00:00:00Z",
+    "retry_after": 1,
+    "window": "1 minute",
+    "period": "minute",
+    "requests": "requests",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,7 +73,23 @@ class RateLimitSettings:
     #: ``quota-exceeded`` type.
     ratelimit_draft_headers: bool = False
     #: Apply the limits outage policy to flask-limiter's storage.
-    ratelimit_guard_storage: bool = True
+    ratelimit_guard_storage: bool = config.app_wide(True)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.ratelimit_details or ()) - set(DETAIL_FIELDS))
+        if unknown:
+            config.invalid("ratelimit_details", unknown, f"use {', '.join(DETAIL_FIELDS)}")
+        if self.ratelimit_message is not None:
+            try:
+                self.ratelimit_message.format(**MESSAGE_FIELDS)
+            except (KeyError, IndexError, ValueError) as exc:
+                fields = "{" + "}, {".join(MESSAGE_FIELDS) + "}"
+                why = f"it cannot be formatted ({exc!r}); it may use {fields}"
+                config.invalid("ratelimit_message", self.ratelimit_message, why)
+        if self.ratelimit_min_retry_after < 1:
+            config.invalid(
+                "ratelimit_min_retry_after", self.ratelimit_min_retry_after, "use 1 or more"
+            )
 
 
 def _setup_fields(state: AppState) -> None:

@@ -58,6 +58,7 @@ from flask_limiter.constants import HeaderNames
 from ..client.transport import parse_retry_after
 from ..quota import quota_exceeded
 from ..timeutil import format_time
+from . import DETAIL_FIELDS  # noqa: F401 - re-exported: its old home
 from . import RateLimitSettings
 from .fields import earliest_retry
 from .fields import policy_name_of
@@ -72,8 +73,6 @@ if t.TYPE_CHECKING:
     from ..problem import Problem
     from ..state import AppState
 
-#: Fields ``APIERRORS_RATELIMIT_DETAILS`` may list.
-DETAIL_FIELDS: t.Final = ("limit", "remaining", "reset", "reset_at", "window", "retry_after")
 #: The details of the ``error_code`` and ``detail`` formats.
 WINDOW_DETAILS: t.Final = ("limit", "window", "retry_after")
 #: The details of every other format.
@@ -365,27 +364,8 @@ class RateLimitErrors:
         return [(k, v) for k, v in headers if k.lower() not in names] + wanted
 
 
-def check_settings(settings: RateLimitSettings) -> None:
-    """Raise ValueError for details or a message template that cannot work."""
-    unknown = set(settings.ratelimit_details or ()) - set(DETAIL_FIELDS)
-    if unknown:
-        raise ValueError(
-            f"Unknown rate-limit detail(s) {sorted(unknown)}: use {', '.join(DETAIL_FIELDS)}."
-        )
-    if settings.ratelimit_message is not None:
-        sample = RateLimitInfo(100, 0, 0, 1, 1, "minute", 60)
-        try:
-            settings.ratelimit_message.format(**sample.fields())
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(
-                f"ratelimit_message {settings.ratelimit_message!r} cannot be formatted ({exc!r});"
-                f" it may use {{{'}, {'.join(sample.fields())}}}."
-            ) from exc
-
-
 def init_app(state: AppState) -> None:
     """Register the converter and the header fixer on an app (the plug-in's setup)."""
-    check_settings(state.settings_of(RateLimitSettings))
     errors = RateLimitErrors(state)
     state.register_converter(RateLimitExceeded, errors.convert, plugin=True)
     state.add_header_fixer(errors.fix_headers)

@@ -1,0 +1,254 @@
+"""Settings are checked at setup: by their declared types, their ranges and
+where they hold (the whole app, or a blueprint too), each in one line
+naming the key; and the setup calls that cannot work fail where they are
+made."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import typing as t
+
+import pytest
+from flask import Blueprint
+from flask import Flask
+
+from flask_apierrors import ApiErrors
+from flask_apierrors import ConcurrencyLimiter
+from flask_apierrors import config
+from flask_apierrors.state import get_state
+
+ONE_LINE: t.Final = r"^APIERRORS_{key}=.* is not valid: [^\n]+\.$"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        # Each became a 500 per request (or per error), not a setup error.
+        ("TRANSLATE", "myapp.i18n:translate"),
+        ("EXPECTED_CONTENT_TYPES", None),
+        ("MAX_VALIDATION_ERRORS", None),
+        ("MAX_VALIDATION_ERRORS", 2.5),
+        ("MAX_VALIDATION_ERRORS", -1),
+        ("REDACT_FIELDS", None),
+        ("REDACT_FIELDS", 5),
+        ("REDACT_FIELDS", ["password", 5]),
+        ("SUPPORT_MESSAGE", None),
+        ("ENABLED", None),
+        ("PROBLEM_ON_ACCEPT", 2),
+        ("MAX_VALUE_LENGTH", float("nan")),
+        ("REQUEST_ID_HEADERS", None),
+        ("RESPONSE_ID_HEADER", "Content-Type"),
+        ("RESPONSE_ID_HEADER", "set-cookie"),
+        ("CONCURRENCY_APPLICATION_LIMIT", -1),
+        ("CONCURRENCY_APPLICATION_LIMIT", 0),
+        ("CONCURRENCY_APPLICATION_LIMIT", "ten"),
+        ("CONCURRENCY_SOCKET_TIMEOUT", -1),
+        ("CONCURRENCY_SOCKET_TIMEOUT", 0),
+        ("MAINTENANCE_EXEMPT", None),
+        ("MAINTENANCE_CHECK_INTERVAL", None),
+        ("RATELIMIT_MIN_RETRY_AFTER", 0),
+        ("RATELIMIT_DETAILS", ["limit", "resets"]),
+        ("RATELIMIT_MESSAGE", "{limit per"),
+        ("LIMITS_FAIL_OPEN", "sometimes"),
+    ],
+)
+def test_a_value_of_the_wrong_type_or_range_fails_at_setup_in_one_line(
+    key: str, value: t.Any
+) -> None:
+    app = Flask(__name__)
+    app.config["APIERRORS_" + key] = value
+    with pytest.raises(ValueError, match=ONE_LINE.format(key=key)):
+        ApiErrors(app)
+
+
+def test_the_line_names_the_key_that_is_wrong() -> None:
+    # A bad request id header was reported as APIERRORS_RESPONSE_ID_HEADER.
+    with pytest.raises(ValueError, match="^APIERRORS_REQUEST_ID_HEADERS='X Trace'"):
+        ApiErrors(Flask(__name__), request_id_headers=["X-Request-ID", "X Trace"])
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        # What os.environ, a .env file or from_prefixed_env give.
+        ("CONCURRENCY_APPLICATION_LIMIT", "10", 10),
+        ("REQUEST_ID_PREFIX", 2024, "2024"),
+        ("MAX_VALIDATION_ERRORS", "5", 5),
+        ("CONCURRENCY_SOCKET_TIMEOUT", "2", 2.0),
+    ],
+)
+def test_values_from_an_environment_are_read_as_their_type(
+    key: str, text: t.Any, expected: t.Any
+) -> None:
+    app = Flask(__name__)
+    app.config["APIERRORS_" + key] = text
+    ApiErrors(app)
+    state = get_state(app)
+    found = [
+        getattr(state.settings_of(cls), key.lower())
+        for cls in config.settings_classes()[1:]
+        if key.lower() in config.field_names(cls)
+    ] or [getattr(state.settings, key.lower())]
+    assert found == [expected] and type(found[0]) is type(expected)
+
+
+def test_an_application_limit_given_as_text_limits_instead_of_failing() -> None:
+    app = Flask("shop")
+    app.config["APIERRORS_CONCURRENCY_APPLICATION_LIMIT"] = "10"
+    ApiErrors(app)
+    ConcurrencyLimiter(app)
+
+    @app.get("/health")
+    def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    assert [app.test_client().get("/health").status_code for _ in range(3)] == [200] * 3
+
+
+# -- overrides ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ratelimit_details": ["limit", "resets"]},
+        {"ratelimit_message": "{limit per"},
+        {"ratelimit_min_retry_after": "soon"},
+        {"max_validation_errors": -1},
+    ],
+)
+def test_an_override_checks_feature_settings_as_setup_does(options: dict[str, t.Any]) -> None:
+    # They were merged at the first error of the blueprint: a 500 per 429.
+    errors = ApiErrors(Flask(__name__))
+    with pytest.raises(ValueError, match=r"^APIERRORS_[A-Z_]+=.* is not valid"):
+        errors.override(Blueprint("v1", __name__), **options)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "response_id_header",
+        "request_id_headers",
+        "request_id_prefix",
+        "error_id_prefix",
+        "buffer_streamed_bodies",
+        "concurrency_storage_uri",
+        "limits_fail_open",
+        "maintenance_exempt",
+        "ratelimit_guard_storage",
+    ],
+)
+def test_an_app_wide_setting_is_refused_by_override(option: str) -> None:
+    # Accepted before, and silently ignored: the app's value was used.
+    errors = ApiErrors(Flask(__name__))
+    with pytest.raises(TypeError, match=f"^{option}: app-wide setting"):
+        errors.override(Blueprint("v1", __name__), **{option: "any value"})
+
+
+def test_settings_of_one_blueprint_still_apply_to_it() -> None:
+    app = Flask(__name__)
+    errors = ApiErrors(app)
+    v1 = Blueprint("v1", __name__, url_prefix="/v1")
+    errors.override(v1, format="detail", ratelimit_message="Slow down")
+    app.register_blueprint(v1)
+    assert app.test_client().get("/v1/x").get_json()["detail"]["code"] == "NOT_FOUND"
+
+
+# -- formats --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", [42, None, ["error"]])
+def test_a_format_that_is_no_name_fails_at_setup(fmt: t.Any) -> None:
+    with pytest.raises(ValueError, match="^APIERRORS_FORMAT: "):
+        ApiErrors(Flask(__name__), format=fmt)
+    errors = ApiErrors(Flask(__name__))
+    with pytest.raises(ValueError, match=r"^override\('v1'\).format: "):
+        errors.override(Blueprint("v1", __name__), format=fmt)
+
+
+def test_an_unknown_format_name_is_a_json_500_with_one_line_per_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Outside testing: the check at the first request escaped the WSGI app,
+    # the server's own text 500 and a traceback for every request.
+    app = Flask(__name__)
+    ApiErrors(app, format="eror")
+
+    @app.get("/health")
+    def health() -> str:
+        return "ok"
+
+    with caplog.at_level(logging.ERROR, "flask_apierrors"):
+        responses = [app.test_client().get("/health") for _ in range(2)]
+    for response in responses:
+        assert response.status_code == 500 and response.mimetype == "application/json"
+        assert response.get_json()["error"] == "internal_server_error"
+        assert response.headers["X-Request-ID"] == response.get_json()["correlation_id"]
+    lines = [r for r in caplog.records if r.name == "flask_apierrors"]
+    assert len(lines) == 2 and not any(r.exc_info for r in lines)
+    assert "APIERRORS_FORMAT: Unknown error format 'eror'" in lines[0].getMessage()
+
+
+def test_register_exception_checks_its_format_and_status() -> None:
+    app = Flask(__name__)
+    app.testing = True
+    errors = ApiErrors(app)
+    with pytest.raises(ValueError, match=r"^register_exception\(LookupError\): status 200"):
+        errors.register_exception(LookupError, "not_found", status=200)
+    errors.register_exception(KeyError, "not_found", format="detial")
+    with pytest.raises(ValueError, match=r"^register_exception\(KeyError\).format: "):
+        app.test_client().get("/x")
+
+
+# -- lifecycle ------------------------------------------------------------------------------
+
+
+def test_init_app_after_the_first_request_leaves_the_app_as_it_was() -> None:
+    app = Flask(__name__)
+    app.test_client().get("/")
+    errors = ApiErrors()
+    with pytest.raises(AssertionError, match="first request"):
+        errors.init_app(app)
+    assert "apierrors" not in app.extensions
+    assert app.test_client().get("/x").mimetype == "text/html"
+
+
+def test_factories_in_threads_set_up_their_own_apps() -> None:
+    errors = ApiErrors()
+    made: dict[str, Flask] = {}
+    started = threading.Barrier(2)
+
+    def factory(name: str, fmt: str) -> None:
+        app = Flask(name)
+        errors.init_app(app)
+        started.wait()  # both apps exist before either override
+        bp = Blueprint(f"api_{name}", __name__, url_prefix="/api")
+        errors.override(bp, format=fmt)
+        app.register_blueprint(bp)
+        made[name] = app
+
+    threads = [
+        threading.Thread(target=factory, args=("a", "problem")),
+        threading.Thread(target=factory, args=("b", "detail")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert made["a"].test_client().get("/api/x").mimetype == "application/problem+json"
+    assert made["b"].test_client().get("/api/x").get_json()["detail"]["code"] == "NOT_FOUND"
+
+
+def test_an_override_after_registration_finds_the_prefix_of_a_one_route_blueprint() -> None:
+    app = Flask(__name__)
+    errors = ApiErrors(app)
+    api = Blueprint("api", __name__, url_prefix="/api")
+    v2 = Blueprint("v2", __name__, url_prefix="/v2")
+    v2.add_url_rule("/jobs", "jobs", lambda: "jobs")
+    api.register_blueprint(v2)
+    app.register_blueprint(api)
+    errors.override(v2, format="problem")
+    response = app.test_client().get("/api/v2/no/such/route")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert app.test_client().get("/api/other").mimetype == "application/json"
