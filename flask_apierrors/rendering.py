@@ -69,16 +69,17 @@ def context(state: AppState, scope: Scope, req: Request | None) -> Context:
 
 
 def problem_for(e: BaseException, state: AppState, ctx: Context) -> Problem:
-    """The first Problem a converter of ``state`` makes of ``e``; an error no
-    converter knows is an unhandled one (500)."""
+    """The first Problem a converter of ``state`` makes of ``e``. An error no
+    converter knows is an unhandled one: its Problem is the one Flask's own
+    path gives, from the converters of the ``InternalServerError`` wrapping
+    it (an HTTP client's failure is a 502 there, anything else a 500)."""
     for convert in state.converters_for(type(e)):
         problem = convert(e, ctx)
         if problem is not None:
             return problem if problem.timestamp is not None else _with_request_facts(problem, ctx)
-    internal = (
-        e if isinstance(e, InternalServerError) else InternalServerError(original_exception=e)
-    )
-    return convert_internal_error(internal, ctx) or ctx.problem("internal_server_error")
+    if not isinstance(e, InternalServerError):
+        return problem_for(InternalServerError(original_exception=e), state, ctx)
+    return convert_internal_error(e, ctx) or ctx.problem("internal_server_error")
 
 
 def _with_request_facts(problem: Problem, ctx: Context) -> Problem:

@@ -208,6 +208,45 @@ def test_unhandled_exception_mid_stream_hides_its_text(
     assert records[0].exc_info is not None and "secret" in str(records[0].exc_info[1])
 
 
+def _cut_feed(library: str) -> Exception:
+    if library == "httpx":
+        import httpx
+
+        return httpx.RemoteProtocolError("peer closed connection: https://u:pw@feed.internal/x")
+    import requests
+
+    return requests.exceptions.ChunkedEncodingError("Connection broken: feed.internal")
+
+
+@pytest.mark.parametrize("library", ["httpx", "requests"])
+def test_an_http_clients_failure_mid_stream_is_the_502_a_view_gives(
+    make_app: MakeApp, library: str
+) -> None:
+    # The event was internal_server_error: only a plain view's error went
+    # through the converters of the InternalServerError Flask wraps it in.
+    app, errors = make_app(format="error")
+    app.config["TESTING"] = False
+
+    @app.get("/view")
+    def view() -> str:
+        raise _cut_feed(library)
+
+    @app.get("/stream")
+    @event_stream
+    def stream() -> t.Iterator[str]:
+        yield sse_event("started")
+        raise _cut_feed(library)
+
+    plain = app.test_client().get("/view").get_json()
+    text = app.test_client().get("/stream").get_data(as_text=True)
+    name, data = parse_events(text)[1]
+    assert name == "error" and data["code"] == plain["error"] == "bad_gateway"
+    assert data["details"] == plain["details"]
+    assert "feed.internal" not in text and "pw@" not in text
+    with app.test_request_context("/"):
+        assert errors.problem_for(_cut_feed(library)).status == 502
+
+
 def test_registered_exception_mid_stream(make_app: MakeApp) -> None:
     app, errors = make_app(format="error")
     errors.catalog.add("database_error", 500, "Database operation failed")
