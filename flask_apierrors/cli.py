@@ -48,14 +48,22 @@ apierrors_cli = AppGroup("apierrors", help="Error reference of this app's API.")
 def docs_command(output_format: str, output: str, title: str | None) -> None:
     """Write the app's error reference: every error code grouped by class,
     with its status, description and the example body clients receive."""
+    write = {"markdown": docgen.to_markdown, "json": docgen.to_json_text, "rst": docgen.to_rest}
     try:
         reference = docgen.reference_for_app(current_app, title=title)
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from exc
-    write = {"markdown": docgen.to_markdown, "json": docgen.to_json_text, "rst": docgen.to_rest}
-    text = write[output_format](reference)
-    with click.open_file(output, "w", encoding="utf-8") as stream:
-        stream.write(text)
+        text = write[output_format](reference)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        # ApiErrors not set up, or a format that cannot render (a misspelt
+        # name): the configuration's message, not a traceback.
+        raise click.ClickException(f"Cannot write the error reference: {exc}") from exc
+    try:
+        with click.open_file(output, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise click.ClickException(
+            f"Cannot write the error reference to {output!r}: {why}"
+        ) from exc
     if output != "-":
         count = len(reference.catalog)
         click.echo(f"Wrote the error reference ({count} codes) to {output}.", err=True)

@@ -3,9 +3,11 @@ shared by workers through a file or Redis), overload 503s and 507s."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import os
+import threading
 import typing as t
 from datetime import datetime
 from datetime import timedelta
@@ -27,6 +29,7 @@ from flask_apierrors.availability import OverloadedError
 from flask_apierrors.availability import RedisStore
 from flask_apierrors.availability import UnavailableError
 from flask_apierrors.availability import ensure_free_space
+from flask_apierrors.availability import format_time
 from tests.conftest import MakeApp
 from tests.support.seeds import seed_examples
 from tests.support.servers import GunicornServer
@@ -296,6 +299,24 @@ def test_setup_mistakes(make_app: MakeApp, tmp_path: Path) -> None:
         MaintenanceState.from_config(3)
 
 
+def test_a_misspelt_key_of_the_maintenance_mapping_fails_at_setup(make_app: MakeApp) -> None:
+    # "strat" would otherwise be ignored, and maintenance would start now.
+    window = {"strat": "2099-01-01T00:00:00Z", "end": "2099-01-02T00:00:00Z"}
+    with pytest.raises(ValueError) as excinfo:
+        make_app(maintenance=window)
+    message = str(excinfo.value)
+    assert message.startswith("APIERRORS_MAINTENANCE={'strat': ")
+    assert "unknown key(s) 'strat': use enabled, start, end, message." in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["maintenance_exempt", "maintenance_check_interval"])
+def test_none_for_a_maintenance_setting_fails_in_one_line(make_app: MakeApp, name: str) -> None:
+    pattern = rf"^APIERRORS_{name.upper()}=None is not valid: [^\n]*\.$"
+    with pytest.raises(ValueError, match=pattern):
+        make_app(**{name: None})
+
+
 # -- stores -------------------------------------------------------------------------
 
 
@@ -316,6 +337,101 @@ def test_file_store_reads_only_changed_files(
     store.write(None)
     store.write(None)
     assert not os.path.exists(store.path)
+
+
+@pytest.mark.parametrize("broken", ["symlink loop", "parent is a file"])
+def test_a_state_file_that_cannot_be_looked_at_is_no_500(
+    make_app: MakeApp, tmp_path: Path, caplog: pytest.LogCaptureFixture, broken: str
+) -> None:
+    if broken == "symlink loop":  # ELOOP
+        path = tmp_path / "loop.json"
+        path.symlink_to(path)
+    else:  # ENOTDIR
+        (tmp_path / "afile").write_text("")
+        path = tmp_path / "afile" / "maintenance.json"
+    app, _ = maintenance_app(make_app, tmp_path, maintenance_file=str(path))
+    with caplog.at_level(logging.WARNING):
+        statuses = [app.test_client().get("/work").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    assert [r.levelname for r in caplog.records] == ["WARNING"]  # one per outage
+    assert "cannot be read" in caplog.records[0].getMessage()
+
+
+def test_file_store_keeps_the_last_state_while_the_file_cannot_be_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileStore(tmp_path / "m.json")
+    state = MaintenanceState(enabled=True, end=now() + timedelta(hours=1))
+    store.write(state)
+    assert store.read() == state
+    stat = os.stat
+
+    def denied(path: t.Any, *args: t.Any, **kwargs: t.Any) -> os.stat_result:
+        # The folder is not searchable by the worker's user (EACCES).
+        if os.fspath(path) == store.path:
+            raise PermissionError(13, "Permission denied", path)
+        return stat(path, *args, **kwargs)
+
+    with caplog.at_level(logging.WARNING, logger="flask_apierrors.availability"):
+        for outage in range(2):
+            monkeypatch.setattr(os, "stat", denied)
+            assert [store.read() for _ in range(3)] == [state] * 3
+            monkeypatch.undo()
+            assert store.read() == state
+            assert len(caplog.records) == outage + 1  # one warning per outage
+    assert "Permission denied" in caplog.records[0].getMessage()
+    assert "keeping the last state" in caplog.records[0].getMessage()
+
+
+def test_stored_state_with_unknown_keys_is_read_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another version may have written the state: its other keys are ignored.
+    path = tmp_path / "m.json"
+    end = now() + timedelta(hours=1)
+    stored = {"enabled": True, "end": format_time(end), "reason_of_test": "db"}
+    with caplog.at_level(logging.WARNING, logger="flask_apierrors.availability"):
+        for message in ("first", "second version of the file"):
+            path.write_text(json.dumps({**stored, "message": message}))
+            state = FileStore(path).read()
+            assert state == MaintenanceState(enabled=True, end=end, message=message)
+    assert len(caplog.records) == 1
+    assert "'reason_of_test'" in caplog.records[0].getMessage()
+
+
+def test_one_store_read_at_a_time(make_app: MakeApp, tmp_path: Path) -> None:
+    # A hung store (Redis that never answers): one request waits for it, the
+    # others take the last state instead of waiting too.
+    entered, release = threading.Event(), threading.Event()
+
+    class HungStore:
+        reads = 0
+
+        def read(self) -> MaintenanceState | None:
+            HungStore.reads += 1
+            entered.set()
+            release.wait(10)
+            return None
+
+        def write(self, state: MaintenanceState | None) -> None:
+            pass
+
+    app, _ = maintenance_app(make_app, tmp_path, store=HungStore())
+
+    def get() -> int:
+        return app.test_client().get("/work").status_code
+
+    with concurrent.futures.ThreadPoolExecutor(9) as pool:
+        try:
+            first = pool.submit(get)
+            assert entered.wait(5)
+            others = [pool.submit(get) for _ in range(8)]
+            done, _ = concurrent.futures.wait(others, timeout=3)
+            assert len(done) == 8
+            assert HungStore.reads == 1
+        finally:
+            release.set()
+        assert [f.result() for f in (first, *others)] == [200] * 9
 
 
 @pytest.mark.slow

@@ -112,3 +112,26 @@ def test_the_flask_command_runs_it(tmp_path: Path) -> None:
     assert result.stdout.startswith("# Error Codes and Responses\n")
     assert "#### NOT_FOUND\n" in result.stdout
     assert "cli_demo uses a consistent error response format" in result.stdout
+
+
+def test_a_format_that_cannot_render_is_one_error_line(make_app: MakeApp) -> None:
+    app, ext = make_app()
+    ext.catalog.add("job_gone", 410, "Job gone", format="eror")  # misspelt
+    result = app.test_cli_runner().invoke(args=["apierrors", "docs"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("Error: Cannot write the error reference: ")
+    assert "'eror'" in result.stderr
+    assert result.stderr.count("\n") == 1  # one line, no traceback
+
+
+def test_an_output_file_that_cannot_be_written_is_one_error_line(
+    cli_app: Flask, tmp_path: Path
+) -> None:
+    target = tmp_path / "missing" / "errors.md"
+    result = cli_app.test_cli_runner().invoke(args=["apierrors", "docs", "-o", str(target)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr == (
+        f"Error: Cannot write the error reference to {str(target)!r}: No such file or directory\n"
+    )

@@ -433,7 +433,26 @@ def test_an_unsupported_storage_uri_fails_at_setup() -> None:
     assert "'valkey+sentinel'" in _one_line_value_error(excinfo)
 
 
-def test_apierrors_set_up_after_the_limiter_brings_its_options() -> None:
+def test_a_bad_single_server_uri_fails_at_setup_naming_the_setting() -> None:
+    uri = "redis://:s3cret@cache:63 79/0"
+    with pytest.raises(ValueError) as excinfo:
+        ApiErrors(Flask("from-options"), concurrency_storage_uri=uri)
+    message = _one_line_value_error(excinfo)
+    assert message.startswith(
+        "APIERRORS_CONCURRENCY_STORAGE_URI='redis://:***@cache:63 79/0' is not valid:"
+        " 'cache:63 79' is not host:port; use memory:// or redis://host:port/db,"
+    )
+    assert "s3cret" not in message
+
+    app = Flask("from-config")
+    app.config["APIERRORS_CONCURRENCY_STORAGE_URI"] = "redis://cache:6379/one"
+    with pytest.raises(ValueError) as excinfo:
+        ApiErrors(app)
+    assert "database number" in _one_line_value_error(excinfo)
+    with pytest.raises(ValueError) as excinfo:
+        ConcurrencyLimiter(storage_uri="unix://")
+    assert "APIERRORS_CONCURRENCY_STORAGE_URI='unix://'" in _one_line_value_error(excinfo)
+
     app = Flask("late")
     limiter = ConcurrencyLimiter(app, key_func=lambda: "k")
     ApiErrors(app, format="error", concurrency_retry_after=9)

@@ -87,6 +87,44 @@ def test_malformed_uris_fail_in_one_line(uri: str, why: str) -> None:
     assert "redis+cluster://host:port[,host:port]" in message
 
 
+@pytest.mark.parametrize(
+    ("uri", "why"),
+    [
+        ("redis://cache:63 79", "'cache:63 79' is not host:port"),
+        ("rediss://u:pw@cache:99999/0", "'cache:99999' is not host:port"),
+        ("redis://cache:6379/O", "the path must be the database number, not '/O'"),
+        ("redis://cache:6379/1/2", "the path must be the database number"),
+        ("unix://", "no socket path"),
+        ("redis://[::1:6379", "not a URI"),
+    ],
+)
+def test_malformed_single_server_uris_fail_in_one_line(uri: str, why: str) -> None:
+    # redis-py would refuse them only when the client is made, or read the
+    # database as 0.
+    with pytest.raises(ValueError) as excinfo:
+        parse_redis_uri(uri)
+    message = str(excinfo.value)
+    assert why in message
+    assert "\n" not in message
+    assert "pw" not in message
+    assert "redis+cluster://host:port[,host:port]" in message
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("redis://user:s3cret@cache:63 79/0", "redis://user:***@cache:63 79/0"),
+        ("redis://user:s3cret@[::1/0", "redis://***@[::1/0"),
+    ],
+)
+def test_passwords_never_reach_a_single_server_message(uri: str, shown: str) -> None:
+    with pytest.raises(ValueError) as excinfo:
+        check_storage_uri(uri)
+    message = str(excinfo.value)
+    assert message.startswith(f"APIERRORS_CONCURRENCY_STORAGE_URI={shown!r} is not valid: ")
+    assert "s3cret" not in message
+
+
 def test_passwords_never_reach_a_message() -> None:
     with pytest.raises(ValueError) as excinfo:
         check_storage_uri("redis+cluster://user:s3cret@node")

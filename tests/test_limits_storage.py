@@ -1,15 +1,21 @@
 """StorageGuard (the outage policy) and the concurrency storages, without a
-server: Redis clients are only constructed here, never connected."""
+server (but for the error replies of a real Redis): Redis clients are only
+constructed here, never connected."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import typing as t
 
 import pytest
+import redis
+from flask import Flask
 
+from flask_apierrors import ApiErrors
+from flask_apierrors import ConcurrencyLimiter
 from flask_apierrors.limits_storage import MemoryConcurrencyStorage
 from flask_apierrors.limits_storage import RedisConcurrencyStorage
 from flask_apierrors.limits_storage import StorageGuard
@@ -18,6 +24,8 @@ from flask_apierrors.limits_storage import check_storage_uri
 from flask_apierrors.limits_storage import concurrency_storage_from_uri
 from flask_apierrors.limits_storage import guard_for
 from flask_apierrors.limits_storage import redis_location
+from tests.support.servers import RedisServer
+from tests.support.servers import requires_redis
 
 ERRORS = (ConnectionError, TimeoutError)
 
@@ -70,6 +78,76 @@ def test_one_warning_skips_and_one_info_per_outage(caplog: pytest.LogCaptureFixt
     assert "(ConnectionError)" in levels[0][1]
     assert "answers again" in levels[1][1]
     assert "skipped it meanwhile" in levels[1][1]
+
+
+@pytest.mark.parametrize(
+    ("reply", "named"),
+    [
+        ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable", "MISCONF"),
+        ("BUSY Redis is busy running a script. You can only call SCRIPT KILL", "BUSY"),
+        ("READONLY You can't write against a read only replica.", "READONLY"),
+        ("WRONGPASS invalid username-password pair or user is disabled.", "WRONGPASS"),
+    ],
+)
+def test_the_warning_names_a_redis_reply_by_its_code(
+    caplog: pytest.LogCaptureFixture, reply: str, named: str
+) -> None:
+    from redis._parsers.base import BaseParser
+
+    # The exception redis-py raises for that reply (its parser is untyped).
+    error: BaseException = t.cast(t.Any, BaseParser).parse_error(reply)
+
+    def op() -> str:
+        raise error
+
+    with caplog.at_level(logging.WARNING, logger="flask_apierrors.limits"):
+        StorageGuard("s").call(op, lambda: "fallback", fail_open=True, errors=(redis.RedisError,))
+    message = caplog.records[0].getMessage()
+    assert message.startswith(f"Limit storage s replies {named}: requests pass unchecked")
+    assert reply.split(" ", 1)[1][:12] not in message  # nothing else of the reply
+
+
+@pytest.mark.slow
+@requires_redis
+def test_a_real_redis_reply_is_named_by_its_code(caplog: pytest.LogCaptureFixture) -> None:
+    with RedisServer() as server:
+        admin, spinning = redis.Redis.from_url(server.url), redis.Redis.from_url(server.url)
+        app = Flask("busy")
+        ApiErrors(app, concurrency_storage_uri=server.url)
+        concurrency = ConcurrencyLimiter(app)
+
+        @app.get("/")
+        @concurrency.limit(2)
+        def view() -> str:
+            return "ok"
+
+        # A script that runs too long: Redis answers BUSY (a plain ResponseError).
+        admin.config_set("busy-reply-threshold", 10)
+
+        def spin() -> None:
+            with contextlib.suppress(redis.ResponseError):  # SCRIPT KILL ends it
+                spinning.eval("while true do end", 0)
+
+        script = threading.Thread(target=spin)
+        script.start()
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # until Redis answers BUSY
+                try:
+                    admin.ping()
+                except redis.ResponseError:
+                    break
+                time.sleep(0.01)
+            with caplog.at_level(logging.WARNING, logger="flask_apierrors.limits"):
+                assert app.test_client().get("/").status_code == 200  # fail-open
+        finally:
+            admin.script_kill()
+            script.join(5)
+            admin.close()
+            spinning.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert f"Limit storage Redis 127.0.0.1:{server.port}/0 replies BUSY:" in warnings[0]
 
 
 @pytest.mark.parametrize(

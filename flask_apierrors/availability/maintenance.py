@@ -23,6 +23,7 @@ from flask.cli import with_appcontext
 
 from .. import config
 from ..plugins import Plugin
+from ..state import AppState
 from ..state import find_state
 from .exceptions import MaintenanceError
 from .state import MaintenanceState
@@ -57,8 +58,13 @@ class MaintenanceSettings:
 
 
 def plugin() -> Plugin:
-    """The entry point: declares the maintenance settings."""
-    return Plugin("maintenance", settings=(MaintenanceSettings,))
+    """The entry point: declares the maintenance settings, checked on every app."""
+    return Plugin("maintenance", settings=(MaintenanceSettings,), setup=_setup)
+
+
+def _setup(state: AppState) -> None:
+    # A wrong APIERRORS_MAINTENANCE fails when ApiErrors is set up, in one line.
+    MaintenanceState.from_config(state.settings_of(MaintenanceSettings).maintenance)
 
 
 class _AppMaintenance:
@@ -73,13 +79,25 @@ class _AppMaintenance:
         self._checked_at = -math.inf
         self._stored: MaintenanceState | None = None
         self._lock = threading.Lock()
+        # Held by the one read of the store in flight in this process.
+        self._reading = threading.Lock()
 
     def stored(self, *, fresh: bool = False) -> MaintenanceState | None:
+        """The run-time state, read from the store at most once per
+        ``interval`` (``fresh``: now). One read at a time per process: the
+        requests that come while one is in flight (a hung Redis, a slow
+        disk) take the last state instead of waiting for the store too."""
         now = time.monotonic()
-        if fresh or now - self._checked_at >= self.interval:
-            state = self.store.read()
-            with self._lock:
-                self._stored, self._checked_at = state, now
+        if (fresh or now - self._checked_at >= self.interval) and self._reading.acquire(
+            blocking=fresh
+        ):
+            try:
+                state = self.store.read()
+                with self._lock:
+                    if now >= self._checked_at:  # else remember() came meanwhile
+                        self._stored, self._checked_at = state, now
+            finally:
+                self._reading.release()
         return self._stored
 
     def remember(self, state: MaintenanceState | None) -> None:

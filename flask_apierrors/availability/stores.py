@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import tempfile
 import threading
 import typing as t
 
 from .state import MaintenanceState
+from .state import logger
 
 __all__ = ["FileStore", "MaintenanceStore", "logger"]
-
-logger = logging.getLogger("flask_apierrors.availability")
 
 
 class MaintenanceStore(t.Protocol):
@@ -36,7 +34,10 @@ class FileStore:
     """The state as a JSON file, shared by the workers of one host.
 
     Reads parse the file only when its modification time, size or inode
-    changed; writes replace it atomically.
+    changed; writes replace it atomically. A file that cannot be read (its
+    folder not searchable, an I/O error) keeps the last state read in
+    force, with one warning per outage; a file that reads but holds no state
+    is ignored, with one warning.
 
     :param path: The file; its directory is created on the first write.
     """
@@ -46,6 +47,7 @@ class FileStore:
         self._lock = threading.Lock()
         self._key: tuple[int, int, int] | None = None
         self._state: MaintenanceState | None = None
+        self._failing = False
 
     def __repr__(self) -> str:
         return f"<FileStore {self.path!r}>"
@@ -53,22 +55,41 @@ class FileStore:
     def read(self) -> MaintenanceState | None:
         try:
             st = os.stat(self.path)
-        except FileNotFoundError:
+            key = (st.st_mtime_ns, st.st_size, st.st_ino)
             with self._lock:
-                self._key, self._state = None, None
-            return None
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        with self._lock:
-            if key == self._key:
-                return self._state
+                if key == self._key:
+                    self._failing = False
+                    return self._state
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return self._keep(None, None)
+        except OSError as exc:
+            return self._failed(exc)
         try:
-            with open(self.path, encoding="utf-8") as f:
-                state = MaintenanceState.from_json(json.load(f))
-        except (OSError, ValueError, TypeError, AttributeError):
+            state = MaintenanceState.from_json(json.loads(data))
+        except (ValueError, TypeError, AttributeError):
             logger.warning("Ignoring an unreadable maintenance state file %r", self.path)
             state = None
+        return self._keep(key, state)
+
+    def _keep(
+        self, key: tuple[int, int, int] | None, state: MaintenanceState | None
+    ) -> MaintenanceState | None:
         with self._lock:
-            self._key, self._state = key, state
+            self._key, self._state, self._failing = key, state, False
+        return state
+
+    def _failed(self, exc: OSError) -> MaintenanceState | None:
+        with self._lock:
+            first, self._failing = not self._failing, True
+            state = self._state
+        if first:
+            logger.warning(
+                "Maintenance state file %r cannot be read (%s), keeping the last state read",
+                self.path,
+                exc.strerror or type(exc).__name__,
+            )
         return state
 
     def write(self, state: MaintenanceState | None) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 import logging
 import math
+import re
 import threading
 import time
 import typing as t
@@ -214,10 +215,9 @@ class StorageGuard:
                 self._skipped += 1
         if first:
             logger.warning(
-                "Limit storage %s is unreachable (%s): requests %s until it answers"
-                " again; retrying every %gs",
+                "Limit storage %s %s: requests %s until it answers again; retrying every %gs",
                 self.name,
-                type(exc).__name__,
+                _failure(exc),
                 "pass unchecked (fail-open)" if fail_open else "get 503 (fail-closed)",
                 self.retry_interval,
             )
@@ -241,6 +241,26 @@ class StorageGuard:
             return fallback()
         wait = math.ceil(self._next_probe - time.monotonic())
         raise StorageUnavailable(max(1, wait)) from None
+
+
+#: An error code a Redis reply starts with (``MISCONF``, ``BUSY``,
+#: ``READONLY``): safe to log, unlike the rest of the reply.
+_REPLY_CODE: t.Final = re.compile(r"[A-Z][A-Z_]{1,31}")
+
+
+def _failure(exc: BaseException) -> str:
+    """How the outage WARNING says what failed: the error code of a Redis
+    error reply (``replies MISCONF``), else the exception's type
+    (``is unreachable (ConnectionError)``). Nothing else of the message."""
+    # redis-py keeps the code of the replies it has a class for (READONLY,
+    # LOADING, NOAUTH) in status_code; a plain ResponseError (MISCONF, BUSY)
+    # starts its message with it.
+    code = getattr(exc, "status_code", None)
+    if not isinstance(code, str) and type(exc).__name__ == "ResponseError" and exc.args:
+        code = str(exc.args[0]).partition(" ")[0]
+    if isinstance(code, str) and _REPLY_CODE.fullmatch(code):
+        return f"replies {code}"
+    return f"is unreachable ({type(exc).__name__})"
 
 
 _GUARDS: dict[str, StorageGuard] = {}

@@ -33,8 +33,10 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "REDIS_SCHEMES",
+    "REDIS_FORMS",
     "LazyRedisCluster",
     "RedisUri",
+    "UnsupportedRedisUri",
     "parse_redis_uri",
     "redis_client",
     "redis_errors",
@@ -84,18 +86,33 @@ class RedisUri:
         return f"Redis Cluster {hosts}"
 
 
-def _unsupported(uri: str, why: str) -> ValueError:
-    return ValueError(
-        f"Unsupported Redis storage URI {redact_uri(uri)!r}: {why}. Use redis://host:port/db,"
-        " rediss://, redis+unix:///path, redis+sentinel://host:port[,host:port]/service_name"
-        " or redis+cluster://host:port[,host:port]."
-    )
+#: The forms of Redis URI a limit storage accepts, as messages list them.
+REDIS_FORMS: t.Final = (
+    "redis://host:port/db, rediss://, redis+unix:///path,"
+    " redis+sentinel://host:port[,host:port]/service_name or redis+cluster://host:port[,host:port]"
+)
+
+
+class UnsupportedRedisUri(ValueError):
+    """A Redis URI a limit storage cannot use, in one line naming the
+    supported forms; :attr:`why` is the reason alone (no URI, no password).
+    """
+
+    def __init__(self, uri: str, why: str) -> None:
+        super().__init__(
+            f"Unsupported Redis storage URI {redact_uri(uri)!r}: {why}. Use {REDIS_FORMS}."
+        )
+        self.why = why
 
 
 def redact_uri(uri: str) -> str:
     """``uri`` with its password replaced by ``***``: error messages and
     log lines never show one."""
-    parts = urllib.parse.urlsplit(uri)
+    try:
+        parts = urllib.parse.urlsplit(uri)
+    except ValueError:  # not a URI (an unclosed "[")
+        head, at, tail = uri.rpartition("@")
+        return f"{head.partition('://')[0]}://***@{tail}" if at else uri
     if parts.password is None:
         return uri
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
@@ -105,17 +122,22 @@ def redact_uri(uri: str) -> str:
 def parse_redis_uri(uri: str) -> RedisUri:
     """Check ``uri`` and take it apart; makes no client.
 
-    :raises ValueError: not a Redis URI, or a sentinel or cluster URI
-        without ``host:port`` nodes (or without the service name), in one
-        line naming the supported forms.
+    :raises UnsupportedRedisUri: (a ValueError) not a Redis URI, a port
+        or database that is not a number, a socket URI without a path, or a
+        sentinel or cluster URI without ``host:port`` nodes (or without the
+        service name), in one line naming the supported forms.
     """
-    parts = urllib.parse.urlsplit(uri)
+    try:
+        parts = urllib.parse.urlsplit(uri)
+    except ValueError:
+        raise UnsupportedRedisUri(uri, "not a URI") from None
     scheme = parts.scheme
     if scheme not in REDIS_SCHEMES:
-        raise _unsupported(uri, f"scheme {scheme!r}")
-    if scheme in SINGLE_SCHEMES:
-        return RedisUri(uri, scheme)
+        raise UnsupportedRedisUri(uri, f"unsupported scheme {scheme!r}")
     userinfo, _, hosts = parts.netloc.rpartition("@")
+    if scheme in SINGLE_SCHEMES:
+        _check_single(uri, parts, hosts)
+        return RedisUri(uri, scheme)
     nodes = []
     for location in filter(None, (h.strip() for h in hosts.split(","))):
         try:
@@ -124,13 +146,13 @@ def parse_redis_uri(uri: str) -> RedisUri:
         except ValueError:
             host = port = None
         if not host or port is None:
-            raise _unsupported(uri, f"{location!r} is not host:port")
+            raise UnsupportedRedisUri(uri, f"{location!r} is not host:port")
         nodes.append((host, port))
     if not nodes:
-        raise _unsupported(uri, "no host:port")
+        raise UnsupportedRedisUri(uri, "no host:port")
     service = parts.path.strip("/") or None
     if scheme == SENTINEL_SCHEME and (service is None or "/" in service):
-        raise _unsupported(uri, "the path must be the Sentinel service name (/mymaster)")
+        raise UnsupportedRedisUri(uri, "the path must be the Sentinel service name (/mymaster)")
     username = password = None
     if userinfo:
         user, has_password, secret = userinfo.partition(":")
@@ -144,6 +166,23 @@ def parse_redis_uri(uri: str) -> RedisUri:
         username,
         password,
     )
+
+
+def _check_single(uri: str, parts: urllib.parse.SplitResult, hosts: str) -> None:
+    """What redis-py would refuse or misread in a one-server URI: a port
+    that is not a number, a database that is not one (redis-py quietly uses
+    0), a socket URI without a path."""
+    if parts.scheme in ("redis+unix", "unix"):
+        if not parts.path:
+            raise UnsupportedRedisUri(uri, "no socket path")
+        return
+    try:
+        parts.port  # noqa: B018 - urllib checks the port when it is read
+    except ValueError:
+        raise UnsupportedRedisUri(uri, f"{hosts!r} is not host:port") from None
+    db = parts.path.strip("/")
+    if db and not (db.isascii() and db.isdigit()):
+        raise UnsupportedRedisUri(uri, f"the path must be the database number, not {parts.path!r}")
 
 
 def _bounded(socket_timeout: float) -> dict[str, t.Any]:

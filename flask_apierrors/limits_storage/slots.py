@@ -13,8 +13,11 @@ import time
 import typing as t
 import urllib.parse
 
+from .. import config
+from .redis_clients import REDIS_FORMS
 from .redis_clients import REDIS_SCHEMES
 from .redis_clients import LazyRedisCluster
+from .redis_clients import UnsupportedRedisUri
 from .redis_clients import parse_redis_uri
 from .redis_clients import redact_uri
 from .redis_clients import redis_client
@@ -215,19 +218,21 @@ def check_storage_uri(uri: str) -> str:
     """The scheme of ``uri`` if :func:`concurrency_storage_from_uri` supports it.
     Makes no client: settings are checked when an app is set up.
 
-    :raises ValueError: an unsupported URI (one line naming the supported ones).
+    :raises ValueError: an unsupported URI, in one line naming
+        ``APIERRORS_CONCURRENCY_STORAGE_URI`` and the supported forms (a
+        password shown as ``***``).
     """
-    scheme = urllib.parse.urlsplit(uri).scheme
-    if scheme == "memory":
-        return scheme
-    if scheme not in REDIS_SCHEMES:
-        raise ValueError(
-            f"Unsupported concurrency storage URI scheme {scheme!r} in {redact_uri(uri)!r}:"
-            " use memory://"
-            f" or one of {', '.join(s + '://' for s in REDIS_SCHEMES)}."
-        )
-    parse_redis_uri(uri)
-    return scheme
+    try:
+        if urllib.parse.urlsplit(uri).scheme == "memory":
+            return "memory"
+        return parse_redis_uri(uri).scheme
+    except UnsupportedRedisUri as exc:
+        why = exc.why
+    except ValueError:
+        why = "not a URI"
+    config.invalid(
+        "concurrency_storage_uri", redact_uri(uri), f"{why}; use memory:// or {REDIS_FORMS}"
+    )
 
 
 def concurrency_storage_from_uri(uri: str, *, socket_timeout: float = 0.5) -> ConcurrencyStorage:
