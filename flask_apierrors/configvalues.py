@@ -69,7 +69,9 @@ _KINDS: t.Final[dict[str, tuple[t.Callable[[t.Any], bool], str]]] = {
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "float": (lambda v: isinstance(v, int | float) and not isinstance(v, bool), "a number"),
-    "str": (lambda v: isinstance(v, str), "text"),
+    # Lazy text too (flask-babel's lazy_gettext): ``__html__``, as Flask's
+    # JSON provider tells it.
+    "str": (lambda v: isinstance(v, str) or hasattr(v, "__html__"), "text"),
     "callable": (callable, "a function"),
     "tuple[str, ...]": (
         lambda v: isinstance(v, tuple) and all(isinstance(i, str) for i in v),

@@ -93,6 +93,20 @@ def test_values_from_an_environment_are_read_as_their_type(
     assert found == [expected] and type(found[0]) is type(expected)
 
 
+def test_lazy_text_is_text() -> None:
+    flask_babel = pytest.importorskip("flask_babel")
+    app = Flask("lazy")
+    flask_babel.Babel(app)
+    lazy = flask_babel.lazy_gettext
+    ApiErrors(app, support_message=lazy("Call us"), ratelimit_message=lazy("Slow {limit}"))
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise KeyError("x")
+
+    assert app.test_client().get("/boom").get_json()["details"]["support_message"] == "Call us"
+
+
 def test_an_application_limit_given_as_text_limits_instead_of_failing() -> None:
     app = Flask("shop")
     app.config["APIERRORS_CONCURRENCY_APPLICATION_LIMIT"] = "10"
