@@ -5,7 +5,6 @@ research, and a little administration. Errors use the ``error`` format:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import mimetypes
 import os
@@ -32,6 +31,7 @@ from flask_apierrors.upstream import UpstreamTimeoutError
 from . import chat_model
 from . import db
 from . import services
+from . import storage
 from .auth import chat_key_required
 from .auth import create_key
 from .limits import concurrency
@@ -41,16 +41,6 @@ from .settings import service_url
 
 bp = Blueprint("chat", __name__)
 
-V = t.TypeVar("V", bound=t.Callable[..., t.Any])
-
-#: Content types ``POST /files`` accepts.
-SUPPORTED_TYPES: t.Final = (
-    "text/plain",
-    "text/markdown",
-    "application/pdf",
-    "image/jpeg",
-    "image/png",
-)
 _REQUIRED: t.Final[dict[str, t.Any]] = {"required": "Field required"}
 _MODEL_CHOICES: t.Final = ", ".join(chat_model.MODELS)
 
@@ -224,10 +214,6 @@ def chat_completions(body: dict[str, t.Any]) -> t.Any:
 # -- files --------------------------------------------------------------------
 
 
-def _file_path(file_id: str) -> str:
-    return os.path.join(current_app.instance_path, "files", file_id)
-
-
 def _file_view(record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     return {
         "id": record["file_id"],
@@ -248,22 +234,10 @@ def _own_file(file_id: str) -> dict[str, t.Any]:
     return record
 
 
-def _upload_limit(view: V) -> V:
-    """Allow a body of twice the file limit on an upload route (before
-    :func:`use_schema` reads it), so an oversized file gets its precise 413."""
-
-    @functools.wraps(view)
-    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        request.max_content_length = 2 * int(current_app.config["MAX_FILE_BYTES"])
-        return view(*args, **kwargs)
-
-    return t.cast(V, wrapper)
-
-
 @bp.post("/files")
 @chat_key_required()
 @concurrency.limit(_concurrent_limit, scope="chat")
-@_upload_limit
+@storage.upload_limit
 @use_schema(FileUploadSchema, "files", unknown="exclude")
 @documents("insufficient_storage")
 def upload_file(form: dict[str, t.Any]) -> tuple[dict[str, t.Any], int]:
@@ -273,11 +247,14 @@ def upload_file(form: dict[str, t.Any]) -> tuple[dict[str, t.Any], int]:
     content_type = upload.mimetype
     if content_type in ("", "application/octet-stream"):
         content_type = mimetypes.guess_type(upload.filename or "")[0] or content_type
-    if content_type not in SUPPORTED_TYPES:
+    if content_type not in storage.SUPPORTED_TYPES:
         raise ApiError(
             "unsupported_media_type",
             "Unsupported file type",
-            details={"file_type": content_type or None, "supported_types": list(SUPPORTED_TYPES)},
+            details={
+                "file_type": content_type or None,
+                "supported_types": list(storage.SUPPORTED_TYPES),
+            },
         )
     data = upload.stream.read()
     max_size = int(current_app.config["MAX_FILE_BYTES"])
@@ -303,11 +280,10 @@ def upload_file(form: dict[str, t.Any]) -> tuple[dict[str, t.Any], int]:
         "created_at": db.utcnow(),
         "ready_at": time.time() + float(current_app.config["FILE_PROCESSING_SECONDS"]),
     }
-    path = _file_path(record["file_id"])
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
-    db.insert_file(conn, record)
+    # A full disk is a 507, like the quota; no bytes stay without a record.
+    with storage.removed_on_failure(storage.chat_file_path(record["file_id"])) as path:
+        storage.write_chat_file(path, data)
+        db.insert_file(conn, record)
     return _file_view(record), 201
 
 
@@ -331,10 +307,7 @@ def delete_file(file_id: str) -> dict[str, t.Any]:
             details={"current_state": state, "required_state": "idle", "operation": "delete_file"},
         )
     db.delete_file(db.get_db(), file_id)
-    try:
-        os.remove(_file_path(file_id))
-    except FileNotFoundError:
-        pass
+    storage.remove(storage.chat_file_path(file_id))
     return {"id": file_id, "object": "file", "deleted": True}
 
 

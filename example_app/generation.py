@@ -45,10 +45,15 @@ _threads_lock = threading.Lock()
 _IMAGE_MAGIC: t.Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
+def job_folder(app: Flask, job_id: str) -> str:
+    """Where the uploaded images of a job are kept."""
+    return os.path.join(app.instance_path, "uploads", job_id)
+
+
 def image_path(app: Flask, job_id: str, file_id: str, filename: str) -> str:
     """Where an uploaded image is kept."""
     ext = os.path.splitext(filename)[1].lower()
-    return os.path.join(app.instance_path, "uploads", job_id, file_id + ext)
+    return os.path.join(job_folder(app, job_id), file_id + ext)
 
 
 def model_path(app: Flask, job_id: str, file_id: str) -> str:

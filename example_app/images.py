@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import time
 import typing as t
 import unicodedata
@@ -37,6 +36,7 @@ from flask_apierrors.sse import stream_events
 
 from . import db
 from . import generation
+from . import storage
 from .auth import image_key_required
 from .errors import EXCEPTIONS
 from .errors import ConfigurationException
@@ -89,10 +89,6 @@ def new_job_id() -> str:
     """``batch_20240315_123456_abc123``."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
     return f"batch_{stamp}_{secrets.token_hex(3)}"
-
-
-def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):g}MB"
 
 
 def _job(job_id: str) -> dict[str, t.Any]:
@@ -228,7 +224,7 @@ def upload() -> tuple[dict[str, t.Any], int]:
         if size > max_size:
             raise ApiError(
                 "FILE_TOO_LARGE",
-                f"File size exceeds {_megabytes(max_size)} limit",
+                f"File size exceeds {max_size / (1024 * 1024):g}MB limit",
                 details={"file_size": size, "max_size": max_size},
             )
         sizes.append(size)
@@ -244,17 +240,16 @@ def upload() -> tuple[dict[str, t.Any], int]:
     ]
     app = _app()
     try:
-        for upload, record in zip(uploads, files, strict=True):
-            path = generation.image_path(app, job_id, record["file_id"], record["filename"])
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            upload.save(path)
+        with storage.removed_on_failure(generation.job_folder(app, job_id)):
+            for upload, f in zip(uploads, files, strict=True):
+                path = generation.image_path(app, job_id, f["file_id"], f["filename"])
+                storage.write(path, upload)
+            db.insert_job(conn, job_id, g.identity.key_id, files)
     except OSError as e:
-        shutil.rmtree(os.path.join(app.instance_path, "uploads", job_id), ignore_errors=True)
         raise ApiError(
             "PROCESSING_ERROR",
             details={"error": "Internal processing error", "correlation_id": get_correlation_id()},
         ) from e
-    db.insert_job(conn, job_id, g.identity.key_id, files)
     for record in files:
         generation.start(app, job_id, record["file_id"], record["filename"])
     return {

@@ -49,6 +49,35 @@ def _timeout() -> float:
     return float(current_app.config["UPSTREAM_TIMEOUT"])
 
 
+def request_within(
+    client: httpx.Client, method: str, url: str, seconds: float, **kwargs: t.Any
+) -> httpx.Response:
+    """``client.request(method, url, **kwargs)``, its whole answer read
+    within ``seconds``, else httpx's ``ReadTimeout`` (which
+    :func:`~flask_apierrors.upstream.upstream_call` answers with a 504).
+
+    httpx's own timeout bounds each wait (to connect, for the next bytes),
+    not the call: a service that sends a byte at a time, never silent for
+    that long, would hold the request for as long as it likes. The deadline
+    is checked as each chunk of the answer arrives.
+    """
+    deadline = time.monotonic() + seconds
+    request = client.build_request(method, url, **kwargs)
+    response = client.send(request, stream=True)
+    try:
+        body = bytearray()
+        for chunk in response.iter_raw():
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout(f"No whole answer within {seconds:g} s", request=request)
+            body += chunk
+    finally:
+        response.close()
+    # Decoded (Content-Encoding) as it is read, like the answer itself.
+    return httpx.Response(
+        response.status_code, headers=response.headers, content=bytes(body), request=request
+    )
+
+
 # -- chat model ---------------------------------------------------------------
 
 
@@ -85,8 +114,13 @@ def remote_completion(payload: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     )
     try:
         with call, httpx.Client(timeout=call.timeout) as client:
-            response = client.post(
-                f"{url}/v1/chat/completions", json=dict(payload), headers=forward_headers()
+            response = request_within(
+                client,
+                "POST",
+                f"{url}/v1/chat/completions",
+                _timeout(),
+                json=dict(payload),
+                headers=forward_headers(),
             )
             if response.status_code == 503:
                 unavailable = _models_unavailable(response)
@@ -133,7 +167,14 @@ def web_search(query: str, *, timeout: float | None = None) -> list[dict[str, st
     call = upstream_call("perplexity_search", timeout=seconds, unavailable_statuses=(429,))
     with call, httpx.Client(timeout=seconds) as client:
         response = call.check(
-            client.post(f"{url}/v1/search", json={"query": query}, headers=forward_headers())
+            request_within(
+                client,
+                "POST",
+                f"{url}/v1/search",
+                seconds,
+                json={"query": query},
+                headers=forward_headers(),
+            )
         )
         results = response.json().get("results")
     if not isinstance(results, list):
@@ -183,7 +224,7 @@ class Generator:
     fetch the model. Used by the background worker.
 
     :param url: The service's base URL.
-    :param timeout: Seconds each HTTP call may take.
+    :param timeout: Seconds each HTTP call may take (:func:`request_within`).
     :param max_seconds: Seconds the whole generation may take.
     """
 
@@ -201,8 +242,11 @@ class Generator:
         try:
             with httpx.Client(timeout=self.timeout) as client:
                 submitted = _GENERATION.check(
-                    client.post(
+                    request_within(
+                        client,
+                        "POST",
                         f"{self.url}/v1/generate",
+                        self.timeout,
                         content=data,
                         # Percent-encoded UTF-8: a header value is ASCII.
                         headers={
@@ -214,7 +258,7 @@ class Generator:
                 request_id = str(submitted.json()["request_id"])
                 self._wait(client, request_id, on_progress)
                 url = f"{self.url}/v1/requests/{request_id}/result"
-                result = _GENERATION.check(client.get(url))
+                result = _GENERATION.check(request_within(client, "GET", url, self.timeout))
                 model = result.content
         except UpstreamError:
             raise
@@ -235,10 +279,9 @@ class Generator:
     ) -> None:
         deadline = time.monotonic() + self.max_seconds
         last = -1
+        url = f"{self.url}/v1/requests/{request_id}/status"
         while True:
-            status = _GENERATION.check(
-                client.get(f"{self.url}/v1/requests/{request_id}/status")
-            ).json()
+            status = _GENERATION.check(request_within(client, "GET", url, self.timeout)).json()
             progress = int(status.get("progress", 0))
             if progress != last:
                 on_progress(min(progress, 99))

@@ -8,12 +8,14 @@ of the example can be seen without an outside service:
     the local model's ``chat.completion``. A last message containing
     ``simulate:error`` gets a 500, ``simulate:overload`` a 503 and
     ``simulate:rate-limit`` a 429 (both with ``Retry-After: 30``),
-    ``simulate:reset`` a TCP reset, ``simulate:hang`` no answer. Models set
-    unavailable (``--unavailable``) get a 503 naming them.
+    ``simulate:reset`` a TCP reset, ``simulate:hang`` no answer,
+    ``simulate:drip`` its answer a byte at a time. Models set unavailable
+    (``--unavailable``) get a 503 naming them.
 ``POST /v1/search``
     ``{"results": [...]}``; a query containing ``simulate:unavailable`` gets
     a 503 "Service temporarily unavailable", ``simulate:slow`` its answer
-    after a while, ``simulate:hang`` none.
+    after a while, ``simulate:hang`` none, ``simulate:drip`` its answer a
+    byte at a time.
 ``POST /v1/generate`` (the image as the body, its name percent-encoded as
     UTF-8 in ``X-Filename``)
     ``202 {"request_id"}``; then ``GET /v1/requests/<id>/status`` reports
@@ -53,6 +55,8 @@ if t.TYPE_CHECKING:
 
 #: The longest a ``simulate:hang`` request is held.
 MAX_HANG_SECONDS: t.Final = 120.0
+#: Seconds between the bytes of a ``simulate:drip`` answer.
+DRIP_SECONDS: t.Final = 0.05
 
 
 def glb(source: str, data: bytes) -> bytes:
@@ -210,6 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         *,
         headers: t.Mapping[str, str] | None = None,
         content_type: str = "application/json",
+        drip: bool = False,
     ) -> None:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
@@ -218,7 +223,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not drip:
+            self.wfile.write(body)
+            return
+        self.close_connection = True
+        try:
+            # Never silent for long, yet the whole answer takes a while.
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.service._stopping.wait(DRIP_SECONDS)
+        except OSError:  # the client gave up
+            pass
 
     def _reset(self) -> None:
         """Close with SO_LINGER (on, 0 s): the client sees a TCP reset."""
@@ -283,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif "simulate:hang" in prompt:
             self._hang()
         else:
-            self._send(200, chat_model.completion(payload))
+            self._send(200, chat_model.completion(payload), drip="simulate:drip" in prompt)
 
     def _search(self, body: bytes) -> None:
         with self.service._lock:
@@ -300,7 +315,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             if "simulate:slow" in query:
                 self.service._stopping.wait(self.service.slow_search_seconds)
-            self._send(200, {"results": chat_model.search(query)})
+            results = {"results": chat_model.search(query)}
+            self._send(200, results, drip="simulate:drip" in query)
 
     def _generate(self, body: bytes) -> None:
         filename = urllib.parse.unquote(self.headers.get("X-Filename", "image"))

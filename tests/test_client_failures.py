@@ -19,6 +19,7 @@ from flask_apierrors.client.failures import Failure
 from flask_apierrors.client.failures import classify
 from flask_apierrors.client.failures import error_response
 from flask_apierrors.client.failures import failure_of
+from flask_apierrors.client.failures import failure_types
 from flask_apierrors.client.failures import status_kind
 from tests.fuzz.upstream import WireUpstream
 from tests.support.upstream import UpstreamServer
@@ -49,6 +50,8 @@ INVALID = ("connection", "Invalid response")
         (ValueError("x"), None, None),
         (urllib.error.URLError(ConnectionRefusedError()), REFUSED, False),
         (urllib.error.URLError("no host"), ("connection", "Connection failed"), True),
+        # urllib wraps what fails while it connects: a connect timeout.
+        (urllib.error.URLError(TimeoutError("timed out")), CONNECT_TIMEOUT, False),
         (httpx.ConnectTimeout("x"), CONNECT_TIMEOUT, False),
         (httpx.PoolTimeout("x"), TIMEOUT, True),
         (httpx.ReadTimeout("x"), TIMEOUT, True),
@@ -122,6 +125,28 @@ def wire() -> t.Iterator[WireUpstream]:
 NOT_UTF8_REDIRECT: t.Final = (
     b"HTTP/1.1 302 Found\r\nLocation: /\xf7\xf7.\r\nContent-Length: 0\r\n\r\n"
 )
+
+
+def test_failure_types() -> None:
+    # The classes whose instances are upstream failures, and only those.
+    types = failure_types()
+    for exc in (
+        urllib.error.URLError("x"),
+        urllib.error.HTTPError("http://h/", 500, "x", {}, None),  # type: ignore[arg-type]
+        requests.exceptions.ConnectTimeout("x"),
+        requests.exceptions.ReadTimeout("x"),
+        requests.exceptions.HTTPError("x"),
+        httpx.ReadTimeout("x"),
+        httpx.HTTPStatusError("x", request=httpx.Request("GET", "http://h/"), response=None),  # type: ignore[arg-type]
+    ):
+        assert isinstance(exc, types), exc
+    for other in (
+        requests.exceptions.InvalidURL("x"),
+        httpx.UnsupportedProtocol("x"),
+        TimeoutError(),
+        ConnectionResetError(),
+    ):
+        assert not isinstance(other, types), other
 
 
 def test_a_redirect_the_client_cannot_decode_is_an_invalid_response(wire: WireUpstream) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import runpy
 import sqlite3
 import time
@@ -759,6 +760,39 @@ def test_a_whole_research_timeout_is_written_as_an_integer(
     assert re.search(r'"timeout_duration":1[,}]', response.get_data(as_text=True))
 
 
+def test_a_model_service_that_answers_a_byte_at_a_time_is_cut_at_upstream_timeout(
+    make_app: MakeApp, standin: StandinService
+) -> None:
+    # httpx's timeout bounds each wait, never reached here: the whole answer
+    # is due within UPSTREAM_TIMEOUT.
+    client = make_app(MODEL_SERVICE_URL=standin.url, UPSTREAM_TIMEOUT=0.5).test_client()
+    started = time.monotonic()
+    payload = chat_body("simulate:drip")
+    response = call(client, "POST", "/chat/completions", json=payload, headers=bearer(ADMIN))
+    took = time.monotonic() - started
+    body = response.get_json()
+    assert (response.status_code, body["message"]) == (504, "AI model response timeout")
+    assert body["details"]["timeout_duration"] == 0.5
+    assert took < 1.5
+
+
+def test_a_search_that_answers_a_byte_at_a_time_runs_out_of_research_time(
+    make_app: MakeApp, standin: StandinService
+) -> None:
+    client = make_app(SEARCH_SERVICE_URL=standin.url, RESEARCH_TIMEOUT=0.5).test_client()
+    started = time.monotonic()
+    payload = {"query": "simulate:drip", "depth": 2}
+    response = call(client, "POST", "/research", json=payload, headers=bearer(ADMIN))
+    took = time.monotonic() - started
+    assert response.status_code == 504
+    assert response.get_json()["details"] == {
+        "operation": "deep_research",
+        "timeout_duration": 0.5,
+        "partial_results_available": False,
+    }
+    assert took < 1.5
+
+
 def test_chat_rate_limit(make_app: MakeApp) -> None:
     client = make_app(CHAT_RATE_LIMIT="3 per minute").test_client()
     statuses = [
@@ -1210,6 +1244,55 @@ def test_database_errors(make_app: MakeApp, standin: StandinService) -> None:
         body = assert_example(response, "500 Internal Server Error", "Database Error")
         assert body["details"]["error_id"].startswith("db_err_")
         assert_example(batch(client, (PNG, "a.png")), "DATABASEEXCEPTION")
+
+
+def stored_uploads(app: Flask) -> list[str]:
+    """The uploads on disk: chat files and batch images."""
+    found = []
+    for folder in ("files", "uploads"):
+        for root, _, names in os.walk(os.path.join(app.instance_path, folder)):
+            found += [os.path.join(root, name) for name in names]
+    return found
+
+
+@contextlib.contextmanager
+def file_size_limit(limit: int) -> t.Iterator[None]:
+    """Writes past ``limit`` bytes of a file fail (EFBIG), as on a full disk."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_an_upload_whose_record_fails_leaves_no_bytes_behind(
+    make_app: MakeApp, standin: StandinService
+) -> None:
+    # Bytes without a record are never served nor deleted, and STORAGE_QUOTA
+    # (which counts records) would never see them.
+    app = make_app(DB_TIMEOUT=0.05, GENERATION_SERVICE_URL=standin.url)
+    client = app.test_client()
+    with locked_database(app):
+        chat = upload(client, ADMIN, b"some notes", "notes.txt", "text/plain")
+        image = batch(client, (PNG, "a.png"))
+    assert (chat.status_code, chat.get_json()["error"]) == (500, "database_error")
+    assert (image.status_code, image.get_json()["error_code"]) == (500, "DATABASEEXCEPTION")
+    assert stored_uploads(app) == []
+
+
+def test_an_upload_the_disk_has_no_room_for(make_app: MakeApp, standin: StandinService) -> None:
+    app = make_app(GENERATION_SERVICE_URL=standin.url)
+    client = app.test_client()
+    with file_size_limit(64 * 1024):
+        chat = upload(client, ADMIN, b"x" * 200_000, "big.txt", "text/plain")
+        image = batch(client, (PNG + b"\x00" * 200_000, "a.png"))
+    body = chat.get_json()
+    # The chat API's storage error, as past STORAGE_QUOTA.
+    assert (chat.status_code, body["error"]) == (507, "insufficient_storage")
+    assert body["details"] == {"required": 200_000, "available": 64 * 1024}
+    assert_example(image, "PROCESSING_ERROR")
+    assert stored_uploads(app) == []
 
 
 @pytest.mark.parametrize(

@@ -263,7 +263,7 @@ def test_refused(make_app: MakeApp, client: str) -> None:
     }
 
 
-@pytest.mark.parametrize("client", ["requests", "httpx", "httpx_async"])
+@pytest.mark.parametrize("client", CLIENTS)
 def test_connect_timeout(make_app: MakeApp, unreachable_url: str, client: str) -> None:
     response = get(proxy_app(make_app, upstream_call("svc")), client, unreachable_url)
     assert response.status_code == 502

@@ -187,6 +187,85 @@ def test_the_logged_tracebacks_show_no_credentials_nor_query(
     assert "svcuser" not in text
 
 
+def error_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The ERROR records of ``caplog``, each as a handler writes it (with
+    its traceback)."""
+    formatter = logging.Formatter("%(name)s %(message)s")
+    return [formatter.format(r) for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx"])
+@pytest.mark.parametrize("path", ["/status/500", "refused"])
+def test_an_unwrapped_failure_is_logged_once_scrubbed_with_the_responses_ids(
+    make_app: MakeApp,
+    upstream: UpstreamServer,
+    caplog: pytest.LogCaptureFixture,
+    client: str,
+    path: str,
+) -> None:
+    # No upstream_call: Flask must not log the client's exception as an
+    # unhandled one first, its URL in clear, under an error id the 502 never
+    # shows. The one line is the extension's, with the traceback scrubbed.
+    base = refused_url("/v1/charge") if path == "refused" else upstream.url + path
+    url = base.replace("http://", "http://svcuser:S3CRETPASS@") + "?api_key=SK_LIVE_SECRET"
+    app, _ = make_app(config={"TESTING": False})
+
+    @app.get("/")
+    def view() -> t.Any:
+        if client == "requests":
+            requests.get(url, timeout=2).raise_for_status()
+        else:
+            httpx.get(url, timeout=2).raise_for_status()
+        return {}
+
+    with caplog.at_level(logging.WARNING):
+        response = app.test_client().get("/")
+    assert response.status_code == 502
+    lines = error_lines(caplog)
+    assert len(lines) == 1, lines
+    assert f"error_id=- correlation_id={response.headers['X-Request-ID']}]" in lines[0]
+    assert "Traceback" in lines[0]
+    assert "S3CRETPASS" not in lines[0] and "SK_LIVE_SECRET" not in lines[0]
+
+
+def test_an_unhandled_http_client_exception_is_logged_scrubbed(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Not an upstream failure (a 500, which Flask logs), its text scrubbed all the same.
+    app, _ = make_app(config={"TESTING": False})
+
+    @app.get("/")
+    def view() -> t.Any:
+        url = "http://svcuser:S3CRETPASS@search.internal/v1?api_key=SK_LIVE_SECRET"
+        raise requests.exceptions.RequestException(f"Cannot call {url}")
+
+    with caplog.at_level(logging.WARNING):
+        response = app.test_client().get("/")
+    body = response.get_json()
+    assert (response.status_code, body["error"]) == (500, "internal_server_error")
+    lines = error_lines(caplog)
+    assert len(lines) == 1, lines
+    assert f"error_id={body['details']['error_id']} correlation_id=" in lines[0]
+    assert "Cannot call http://search.internal/v1?[query]" in lines[0]
+
+
+def test_the_apps_own_handler_of_an_http_client_exception_keeps_answering(
+    make_app: MakeApp,
+) -> None:
+    app, _ = make_app()
+
+    @app.errorhandler(requests.exceptions.RequestException)
+    def own(e: requests.exceptions.RequestException) -> tuple[str, int]:
+        return "the app's own", 599
+
+    @app.get("/")
+    def view() -> t.Any:
+        return requests.get(refused_url(), timeout=2).json()
+
+    response = app.test_client().get("/")
+    assert (response.status_code, response.get_data(as_text=True)) == (599, "the app's own")
+
+
 def test_hostile_upstream_text_is_escaped_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
     call = upstream_call("svc")
     with caplog.at_level(logging.ERROR, logger="flask_apierrors.upstream"):

@@ -156,6 +156,10 @@ def _of_stdlib(exc: BaseException) -> Failure | None:
     import urllib.error
 
     if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+        if isinstance(exc.reason, TimeoutError):
+            # urllib wraps what fails while it connects and sends; a timeout
+            # waiting for the answer comes unwrapped (a read timeout, below).
+            return _CONNECT_TIMEOUT
         if isinstance(exc.reason, BaseException) and (found := _of_stdlib(exc.reason)):
             return found
         return _broken(exc, "Connection failed")
@@ -243,6 +247,34 @@ def error_response(exc: BaseException) -> t.Any:
     if isinstance(exc, urllib.error.HTTPError):
         return exc
     return None
+
+
+def failure_types() -> tuple[type[BaseException], ...]:
+    """The exception classes of urllib and of requests and httpx (those
+    imported so far) whose instances are upstream failures, for
+    :func:`failure_of` or :func:`error_response`; the libraries' other
+    exceptions (an invalid URL ...) are the caller's mistakes. Built-in
+    classes (``TimeoutError`` ...), which any code raises, are left out."""
+    import urllib.error
+
+    found: list[t.Any] = [urllib.error.URLError]
+    for name, rules in _LIBRARIES:
+        mod = sys.modules.get(name)
+        rows = () if mod is None else rules(mod)
+        found += [types for types, failure in rows if failure is not None]
+    for name, error in (("requests.exceptions", "HTTPError"), ("httpx", "HTTPStatusError")):
+        if (mod := sys.modules.get(name)) is not None:
+            found.append(getattr(mod, error))
+    return tuple(dict.fromkeys(_classes(found)))
+
+
+def _classes(types: t.Iterable[t.Any]) -> t.Iterator[type[BaseException]]:
+    """The classes of ``types``, ``isinstance``'s nested tuples flattened."""
+    for item in types:
+        if isinstance(item, tuple):
+            yield from _classes(item)
+        else:
+            yield item
 
 
 def timeout_of(exc: BaseException) -> float | None:

@@ -250,10 +250,12 @@ def upstream_call(
     :param details: App context added to the details (``{"model": ...}``).
     :param rename: Rename detail fields, ``None`` drops one
         (``{"service": None}``, ``{"upstream_message": "error"}``).
-    :param timeout: The app's timeout for this upstream, in seconds, shown as
-        ``timeout_duration`` (httpx's own is used when not given); no retry
-        starts that could not end, this long after its wait, within
-        ``max_time``.
+    :param timeout: The timeout the app passes to its HTTP client for this
+        upstream, in seconds, shown as ``timeout_duration`` (httpx's own is
+        used when not given). The client applies it, to each wait (to
+        connect, for the next bytes), not to the whole call. Retries count it
+        as an attempt's length: no retry starts that could not end, this long
+        after its wait, within ``max_time``.
     :param retry: Retries for the decorator and :meth:`UpstreamCall.call`:
         a :class:`Retry`, a number of attempts, or ``True`` for
         ``Retry()``. Only for idempotent calls. A ``with`` block is never

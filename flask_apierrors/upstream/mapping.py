@@ -12,6 +12,7 @@ import typing as t
 import urllib.error
 import urllib.parse
 
+from flask import got_request_exception
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
@@ -19,12 +20,14 @@ from ..client.failures import KINDS
 from ..client.failures import _causes
 from ..client.failures import error_response
 from ..client.failures import failure_of
+from ..client.failures import failure_types
 from ..client.failures import status_kind
 from ..client.failures import timeout_of
 from ..client.transport import header
 from ..client.transport import parse_retry_after
 from ..client.transport import status_of
 from ..correlation import get_correlation_id
+from ..integrations.adoption import app_handler
 from ..integrations.werkzeug import convert_api_error
 from ..plugins import Plugin
 from ..retry import Retry
@@ -36,6 +39,8 @@ from .exceptions import UpstreamTimeoutError
 from .exceptions import UpstreamUnavailableError
 
 if t.TYPE_CHECKING:
+    from flask import Flask
+
     from ..integrations import Context
     from ..problem import Problem
     from ..state import AppState
@@ -82,8 +87,9 @@ class ErrorMapping:
         self.codes = dict(codes or {})
         self.details = dict(details or {})
         self.rename = dict(rename or {})
-        #: The timeout the app uses for this upstream; shown as
-        #: ``timeout_duration`` (pass it to your client too).
+        #: The timeout the app passes to its client for this upstream (which
+        #: applies it to each wait, not to the whole call); shown as
+        #: ``timeout_duration``.
         self.timeout = timeout
         self.retry = as_retry(retry)
         self.unavailable_statuses = frozenset(unavailable_statuses)
@@ -267,17 +273,26 @@ _DEFAULT: t.Final = ErrorMapping("upstream")
 _CLIENT_MODULES: t.Final = frozenset({"requests", "httpx", "urllib", "urllib3"})
 
 
+def _from_client_library(e: BaseException) -> bool:
+    # Only HTTP client libraries' own exceptions say "an upstream failed"; a
+    # bare TimeoutError or ConnectionError may come from anywhere.
+    return type(e).__module__.partition(".")[0] in _CLIENT_MODULES
+
+
 def convert_upstream_exception(e: BaseException, ctx: Context) -> Problem | None:
     """Converter for requests, httpx and urllib errors that escaped a view
     without :func:`upstream_call`: a 502/504 for service ``"upstream"``
-    instead of a 500 (Flask hands them over as ``InternalServerError``)."""
+    instead of a 500. The extension's handler gets them (see
+    :func:`_answer_client_errors`), or, from a library imported after the
+    first request, Flask hands them over as ``InternalServerError``. Their
+    text is scrubbed (:func:`scrub_exception`) before the 502 is logged."""
     original = e.original_exception if isinstance(e, InternalServerError) else e
     if original is None or isinstance(original, HTTPException):
         return None
-    # Only HTTP client libraries' own exceptions say "an upstream failed"; a
-    # bare TimeoutError or ConnectionError may come from anywhere.
-    if type(original).__module__.partition(".")[0] not in _CLIENT_MODULES:
+    if not _from_client_library(original):
         return None
+    # Logged with its traceback, as a 502 or, if no upstream failure, a 500.
+    scrub_exception(original)
     error = _DEFAULT.error_for(original)
     return convert_api_error(error, ctx) if error is not None else None
 
@@ -290,3 +305,29 @@ def plugin() -> Plugin:
 
 def _setup(state: AppState) -> None:
     state.register_converter(HTTPException, convert_upstream_exception, plugin=True)
+    # At the first request: the app has registered its own handlers and
+    # imported its HTTP libraries by then.
+    state.on_first_request(_answer_client_errors)
+    got_request_exception.connect(_scrub_unhandled, state.app, weak=False)
+
+
+def _answer_client_errors(state: AppState) -> None:
+    """Have the extension's handler answer the HTTP libraries' failures
+    (:func:`~flask_apierrors.client.failures.failure_types`) that escape a
+    view, like the other errors it answers: logged once, with the response's
+    ids, after :func:`convert_upstream_exception` scrubbed them. Unhandled,
+    Flask would log them first, their text in clear, under an error id the
+    502 never shows. A class the app handles itself (or a base of it) is left
+    to the app's handler."""
+    for exc_type in failure_types():
+        handlers = (app_handler(state.app, cls) for cls in exc_type.__mro__)
+        if all(h is None or h == state.handler for h in handlers):
+            state.register_converter(exc_type, convert_upstream_exception, plugin=True)
+
+
+def _scrub_unhandled(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
+    """Scrub the text of an HTTP library's exception Flask found unhandled
+    (an invalid URL, a library imported after the first request): Flask
+    sends ``got_request_exception`` before it logs the traceback."""
+    if _from_client_library(exception):
+        scrub_exception(exception)
