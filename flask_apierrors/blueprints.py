@@ -51,20 +51,39 @@ def learn_prefix(blueprint: Blueprint, tell: t.Callable[[Flask, str, str], None]
 
 def derive_prefix(app: Flask, name: str, declared: str | None) -> str | None:
     """The URL prefix of a blueprint registered before ``override`` was
-    called: its declared ``url_prefix`` if its rules use it, else the common
-    path segments of its rules."""
+    called: its declared ``url_prefix`` where its rules use it (after the
+    prefixes of the blueprints it is nested in), else the path segments its
+    rules share; the folder of a blueprint's one fixed route."""
     rules = [
         rule.rule
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith(name + ".") or ("." + name + ".") in rule.endpoint
     ]
-    if declared and rules and all(r.startswith(declared) for r in rules):
-        return declared
-    # The folders of each rule's fixed part: a blueprint of one route
-    # ``/api/v2/jobs`` is under ``/api/v2``.
-    paths = [
-        [s for s in rule.partition("<")[0].rpartition("/")[0].split("/") if s] for rule in rules
-    ]
+    if not rules:
+        return None
+    wanted = _segments(declared or "")
+    found = {_through(_segments(rule), wanted) for rule in rules} if wanted else {None}
+    if len(found) == 1 and None not in found:
+        return "/" + "/".join(t.cast("list[str]", found.pop()))
+    paths = []
+    for rule in rules:
+        static, variable, _ = rule.partition("<")
+        paths.append(_segments(static.rpartition("/")[0] if variable else static))
     # commonprefix compares lists item by item: the segments all rules share.
     common = os.path.commonprefix(paths)
+    if len(rules) == 1 and "<" not in rules[0] and len(common) > 1:
+        common = common[:-1]  # /ops/health/status: a route, under /ops/health
     return "/" + "/".join(common) if common else None
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def _through(rule: list[str], wanted: list[str]) -> tuple[str, ...] | None:
+    """The segments of ``rule`` up to and including its first run of
+    ``wanted``, or ``None``."""
+    for start in range(len(rule) - len(wanted) + 1):
+        if rule[start : start + len(wanted)] == wanted:
+            return tuple(rule[: start + len(wanted)])
+    return None

@@ -135,4 +135,6 @@ def guard_streamed_body(environ: WSGIEnvironment) -> None:
     if length is None:
         environ["wsgi.input"] = StreamedBody(environ["wsgi.input"], environ)
     else:
-        environ["wsgi.input"] = _LengthBody(environ["wsgi.input"], length)
+        # Buffered: a raw stream's readline (NDJSON, CSV uploads) would
+        # read a byte at a time.
+        environ["wsgi.input"] = io.BufferedReader(_LengthBody(environ["wsgi.input"], length))

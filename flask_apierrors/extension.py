@@ -80,8 +80,10 @@ class ApiErrors:
         #: Calls made before any app was set up: replayed on every app, in order.
         self._setup: list[tuple[str, tuple[t.Any, ...], dict[str, t.Any]]] = []
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
-        #: The app this thread set up last (factories may run in threads).
+        #: The app this thread set up last (factories may run in threads),
+        #: else the app set up last by any thread.
         self._newest = threading.local()
+        self._newest_any: weakref.ref[Flask] | None = None
         if app is not None:
             self.init_app(app)
 
@@ -107,7 +109,7 @@ class ApiErrors:
         app.register_error_handler(HTTPException, self._handle)
         app.extensions[EXTENSION_KEY] = state
         self._apps.add(app)
-        self._newest.app = weakref.ref(app)
+        self._newest.app = self._newest_any = weakref.ref(app)
 
         for exc_type in EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
@@ -137,7 +139,7 @@ class ApiErrors:
         call = (method, args, kwargs)
         app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
         if app not in self._apps:
-            newest = getattr(self._newest, "app", None)
+            newest = getattr(self._newest, "app", None) or self._newest_any
             app = newest() if newest is not None else None
         if app is None:
             if call not in self._setup:

@@ -248,6 +248,9 @@ def build_format(
             )
         known = [*BUILTIN, *(registry or {})]
         raise ValueError(f"Unknown error format {spec!r}. Use one of {known} or a callable.")
+    if isinstance(spec, type):
+        # format=ProblemFormat: callable, but every error would be a 500.
+        raise TypeError(f"An error format is an instance: use {spec.__name__}(), not the class.")
     if isinstance(spec, Format):
         return spec
     if callable(spec):

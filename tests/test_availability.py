@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+import time
 import typing as t
 from datetime import datetime
 from datetime import timedelta
@@ -400,8 +401,9 @@ def test_stored_state_with_unknown_keys_is_read_with_one_warning(
 
 
 def test_one_store_read_at_a_time(make_app: MakeApp, tmp_path: Path) -> None:
-    # A hung store (Redis that never answers): one request waits for it, the
-    # others take the last state instead of waiting too.
+    # A store that hangs after a first answer (Redis that stops answering):
+    # one request waits for it, the others take the last state instead of
+    # waiting too.
     entered, release = threading.Event(), threading.Event()
 
     class HungStore:
@@ -409,8 +411,9 @@ def test_one_store_read_at_a_time(make_app: MakeApp, tmp_path: Path) -> None:
 
         def read(self) -> MaintenanceState | None:
             HungStore.reads += 1
-            entered.set()
-            release.wait(10)
+            if HungStore.reads > 1:
+                entered.set()
+                release.wait(10)
             return None
 
         def write(self, state: MaintenanceState | None) -> None:
@@ -421,6 +424,7 @@ def test_one_store_read_at_a_time(make_app: MakeApp, tmp_path: Path) -> None:
     def get() -> int:
         return app.test_client().get("/work").status_code
 
+    assert get() == 200  # the first read, answered
     with concurrent.futures.ThreadPoolExecutor(9) as pool:
         try:
             first = pool.submit(get)
@@ -428,10 +432,30 @@ def test_one_store_read_at_a_time(make_app: MakeApp, tmp_path: Path) -> None:
             others = [pool.submit(get) for _ in range(8)]
             done, _ = concurrent.futures.wait(others, timeout=3)
             assert len(done) == 8
-            assert HungStore.reads == 1
+            assert HungStore.reads == 2
         finally:
             release.set()
         assert [f.result() for f in (first, *others)] == [200] * 9
+
+
+def test_until_a_first_read_has_answered_requests_wait_for_it(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    # No state read yet is not "no maintenance": a worker that just started
+    # served the requests that came during its first (slow) read.
+    class SlowStore:
+        def read(self) -> MaintenanceState | None:
+            time.sleep(0.3)
+            return MaintenanceState(enabled=True, message="Migrating")
+
+        def write(self, state: MaintenanceState | None) -> None:
+            pass
+
+    app, _ = maintenance_app(make_app, tmp_path, store=SlowStore(), maintenance_check_interval=60)
+    app.test_client().get("/health")  # exempt: serving, nothing read
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda _: app.test_client().get("/work").status_code, range(6)))
+    assert codes == [503] * 6
 
 
 @pytest.mark.slow

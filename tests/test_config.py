@@ -5,9 +5,12 @@ made."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import pathlib
 import threading
 import typing as t
+from decimal import Decimal
 
 import pytest
 from flask import Blueprint
@@ -16,9 +19,35 @@ from flask import Flask
 from flask_apierrors import ApiErrors
 from flask_apierrors import ConcurrencyLimiter
 from flask_apierrors import config
+from flask_apierrors import configvalues
+from flask_apierrors.availability import Maintenance
+from flask_apierrors.formats import ProblemFormat
 from flask_apierrors.state import get_state
 
 ONE_LINE: t.Final = r"^APIERRORS_{key}=.* is not valid: [^\n]+\.$"
+
+
+class _Index:
+    """What numpy's int64 is to Python: ``__index__``, no int subclass."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+class _Lazy:
+    """Lazy text, as flask-babel's ``lazy_gettext`` gives it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __html__(self) -> str:
+        return self.text
 
 
 @pytest.mark.parametrize(
@@ -107,6 +136,75 @@ def test_lazy_text_is_text() -> None:
     assert app.test_client().get("/boom").get_json()["details"]["support_message"] == "Call us"
 
 
+@pytest.mark.parametrize(
+    ("key", "given", "expected"),
+    [
+        # Flask's from_prefixed_env reads FLASK_APIERRORS_X=0 as the number 0.
+        ("INCLUDE_CORRELATION_ID", 0, False),
+        ("LOG_CLIENT_ERRORS", 1, True),
+        # timedelta(minutes=10).total_seconds(), Decimal, numpy's int64.
+        ("MAX_VALIDATION_ERRORS", 600.0, 600),
+        ("MAX_VALUE_LENGTH", Decimal("50"), 50),
+        ("MAX_VALIDATION_ERRORS", _Index(20), 20),
+    ],
+)
+def test_numbers_and_switches_in_other_clothes_are_read(
+    key: str, given: t.Any, expected: t.Any
+) -> None:
+    app = Flask(__name__)
+    app.config["APIERRORS_" + key] = given
+    ApiErrors(app)
+    value = getattr(get_state(app).settings, key.lower())
+    assert value == expected and type(value) is type(expected)
+
+
+def test_lazy_text_in_a_list_is_text() -> None:
+    app = Flask(__name__)
+    ApiErrors(app, expected_content_types=[_Lazy("application/json"), "text/csv"])
+    assert [str(v) for v in get_state(app).settings.expected_content_types] == [
+        "application/json",
+        "text/csv",
+    ]
+
+
+@pytest.mark.parametrize(("key", "given"), [("MAX_VALIDATION_ERRORS", 2.5), ("ENABLED", 2)])
+def test_a_number_that_is_not_the_kind_declared_is_still_refused(key: str, given: t.Any) -> None:
+    app = Flask(__name__)
+    app.config["APIERRORS_" + key] = given
+    with pytest.raises(ValueError, match=ONE_LINE.format(key=key)):
+        ApiErrors(app)
+
+
+def test_a_maintenance_file_may_be_a_path(tmp_path: pathlib.Path) -> None:
+    state_file = tmp_path / "maintenance.json"
+    app = Flask(__name__)
+    ApiErrors(app, maintenance_file=state_file)
+    maintenance = Maintenance(app)
+
+    @app.get("/orders")
+    def orders() -> str:
+        return "ok"
+
+    with app.app_context():
+        maintenance.enable(message="Migrating")
+    assert state_file.exists()
+    assert app.test_client().get("/orders").status_code == 503
+
+
+def test_a_settings_class_without_string_annotations_is_read() -> None:
+    # register_settings is public: a class without `from __future__ import
+    # annotations` has real types in its fields (a KeyError per ApiErrors).
+    cls = dataclasses.make_dataclass(
+        "Extra", [("extra_count", int, 1), ("extra_paths", dict, dataclasses.field(default=None))]
+    )
+    assert configvalues.read_values(cls, {"extra_count": "3", "extra_paths": {"a": 1}}) == {
+        "extra_count": 3,
+        "extra_paths": {"a": 1},
+    }
+    with pytest.raises(ValueError, match="^APIERRORS_EXTRA_COUNT=-1 is not valid"):
+        configvalues.read_values(cls, {"extra_count": -1})
+
+
 def test_an_application_limit_given_as_text_limits_instead_of_failing() -> None:
     app = Flask("shop")
     app.config["APIERRORS_CONCURRENCY_APPLICATION_LIMIT"] = "10"
@@ -172,11 +270,12 @@ def test_settings_of_one_blueprint_still_apply_to_it() -> None:
 # -- formats --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", [42, None, ["error"]])
+@pytest.mark.parametrize("fmt", [42, None, ["error"], ProblemFormat])
 def test_a_format_that_is_no_name_fails_at_setup(fmt: t.Any) -> None:
     with pytest.raises(ValueError, match="^APIERRORS_FORMAT: "):
         ApiErrors(Flask(__name__), format=fmt)
-    errors = ApiErrors(Flask(__name__))
+    app = Flask(__name__)
+    errors = ApiErrors(app)
     with pytest.raises(ValueError, match=r"^override\('v1'\).format: "):
         errors.override(Blueprint("v1", __name__), format=fmt)
 
@@ -252,6 +351,53 @@ def test_factories_in_threads_set_up_their_own_apps() -> None:
         thread.join()
     assert made["a"].test_client().get("/api/x").mimetype == "application/problem+json"
     assert made["b"].test_client().get("/api/x").get_json()["detail"]["code"] == "NOT_FOUND"
+
+
+def test_a_setup_call_from_another_thread_applies_to_the_app_set_up() -> None:
+    app = Flask(__name__)
+    errors = ApiErrors(app)
+    app.config["TESTING"] = False
+    worker = threading.Thread(
+        target=errors.register_exception, args=(LookupError, "service_unavailable")
+    )
+    worker.start()
+    worker.join()
+
+    @app.get("/x")
+    def x() -> str:
+        raise LookupError("gone")
+
+    assert app.test_client().get("/x").status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/items/nope", "error_code"),  # "" route at the prefix, then /<id>
+        ("/api/v1/jobs/nope", "error_code"),
+        ("/api/v1/users/1/nope", "error"),  # another blueprint's, beside jobs
+        ("/ops/health/nope", "error_code"),  # one fixed route: its folder
+        ("/ops/other", "error"),
+    ],
+)
+def test_prefixes_of_blueprints_overridden_after_registration(path: str, expected: str) -> None:
+    app = Flask(__name__)
+    errors = ApiErrors(app)
+    items, jobs, users, health = (Blueprint(n, __name__) for n in ("items", "jobs", "u", "h"))
+    items.add_url_rule("", "list", lambda: "[]")
+    items.add_url_rule("/<int:i>", "one", lambda i: "{}")
+    jobs.add_url_rule("", "list", lambda: "[]")
+    jobs.add_url_rule("/<int:j>", "one", lambda j: "{}")
+    users.add_url_rule("/<int:u>", "one", lambda u: "{}")
+    health.add_url_rule("/status", "status", lambda: "{}")
+    app.register_blueprint(items, url_prefix="/items")
+    app.register_blueprint(jobs, url_prefix="/api/v1/jobs")
+    app.register_blueprint(users, url_prefix="/api/v1/users")
+    app.register_blueprint(health, url_prefix="/ops/health")
+    for bp in (items, jobs, health):
+        errors.override(bp, format="error_code")
+    body = app.test_client().get(path).get_json()
+    assert ("error_code" if "error_code" in body else "error") == expected
 
 
 def test_an_override_after_registration_finds_the_prefix_of_a_one_route_blueprint() -> None:

@@ -303,6 +303,20 @@ def _raise_own(what: str) -> t.Any:
     return json.loads('{"a": 1}', object_pairs_hook=hook)
 
 
+def test_the_apps_own_parse_of_stored_json_is_no_client_error() -> None:
+    # The parser's ValueError outside the request body's parsing (stored or
+    # upstream data) is the server's: a 500 logged, not invalid_json.
+    app = Flask("stored_json")
+    ApiErrors(app)
+
+    @app.get("/report")
+    def report() -> t.Any:
+        return json.loads('{"n": ' + "9" * 5000 + "}")
+
+    response = app.test_client().get("/report")
+    assert (response.status_code, response.get_json()["error"]) == (500, "internal_server_error")
+
+
 def test_an_apps_own_value_error_handler_keeps_its_value_errors() -> None:
     app = Flask("own_handler")
     app.register_error_handler(ValueError, lambda e: ({"mine": str(e)}, 422))

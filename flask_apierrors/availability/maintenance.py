@@ -48,7 +48,7 @@ class MaintenanceSettings:
     #: File holding the maintenance state switched at run time, shared by
     #: every worker; ``None``: ``apierrors-maintenance.json`` in the
     #: instance folder.
-    maintenance_file: str | None = config.app_wide(None)
+    maintenance_file: str | os.PathLike[str] | None = config.app_wide(None)
     #: Paths (``/health``) and endpoint names that answer during maintenance.
     maintenance_exempt: tuple[str, ...] = config.app_wide(("/health",))
     #: ``Retry-After`` (seconds) of a maintenance 503 whose end is unknown.
@@ -86,18 +86,21 @@ class _AppMaintenance:
         """The run-time state, read from the store at most once per
         ``interval`` (``fresh``: now). One read at a time per process: the
         requests that come while one is in flight (a hung Redis, a slow
-        disk) take the last state instead of waiting for the store too."""
-        now = time.monotonic()
-        if (fresh or now - self._checked_at >= self.interval) and self._reading.acquire(
-            blocking=fresh
-        ):
-            try:
+        disk) take the last state instead of waiting for the store too; until
+        a first read has finished there is none, so they wait for it."""
+        if not (fresh or time.monotonic() - self._checked_at >= self.interval):
+            return self._stored
+        if not self._reading.acquire(blocking=fresh or self._checked_at == -math.inf):
+            return self._stored
+        try:
+            now = time.monotonic()
+            if fresh or now - self._checked_at >= self.interval:  # else read meanwhile
                 state = self.store.read()
                 with self._lock:
                     if now >= self._checked_at:  # else remember() came meanwhile
                         self._stored, self._checked_at = state, now
-            finally:
-                self._reading.release()
+        finally:
+            self._reading.release()
         return self._stored
 
     def remember(self, state: MaintenanceState | None) -> None:
@@ -203,7 +206,7 @@ class Maintenance:
             path = settings.maintenance_file or os.path.join(
                 app.instance_path, "apierrors-maintenance.json"
             )
-            store = FileStore(path)
+            store = FileStore(os.fspath(path))
         app.extensions[_EXTENSION_KEY] = _AppMaintenance(settings, store)
         # URL value preprocessors run before every before_request function
         # (Flask's preprocess_request), whatever the order extensions were

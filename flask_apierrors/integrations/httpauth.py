@@ -95,10 +95,11 @@ class _Callback:
             raise AuthForbidden(challenge) if status == 403 else AuthRequired(challenge)
         except HTTPException as e:
             # Answered here, as Flask would answer it raised (the handler
-            # still sees it as the exception being handled), so that
-            # Flask-HTTPAuth's wrapper of this callback adds the challenge
-            # to whatever handler answers, unless that handler set one.
-            return current_app.make_response(current_app.handle_user_exception(e))
+            # still sees it as the exception being handled); the handler's
+            # answer as it is, so that Flask-HTTPAuth's wrapper of this
+            # callback makes the response as for its own callbacks: a 401
+            # for a bare body, and the challenge unless the handler set one.
+            return current_app.handle_user_exception(e)
 
 
 def api_errors(auth: A) -> A:

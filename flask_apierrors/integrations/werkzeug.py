@@ -91,14 +91,26 @@ def _form_limit(e: RequestEntityTooLarge) -> str | None:
     return None
 
 
+#: The code that parses a request's JSON body: Werkzeug's ``get_json``
+#: (Flask's) and webargs' parsers.
+_BODY_PARSERS: t.Final = ("werkzeug.wrappers.request", "webargs.")
+
+
 def _raised_by_json_parser(e: BaseException) -> bool:
     """Whether the standard library's JSON parser raised ``e`` itself (the
-    innermost frame is the ``json`` package's), not code it called back."""
+    innermost frame is the ``json`` package's, not code it called back)
+    while the request's body was parsed: the app's own ``json.loads`` of
+    stored data is no fault of the client's."""
+    modules = []
     tb = e.__traceback__
-    while tb is not None and tb.tb_next is not None:
+    while tb is not None:
+        modules.append(str(tb.tb_frame.f_globals.get("__name__", "")))
         tb = tb.tb_next
-    module = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
-    return module == "json" or str(module).startswith("json.")
+    return (
+        bool(modules)
+        and (modules[-1] == "json" or modules[-1].startswith("json."))
+        and any(m == p or m.startswith(p) for m in modules for p in _BODY_PARSERS)
+    )
 
 
 def convert_json_recursion(e: BaseException, ctx: Context) -> Problem | None:

@@ -211,6 +211,20 @@ def test_the_apps_401_handler_keeps_the_challenge() -> None:
     assert response.headers.getlist("WWW-Authenticate") == ['Basic realm="Authentication Required"']
 
 
+def test_an_apps_401_handler_returning_a_bare_body_still_answers_401() -> None:
+    # Flask-HTTPAuth makes a bare body of its callbacks a 401; the answer
+    # was a finished 200 response, challenge and all.
+    app = make_app()
+
+    @app.errorhandler(401)
+    def mine(e: Exception) -> str:
+        return "Please log in"
+
+    response = app.test_client().get("/basic")
+    assert (response.status_code, response.get_data(as_text=True)) == (401, "Please log in")
+    assert response.headers.getlist("WWW-Authenticate") == ['Basic realm="Authentication Required"']
+
+
 def test_a_blueprints_http_exception_handler_keeps_the_challenge() -> None:
     from werkzeug.exceptions import HTTPException
 
