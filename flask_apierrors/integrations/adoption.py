@@ -14,8 +14,8 @@
 - :func:`chained_data`: the submitted data a chained marshmallow
   ``ValidationError`` knows, to echo invalid values.
 - :func:`convert_abort`: the ``abort(status, message=..., errors=...)`` of
-  webargs (re-exported by flask-smorest) and of flask-restx, which keep
-  their arguments in ``e.data``.
+  webargs (re-exported by flask-smorest), flask-restx and Flask-RESTful,
+  which keep their arguments in ``e.data``.
 - :func:`framework_plugin`: the plug-in of a framework integration;
   :func:`ignored_callbacks` names the app's callbacks it answers in place of.
 
@@ -59,6 +59,7 @@ if t.TYPE_CHECKING:
 Segment = str | int
 
 __all__ = [
+    "ABORT_EXTRAS",
     "LOCATIONS",
     "SCHEMA_KEY",
     "app_handler",
@@ -101,6 +102,10 @@ LOCATIONS: t.Final = frozenset(
 #: Key of whole-object messages (marshmallow's).
 SCHEMA_KEY: t.Final = "_schema"
 
+#: Request environ key: the error is answered for an Api that showed every
+#: keyword of its ``abort`` in the body (Flask-RESTful's, flask-restx's).
+ABORT_EXTRAS: t.Final = "flask_apierrors.abort_extras"
+
 
 def app_handler(app: Flask, exc_type: type[Exception]) -> t.Callable[..., t.Any] | None:
     """The app-wide handler registered for exactly ``exc_type``, if any."""
@@ -136,19 +141,17 @@ def framework_plugin(
     module: str,
     setup: t.Callable[[AppState], None],
     *,
-    aborts: bool = False,
     check: t.Callable[[AppState], None] | None = None,
 ) -> Plugin | None:
     """The plug-in of a framework integration, ``None`` without ``module``:
     ``setup`` runs at ``init_app`` and again at the first request (for a
-    framework set up after ApiErrors), then ``check``; with ``aborts``, the
-    app's own ``abort(...)`` are rendered by :func:`convert_abort`."""
+    framework set up after ApiErrors), then ``check``. (The frameworks'
+    ``abort(...)`` are rendered on every app by :func:`convert_abort`:
+    :func:`~flask_apierrors.integrations.restful.aborts_plugin`.)"""
     if find_spec(module) is None:  # pragma: no cover - optional
         return None
 
     def setup_app(state: AppState) -> None:
-        if aborts:
-            state.register_converter(HTTPException, convert_abort, plugin=True)
         setup(state)
         state.on_first_request(setup)
         if check is not None:
@@ -340,13 +343,15 @@ def nest_paths(pairs: t.Iterable[tuple[t.Sequence[t.Any], t.Any]]) -> dict[t.Any
     return root
 
 
-# -- webargs' and flask-restx's abort --------------------------------------------------------
+# -- abort(status, **data) ------------------------------------------------------------------
 
 
 def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
-    """An ``HTTPException`` raised by the app with webargs' (flask-smorest's)
-    or flask-restx's ``abort``: status, ``message``, ``headers`` and the field
-    errors of ``errors`` (or ``messages``), by location or by field, kept.
+    """An ``HTTPException`` raised with the ``abort`` of webargs
+    (flask-smorest's), flask-restx or Flask-RESTful: status, ``message``,
+    ``headers`` and the field errors of ``errors`` (``messages``, or a
+    ``message`` by field: Flask-RESTful's reqparse) kept, by location or by
+    field; the other keywords as details where :data:`ABORT_EXTRAS` is set.
 
     Field errors make a ``validation_error`` with the status given, as
     webargs' ``error_status_code=`` does. The 422 webargs' parser raises is
@@ -366,7 +371,7 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
         headers.extend((str(k), str(v)) for k, v in extra.items())
     problem = convert_http_exception(e, ctx)
     assert problem is not None  # e is an HTTPException
-    messages = data.get("errors", data.get("messages"))
+    messages = data.get("errors", data.get("messages", raw))
     if isinstance(messages, abc.Mapping) and messages:
         if by_location(messages):
             errors, total = located_errors(
@@ -383,4 +388,8 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
         problem = validation_problem(ctx, errors, total, status=problem.status)
     if message:
         problem = problem.replace(message=message)
+    if ctx.request is not None and ctx.request.environ.get(ABORT_EXTRAS):
+        known = ("message", "errors", "messages", "headers")
+        extras = {str(k): v for k, v in data.items() if k not in known}
+        problem = problem.replace(details={**extras, **problem.details})
     return problem.replace(headers=tuple(headers), description=message or e.description)

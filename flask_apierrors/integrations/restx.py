@@ -1,6 +1,8 @@
 """flask-restx: the errors of its routes in the app's format.
 
-flask-restx answers the errors of its own routes itself: ``Api`` wraps the
+flask-restx answers the errors of its own routes itself, as Flask-RESTful,
+whose fork it is, does (see :mod:`flask_apierrors.integrations.restful`,
+which finds the Apis and answers their errors for both): ``Api`` wraps the
 app's ``handle_user_exception`` and ``handle_exception`` with its
 ``error_router``, which sends them to ``Api.handle_error`` (its
 ``{"message": ...}`` bodies, its 404 hints) before Flask's handlers are
@@ -22,7 +24,8 @@ page) answer the app's other routes, not restx's, as without ApiErrors.
 - Flask's handlers for an exception's class (the app's, or the one
   :meth:`~flask_apierrors.ApiErrors.register_exception` registers) still
   answer it, and exceptions propagate where Flask propagates them.
-- ``abort(404, "Pet not found")`` keeps its message, and payload validation
+- ``abort(404, "Pet not found", pet_id=1)`` keeps its message (its other
+  keywords as details), and payload validation
   (``@api.expect(model, validate=True)``) becomes a ``validation_error``
   (:func:`~flask_apierrors.integrations.adoption.convert_abort`).
 - Where ApiErrors is off (``enabled=False``, or an app without it sharing
@@ -37,20 +40,17 @@ so ``Api(app)`` may come before or after ``ApiErrors(app)``.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import sys
 import typing as t
 from http import HTTPStatus
 
 from flask import current_app
 from flask import got_request_exception
-from flask import request
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
 
 from ..middleware import propagates
 from ..state import find_state
 from . import adoption
+from . import restful
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -73,30 +73,10 @@ class RestxErrorHandler:
         if not adoption.applies(state):
             return _restx_default(e)
         assert state is not None
-        if not isinstance(e, HTTPException):
-            if _flask_handles(e) or propagates(current_app):
-                # Flask's handler for the class answers it, or Flask raises it.
-                raise e
-        answer = state.handler(e)
-        if answer is e:
-            raise e  # an HTTPException carrying the response it wants
-        if isinstance(answer, Response) and answer.status_code == HTTPStatus.UNAUTHORIZED:
-            answer = self.api.unauthorized(answer)
-        # restx falls back to Flask with what its handler raises; an
-        # HTTPException that carries its response is sent as it is.
-        raise HTTPException(response=answer) from e
-
-
-def _flask_handles(e: Exception) -> bool:
-    """Flask has a handler for the class of ``e`` (not an HTTP error) or one
-    of its bases, on the request's blueprints or the app: its lookup, read
-    from the public ``error_handler_spec``."""
-    spec = current_app.error_handler_spec
-    for scope in (*request.blueprints, None):
-        handlers = spec.get(scope, {}).get(None, {})
-        if any(cls in handlers for cls in type(e).__mro__):
-            return True
-    return False
+        # restx falls back to Flask with what its handler raises (``e`` itself
+        # where Flask answers it); an HTTPException that carries its response
+        # is sent as it is.
+        raise HTTPException(response=restful.answer(self.api, e, state)) from e
 
 
 def _restx_default(e: Exception) -> t.Any:
@@ -113,21 +93,8 @@ def _restx_default(e: Exception) -> t.Any:
 
 
 def apis(app: Flask) -> list[t.Any]:
-    """The flask-restx ``Api`` objects set up on ``app`` (each wraps the
-    app's exception handling with its ``error_router``)."""
-    if "flask_restx" not in sys.modules:
-        return []
-    from flask_restx import Api
-
-    found: list[t.Any] = []
-    for name in ("handle_user_exception", "handle_exception"):
-        handler = vars(app).get(name)
-        while isinstance(handler, functools.partial):
-            api = getattr(handler.func, "__self__", None)
-            if isinstance(api, Api) and api not in found:
-                found.append(api)
-            handler = handler.args[0] if handler.args else None
-    return found
+    """The flask-restx ``Api`` objects set up on ``app``."""
+    return restful.apis(app, "flask_restx")
 
 
 def install(api: t.Any) -> None:
@@ -163,4 +130,4 @@ def _install_all(state: AppState) -> None:
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without flask-restx."""
     # Again at the first request: an Api set up after ApiErrors, or handlers added since.
-    return adoption.framework_plugin("restx", "flask_restx", _install_all, aborts=True)
+    return adoption.framework_plugin("restx", "flask_restx", _install_all)

@@ -52,6 +52,4 @@ def _take_back(state: AppState) -> None:
 
 def plugin() -> Plugin | None:
     """The entry point: ``None`` without webargs (flask-smorest is built on it)."""
-    # aborts: hand-raised abort(status, messages=..., errors=...); the
-    # core's webargs converter leaves those to it.
-    return adoption.framework_plugin("smorest", "webargs", _take_back, aborts=True)
+    return adoption.framework_plugin("smorest", "webargs", _take_back)

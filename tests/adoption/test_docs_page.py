@@ -67,4 +67,4 @@ def test_adopting_page_examples_run() -> None:
             assert shown(printed.getvalue()) == shown(following.code), following.line
             outputs += 1
     assert sum(b.language == "python" for b in page) >= 8
-    assert outputs == 3
+    assert outputs == 4

@@ -106,6 +106,21 @@ def test_abort_keeps_its_message(app: Flask) -> None:
     assert_api_error(response, "not_found", app=app, message="Pet not found")
 
 
+def test_abort_keeps_its_other_keywords_as_details() -> None:
+    # restx's body showed every keyword of its abort.
+    app = Flask("keywords")
+    api = Api(app)
+    ApiErrors(app)
+
+    @api.route("/pets/<int:pet_id>")
+    class Pet(Resource):  # type: ignore[misc]
+        def get(self, pet_id: int) -> None:
+            abort(404, "Pet not found", pet_id=pet_id)
+
+    error = assert_api_error(app.test_client().get("/pets/7"), "not_found", app=app)
+    assert (error.message, error.details["pet_id"]) == ("Pet not found", 7)
+
+
 def test_method_not_allowed(app: Flask) -> None:
     response = app.test_client().delete("/pets/1")
     assert_api_error(response, "method_not_allowed", app=app)

@@ -1,0 +1,289 @@
+"""Flask-RESTful apps (the real Flask-RESTful): the errors of its routes,
+which its ``Api`` answers itself, come out in ApiErrors' format, keeping
+what the app configured on the Api; Flask-RESTful answers where ApiErrors
+is off."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+import pytest
+from flask import Blueprint
+from flask import Flask
+from flask import got_request_exception
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import Unauthorized
+
+from flask_apierrors import ApiErrors
+from flask_apierrors import abort as api_abort
+from flask_apierrors.integrations.restful import RestfulErrorHandler
+from flask_apierrors.testing import assert_api_error
+
+flask_restful = pytest.importorskip("flask_restful")
+reqparse = pytest.importorskip("flask_restful.reqparse")
+Resource: t.Any = flask_restful.Resource
+RestfulApi: t.Any = flask_restful.Api
+
+
+class NameTaken(Exception):
+    pass
+
+
+class Teapot(Exception):
+    pass
+
+
+def add_resources(api: t.Any) -> None:
+    parser = reqparse.RequestParser()
+    parser.add_argument("rate", type=int, required=True, location="json")
+    bundled = reqparse.RequestParser(bundle_errors=True)
+    bundled.add_argument("name", required=True, location="json")
+    bundled.add_argument("age", type=int, location="json", help="Age is a whole number.")
+
+    class Item(Resource):  # type: ignore[misc]
+        def get(self, item_id: int) -> t.NoReturn:
+            if item_id == 1:
+                api_abort("not_found", item_id=item_id)
+            if item_id == 2:
+                flask_restful.abort(404, message="Item 2 doesn't exist", item_id=2)
+            if item_id == 3:
+                raise NameTaken("Rex")
+            if item_id == 4:
+                raise Teapot()
+            if item_id == 5:
+                flask_restful.abort(401)
+            raise RuntimeError("db password=hunter2")
+
+        def post(self, item_id: int) -> dict[str, t.Any]:
+            return dict(parser.parse_args())
+
+        def put(self, item_id: int) -> dict[str, t.Any]:
+            return dict(bundled.parse_args())
+
+    api.add_resource(Item, "/items/<int:item_id>")
+
+
+ERRORS: t.Final = {
+    "NameTaken": {"status": 409, "message": "Name already taken.", "field": "name"},
+}
+
+
+def make_app(apierrors_first: bool = False, testing: bool = True, **options: t.Any) -> Flask:
+    app = Flask("restful_app")
+    app.config["TESTING"] = testing
+    api = RestfulApi(errors=dict(ERRORS))
+    add_resources(api)
+    if apierrors_first:
+        ApiErrors(app, **options)
+        api.init_app(app)
+    else:
+        api.init_app(app)
+        ApiErrors(app, **options)
+    return app
+
+
+@pytest.fixture(params=[False, True], ids=["restful-first", "apierrors-first"])
+def app(request: pytest.FixtureRequest) -> Flask:
+    return make_app(apierrors_first=request.param)
+
+
+def test_the_abort_of_apierrors(app: Flask) -> None:
+    response = app.test_client().get("/items/1")
+    error = assert_api_error(response, "not_found", app=app)
+    assert error.details["item_id"] == 1
+    assert response.headers["X-Request-ID"]
+
+
+def test_the_abort_of_flask_restful_keeps_its_message_and_keywords(app: Flask) -> None:
+    response = app.test_client().get("/items/2")
+    error = assert_api_error(response, "not_found", app=app, message="Item 2 doesn't exist")
+    assert error.details["item_id"] == 2
+
+
+def test_method_not_allowed_keeps_allow(app: Flask) -> None:
+    response = app.test_client().delete("/items/1")
+    assert_api_error(response, "method_not_allowed", app=app)
+    assert {"GET", "POST", "PUT"} <= set(response.headers["Allow"].split(", "))
+
+
+def test_reqparse_error_is_a_validation_error(app: Flask) -> None:
+    response = app.test_client().post("/items/1", json={"rate": "x"})
+    error = assert_api_error(response, "validation_error", app=app, status=400)
+    assert [(v.field, v.message) for v in error.validation_errors] == [
+        ("rate", "invalid literal for int() with base 10: 'x'")
+    ]
+
+
+def test_reqparse_bundled_errors_and_help_texts(app: Flask) -> None:
+    response = app.test_client().put("/items/1", json={"age": "old"})
+    error = assert_api_error(response, "validation_error", app=app, status=400)
+    assert [(v.field, v.message) for v in error.validation_errors] == [
+        ("name", "Missing required parameter in the JSON body"),
+        ("age", "Age is a whole number."),
+    ]
+
+
+def test_the_errors_of_the_api_still_apply(app: Flask) -> None:
+    response = app.test_client().get("/items/3")
+    error = assert_api_error(response, "conflict", app=app, message="Name already taken.")
+    assert response.status_code == 409
+    assert error.details == {"field": "name"}
+
+
+@pytest.mark.parametrize("apierrors_first", [False, True])
+def test_unhandled_exception_is_the_500_with_an_error_id(apierrors_first: bool) -> None:
+    app = make_app(apierrors_first, testing=False)
+    signalled: list[BaseException] = []
+
+    def receiver(sender: Flask, exception: BaseException, **extra: t.Any) -> None:
+        signalled.append(exception)
+
+    with got_request_exception.connected_to(receiver, app):
+        response = app.test_client().get("/items/9")
+    error = assert_api_error(response, "internal_server_error", app=app)
+    assert error.details["error_id"].startswith("err_")
+    assert "hunter2" not in response.text
+    assert [type(e) for e in signalled] == [RuntimeError]
+    # In testing, it propagates, as Flask's and Flask-RESTful's do.
+    app.testing = True
+    with pytest.raises(RuntimeError):
+        app.test_client().get("/items/9")
+
+
+def test_a_handler_of_the_app_for_the_class_still_answers() -> None:
+    # Not in testing: Flask-RESTful then answers every exception itself.
+    app = make_app(testing=False)
+    errors = app.extensions["apierrors"].ext
+    errors.register_exception(Teapot, "conflict", message="Short and stout")
+    assert_api_error(app.test_client().get("/items/4"), "conflict", app=app)
+
+    other = make_app(testing=False)
+
+    @other.errorhandler(Teapot)
+    def teapot(e: Teapot) -> tuple[dict[str, str], int]:
+        return {"teapot": "yes"}, 418
+
+    response = other.test_client().get("/items/4")
+    assert (response.status_code, response.get_json()) == (418, {"teapot": "yes"})
+
+
+def test_the_challenge_of_the_api_on_401() -> None:
+    app = Flask("challenge")
+    app.config["HTTP_BASIC_AUTH_REALM"] = "items"
+    with_challenge = RestfulApi(
+        Blueprint("v1", __name__, url_prefix="/v1"), serve_challenge_on_401=True
+    )
+    without = RestfulApi(Blueprint("v2", __name__, url_prefix="/v2"))
+    for api in (with_challenge, without):
+        add_resources(api)
+        app.register_blueprint(api.blueprint)
+    ApiErrors(app)
+    client = app.test_client()
+    response = client.get("/v1/items/5")
+    assert_api_error(response, "unauthorized", app=app)
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="items"'
+    other = client.get("/v2/items/5")
+    assert_api_error(other, "unauthorized", app=app)
+    assert "WWW-Authenticate" not in other.headers
+
+
+def test_the_headers_of_an_exception_are_kept() -> None:
+    app = Flask("headers")
+    api = RestfulApi(app)
+    ApiErrors(app)
+
+    class Private(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            raise Unauthorized(www_authenticate=WWWAuthenticate("bearer"))
+
+    class Busy(Resource):  # type: ignore[misc]
+        def get(self) -> t.NoReturn:
+            raise ServiceUnavailable(retry_after=30)
+
+    api.add_resource(Private, "/private")
+    api.add_resource(Busy, "/busy")
+    client = app.test_client()
+    private = client.get("/private")
+    assert_api_error(private, "unauthorized", app=app)
+    assert private.headers["WWW-Authenticate"] == "Bearer"
+    busy = client.get("/busy")
+    assert_api_error(busy, "service_unavailable", app=app)
+    assert busy.headers["Retry-After"] == "30"
+
+
+def test_catch_all_404s_are_apierrors() -> None:
+    app = Flask("catch_all")
+    ApiErrors(app)
+    RestfulApi(app, catch_all_404s=True)
+    assert_api_error(app.test_client().get("/nowhere"), "not_found", app=app)
+
+
+def test_a_blueprint_api_registered_after_apierrors() -> None:
+    app = Flask("late")
+    ApiErrors(app)
+    bp = Blueprint("api", __name__, url_prefix="/api")
+    add_resources(RestfulApi(bp, errors=dict(ERRORS)))
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert_api_error(client.get("/api/items/2"), "not_found", app=app)
+    assert_api_error(client.get("/api/items/3"), "conflict", app=app)
+
+
+def test_flask_restful_answers_where_apierrors_is_off() -> None:
+    app = Flask("off")
+    old = Blueprint("old", __name__, url_prefix="/old")
+    new = Blueprint("new", __name__, url_prefix="/new")
+    for bp in (old, new):
+        add_resources(RestfulApi(bp, errors=dict(ERRORS)))
+        app.register_blueprint(bp)
+    errors = ApiErrors(app)
+    errors.override(old, enabled=False)
+    client = app.test_client()
+    response = client.get("/old/items/2")
+    assert (response.status_code, response.get_json()) == (
+        404,
+        {"message": "Item 2 doesn't exist", "item_id": 2},
+    )
+    taken = client.get("/old/items/3")
+    assert taken.status_code == 409
+    assert taken.get_json() == {"message": "Name already taken.", "status": 409, "field": "name"}
+    assert_api_error(client.get("/new/items/2"), "not_found", app=app)
+    assert_api_error(client.get("/new/items/3"), "conflict", app=app)
+
+
+def test_an_api_shared_with_an_app_without_apierrors() -> None:
+    api = RestfulApi()
+    add_resources(api)
+    with_errors = Flask("with")
+    api.init_app(with_errors)
+    ApiErrors(with_errors)
+    without = Flask("without")
+    api.init_app(without)
+    assert_api_error(with_errors.test_client().get("/items/2"), "not_found", app=with_errors)
+    response = without.test_client().get("/items/2")
+    assert response.get_json() == {"message": "Item 2 doesn't exist", "item_id": 2}
+    parsed = without.test_client().post("/items/1", json={})
+    assert parsed.get_json()["message"] == {"rate": "Missing required parameter in the JSON body"}
+
+
+def test_an_api_subclass_with_its_own_handle_error_keeps_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class MyApi(RestfulApi):  # type: ignore[misc]
+        def handle_error(self, e: Exception) -> t.Any:
+            return {"mine": True}, 418
+
+    app = Flask("own")
+    api = MyApi(app)
+    add_resources(api)
+    ApiErrors(app)
+    with caplog.at_level(logging.WARNING, logger="flask_apierrors"):
+        response = app.test_client().get("/items/2")
+    assert (response.status_code, response.get_json()) == (418, {"mine": True})
+    assert not isinstance(vars(api).get("handle_error"), RestfulErrorHandler)
+    assert any(
+        "Flask-RESTful Api" in r.getMessage() and "MyApi.handle_error" in r.getMessage()
+        for r in caplog.records
+    )
