@@ -356,7 +356,8 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
     Field errors make a ``validation_error`` with the status given, as
     webargs' ``error_status_code=`` does. The 422 webargs' parser raises is
     not converted here (it carries the ``ValidationError`` as ``e.exc``,
-    and the schema).
+    and the schema). A 5xx has no field errors: a mapping there is the
+    server's data, not a client's mistakes.
     """
     if not isinstance(e, HTTPException):
         return None
@@ -371,8 +372,11 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
         headers.extend((str(k), str(v)) for k, v in extra.items())
     problem = convert_http_exception(e, ctx)
     assert problem is not None  # e is an HTTPException
-    messages = data.get("errors", data.get("messages", raw))
-    if isinstance(messages, abc.Mapping) and messages:
+    extras_shown = ctx.request is not None and bool(ctx.request.environ.get(ABORT_EXTRAS))
+    # A message by field: reqparse's 400, or on a Flask-RESTful route.
+    by_field = extras_shown or problem.status in (400, 422)
+    messages = data.get("errors", data.get("messages", raw if by_field else None))
+    if isinstance(messages, abc.Mapping) and messages and problem.status < 500:
         if by_location(messages):
             errors, total = located_errors(
                 {
@@ -388,7 +392,7 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
         problem = validation_problem(ctx, errors, total, status=problem.status)
     if message:
         problem = problem.replace(message=message)
-    if ctx.request is not None and ctx.request.environ.get(ABORT_EXTRAS):
+    if extras_shown:
         known = ("message", "errors", "messages", "headers")
         extras = {str(k): v for k, v in data.items() if k not in known}
         problem = problem.replace(details={**extras, **problem.details})

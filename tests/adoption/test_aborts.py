@@ -11,6 +11,7 @@ import typing as t
 import pytest
 from flask import Flask
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import InternalServerError
 from werkzeug.exceptions import NotFound
 
 from flask_apierrors import ApiErrors
@@ -79,6 +80,42 @@ def test_aborts_answer_the_same_whatever_is_installed(environment: str) -> None:
     assert [(v.field, v.message) for v in by_field.validation_errors] == [
         ("rate", "Rate is a whole number.")
     ]
+
+
+def test_a_server_errors_data_makes_no_field_errors(environment: str) -> None:
+    # A mapping in e.data of a 5xx is the server's: it was shown as the
+    # "validation errors" of a 500.
+    app = Flask("private")
+    ApiErrors(app)
+
+    @app.get("/db")
+    def db() -> t.NoReturn:
+        e = InternalServerError()
+        e.data = {  # type: ignore[attr-defined]
+            "message": {"dsn": "postgres://u:pw@db"},
+            "errors": {"dsn": "postgres://u:pw@db"},
+            "headers": {"Retry-After": "5"},
+        }
+        raise e
+
+    response = app.test_client().get("/db")
+    error = assert_api_error(response, "internal_server_error", app=app)
+    assert error.message == "An unexpected error occurred"
+    assert "pw@" not in response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_a_message_by_field_of_a_404_is_no_validation_error(environment: str) -> None:
+    app = Flask("by_field")
+    ApiErrors(app)
+
+    @app.get("/user")
+    def user() -> t.NoReturn:
+        e = NotFound()
+        e.data = {"message": {"user": "no such user"}}  # type: ignore[attr-defined]
+        raise e
+
+    assert_api_error(app.test_client().get("/user"), "not_found", app=app)
 
 
 def test_the_aborts_plugin_is_loaded_whatever_is_installed(environment: str) -> None:
