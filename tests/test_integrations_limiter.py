@@ -36,6 +36,7 @@ from flask_apierrors.ratelimit import convert  # noqa: E402
 from flask_apierrors.ratelimit import guard  # noqa: E402
 from flask_apierrors.ratelimit.convert import RateLimitInfo  # noqa: E402
 from flask_apierrors.ratelimit.guard import GuardedStorage  # noqa: E402
+from tests.adoption import set_up  # noqa: E402
 from tests.support.seeds import seed_examples  # noqa: E402
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
@@ -70,12 +71,7 @@ def _make(
     # keeps it (Flask's default sorts keys).
     app.json.sort_keys = False  # type: ignore[attr-defined]
     limiter = Limiter(lambda: "client", storage_uri="memory://", **(limiter_options or {}))
-    if apierrors_first:
-        ApiErrors(app, **options)
-        limiter.init_app(app)
-    else:
-        limiter.init_app(app)
-        ApiErrors(app, **options)
+    set_up(app, limiter.init_app, apierrors_first, **options)
 
     @app.get("/limited")
     @limiter.limit(limit)

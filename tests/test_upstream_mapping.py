@@ -149,6 +149,20 @@ def test_full_error_logged_with_correlation_id_without_credentials(
     assert "hunter2" not in response.get_data(as_text=True)
 
 
+def _url_with_secrets(upstream: UpstreamServer, path: str) -> str:
+    """``path`` of the upstream (or a refused port), with a password and an
+    API key that no log line may show."""
+    base = refused_url("/v1/charge") if path == "refused" else upstream.url + path
+    return base.replace("http://", "http://svcuser:S3CRETPASS@") + "?api_key=SK_LIVE_SECRET"
+
+
+def _get(client: str, url: str) -> None:
+    if client == "requests":
+        requests.get(url, timeout=2).raise_for_status()
+    else:
+        httpx.get(url, timeout=2).raise_for_status()
+
+
 @pytest.mark.parametrize("client", ["requests", "httpx"])
 @pytest.mark.parametrize("path", ["/status/500", "refused"])
 def test_the_logged_tracebacks_show_no_credentials_nor_query(
@@ -160,18 +174,14 @@ def test_the_logged_tracebacks_show_no_credentials_nor_query(
 ) -> None:
     # The 502 is logged with its traceback, which prints the HTTP client's
     # exception (its cause) and what that wraps: their text is scrubbed.
-    base = refused_url("/v1/charge") if path == "refused" else upstream.url + path
-    url = base.replace("http://", "http://svcuser:S3CRETPASS@") + "?api_key=SK_LIVE_SECRET"
+    url = _url_with_secrets(upstream, path)
     app, _ = make_app()
     billing = upstream_call("billing", timeout=2)
 
     @app.get("/")
     def view() -> t.Any:
         with billing:
-            if client == "requests":
-                requests.get(url, timeout=2).raise_for_status()
-            else:
-                httpx.get(url, timeout=2).raise_for_status()
+            _get(client, url)
         return {}
 
     # WARNING: the HTTP libraries' own request lines (urllib3's DEBUG, httpx's
@@ -206,16 +216,12 @@ def test_an_unwrapped_failure_is_logged_once_scrubbed_with_the_responses_ids(
     # No upstream_call: Flask must not log the client's exception as an
     # unhandled one first, its URL in clear, under an error id the 502 never
     # shows. The one line is the extension's, with the traceback scrubbed.
-    base = refused_url("/v1/charge") if path == "refused" else upstream.url + path
-    url = base.replace("http://", "http://svcuser:S3CRETPASS@") + "?api_key=SK_LIVE_SECRET"
+    url = _url_with_secrets(upstream, path)
     app, _ = make_app(config={"TESTING": False})
 
     @app.get("/")
     def view() -> t.Any:
-        if client == "requests":
-            requests.get(url, timeout=2).raise_for_status()
-        else:
-            httpx.get(url, timeout=2).raise_for_status()
+        _get(client, url)
         return {}
 
     with caplog.at_level(logging.WARNING):

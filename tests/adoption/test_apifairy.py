@@ -23,6 +23,8 @@ from flask_apierrors.integrations.httpauth import api_errors
 from flask_apierrors.state import get_state
 from flask_apierrors.testing import assert_api_error
 
+from . import set_up
+
 
 class PetSchema(ma.Schema):
     name = ma.fields.String(required=True)
@@ -37,12 +39,7 @@ def make_app(apierrors_first: bool = False, **options: t.Any) -> Flask:
     app = Flask("fairy")
     app.config["TESTING"] = True
     fairy = APIFairy()
-    if apierrors_first:
-        errors = ApiErrors(app, **options)
-        fairy.init_app(app)
-    else:
-        fairy.init_app(app)
-        errors = ApiErrors(app, **options)
+    errors = set_up(app, fairy.init_app, apierrors_first, **options)
     auth = api_errors(HTTPBasicAuth())
 
     @auth.verify_password  # type: ignore[untyped-decorator]
@@ -149,12 +146,7 @@ def test_the_apps_error_handler_is_named(
     app = Flask("fairy_own")
     app.config["TESTING"] = True
     fairy = APIFairy()
-    if apierrors_first:
-        ApiErrors(app)
-        fairy.init_app(app)
-    else:
-        fairy.init_app(app)
-        ApiErrors(app)
+    set_up(app, fairy.init_app, apierrors_first)
 
     @fairy.error_handler  # type: ignore[untyped-decorator]
     def own(status: int, messages: dict[str, t.Any]) -> tuple[dict[str, t.Any], int]:

@@ -21,6 +21,8 @@ from flask_apierrors import abort as api_abort
 from flask_apierrors.integrations.restful import RestfulErrorHandler
 from flask_apierrors.testing import assert_api_error
 
+from . import set_up
+
 flask_restful = pytest.importorskip("flask_restful")
 reqparse = pytest.importorskip("flask_restful.reqparse")
 Resource: t.Any = flask_restful.Resource
@@ -75,12 +77,7 @@ def make_app(apierrors_first: bool = False, testing: bool = True, **options: t.A
     app.config["TESTING"] = testing
     api = RestfulApi(errors=dict(ERRORS))
     add_resources(api)
-    if apierrors_first:
-        ApiErrors(app, **options)
-        api.init_app(app)
-    else:
-        api.init_app(app)
-        ApiErrors(app, **options)
+    set_up(app, api.init_app, apierrors_first, **options)
     return app
 
 

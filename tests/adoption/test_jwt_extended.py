@@ -22,6 +22,8 @@ from flask_apierrors.integrations.base import Context
 from flask_apierrors.state import get_state
 from flask_apierrors.testing import assert_api_error
 
+from . import set_up
+
 SECRET: t.Final = "a-secret-of-at-least-thirty-two-bytes"
 
 
@@ -29,12 +31,7 @@ def make_app(apierrors_first: bool = False, **options: t.Any) -> tuple[Flask, Ap
     app = Flask("jwt_app")
     app.config.update(TESTING=True, JWT_SECRET_KEY=SECRET)
     jwt = JWTManager()
-    if apierrors_first:
-        errors = ApiErrors(app, **options)
-        jwt.init_app(app)
-    else:
-        jwt.init_app(app)
-        errors = ApiErrors(app, **options)
+    errors = set_up(app, jwt.init_app, apierrors_first, **options)
 
     @jwt.user_lookup_loader
     def lookup(header: dict[str, t.Any], data: dict[str, t.Any]) -> str | None:

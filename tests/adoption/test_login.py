@@ -19,17 +19,14 @@ from flask_login import login_url
 from flask_apierrors import ApiErrors
 from flask_apierrors.testing import assert_api_error
 
+from . import set_up
+
 
 def make_app(apierrors_first: bool, login_view: str | None = None) -> Flask:
     app = Flask("login_app")
     app.config.update(TESTING=True, SECRET_KEY="s")
     manager = LoginManager()
-    if apierrors_first:
-        ApiErrors(app)
-        manager.init_app(app)
-    else:
-        manager.init_app(app)
-        ApiErrors(app)
+    set_up(app, manager.init_app, apierrors_first)
     manager.login_view = login_view
 
     @manager.user_loader  # type: ignore[untyped-decorator]

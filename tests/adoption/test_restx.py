@@ -23,6 +23,8 @@ from flask_apierrors import ApiErrors
 from flask_apierrors.integrations.restx import RestxErrorHandler
 from flask_apierrors.testing import assert_api_error
 
+from . import set_up
+
 
 class PetMissing(Exception):
     pass
@@ -86,12 +88,7 @@ def make_app(apierrors_first: bool = False, testing: bool = True, **options: t.A
     def teapot(e: Teapot) -> tuple[dict[str, str], int]:
         return {"message": "short and stout"}, 418
 
-    if apierrors_first:
-        ApiErrors(app, **options)
-        api.init_app(app)
-    else:
-        api.init_app(app)
-        ApiErrors(app, **options)
+    set_up(app, api.init_app, apierrors_first, **options)
     return app
 
 

@@ -14,9 +14,10 @@ from flask_smorest import Blueprint
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
-from flask_apierrors import ApiErrors
 from flask_apierrors.state import get_state
 from flask_apierrors.testing import assert_api_error
+
+from . import set_up
 
 SMOREST_CONFIG: t.Final = {
     "TESTING": True,
@@ -79,12 +80,8 @@ def pets() -> Blueprint:
 def make_app(apierrors_first: bool = False, **options: t.Any) -> Flask:
     app = Flask("smorest_app")
     app.config.update(SMOREST_CONFIG)
-    if apierrors_first:
-        ApiErrors(app, **options)
-        api = Api(app)
-    else:
-        api = Api(app)
-        ApiErrors(app, **options)
+    api = Api()
+    set_up(app, api.init_app, apierrors_first, **options)
     api.register_blueprint(pets())
     return app
 
@@ -195,11 +192,8 @@ def test_an_api_subclass_handler_is_the_apps_own(
     # a warning names it either way.
     app = Flask("custom_api")
     app.config.update(SMOREST_CONFIG)
-    if apierrors_first:
-        ApiErrors(app)
-    api = CustomApi(app)
-    if not apierrors_first:
-        ApiErrors(app)
+    api = CustomApi()
+    set_up(app, api.init_app, apierrors_first)
     api.register_blueprint(pets())
     with caplog.at_level(logging.WARNING, "flask_apierrors"):
         response = app.test_client().get("/pets/message")
