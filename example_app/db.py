@@ -22,12 +22,11 @@ from datetime import timezone
 
 from flask import current_app
 from flask import g
-from flask import has_request_context
 
 from flask_apierrors import ApiError
 from flask_apierrors.availability import InsufficientStorageError
+from flask_apierrors.correlation import current_state
 from flask_apierrors.correlation import new_id
-from flask_apierrors.correlation import request_state
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -86,9 +85,10 @@ class StoreError(ApiError):
 
     def __init__(self, operation: str, table: str) -> None:
         error_id = new_id("db_err_")
-        if has_request_context():
+        found = current_state()
+        if found is not None:
             # The id in the body is the id the log line carries.
-            request_state().error_id = error_id
+            found[0].error_id = error_id
         super().__init__(details={"operation": operation, "table": table, "error_id": error_id})
 
 

@@ -175,15 +175,6 @@ class Settings:
         if self.response_id_header.lower() in _RESPONSE_HEADERS:
             invalid("response_id_header", self.response_id_header, "responses need that header")
 
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        """The option names, in declaration order."""
-        return field_names(cls)
-
-    def merged(self, options: t.Mapping[str, t.Any]) -> Settings:
-        """A copy with ``options`` applied (unknown names raise TypeError)."""
-        return merged(self, options)
-
 
 #: What starts an id (ids are at most 128 of these characters, see
 #: :data:`flask_apierrors.correlation.VALID_ID`).
@@ -236,13 +227,18 @@ def all_names() -> tuple[str, ...]:
     return tuple(name for cls in _GROUPS for name in field_names(cls))
 
 
-def check_options(options: t.Mapping[str, t.Any]) -> None:
-    """Raise TypeError naming the fix for an unknown option."""
-    names = all_names()
+def check_options(
+    options: t.Mapping[str, t.Any],
+    names: t.Sequence[str] | None = None,
+    owner: str = "flask-apierrors",
+) -> None:
+    """Raise TypeError naming the valid options (default: every settings
+    class's) for an unknown one."""
+    names = all_names() if names is None else names
     unknown = set(options) - set(names)
     if unknown:
         raise TypeError(
-            f"Unknown flask-apierrors option(s): {', '.join(sorted(unknown))}."
+            f"Unknown {owner} option(s): {', '.join(sorted(unknown))}."
             f" Valid options: {', '.join(names)}."
         )
 

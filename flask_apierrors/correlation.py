@@ -99,21 +99,6 @@ def environ_state(environ: t.MutableMapping[str, t.Any], settings: Settings) -> 
     return state
 
 
-def request_state(settings: Settings | None = None) -> RequestState:
-    """This request's :class:`RequestState`, created on first use.
-
-    :param settings: The app's settings, when the caller has them at hand
-        (saves a lookup on the hot path).
-    """
-    environ = request.environ
-    state: RequestState | None = environ.get(ENVIRON_KEY)
-    if state is None:
-        if settings is None:
-            settings = current_app.extensions["apierrors"].settings
-        state = environ_state(environ, settings)
-    return state
-
-
 def error_id_of(state: RequestState, settings: Settings) -> str:
     """The error id of the request ``state`` belongs to, created on first use."""
     if state.error_id is None:
@@ -142,15 +127,6 @@ def get_correlation_id() -> str | None:
     (or in an app without :class:`~flask_apierrors.ApiErrors`)."""
     found = current_state()
     return found[0].correlation_id if found is not None else None
-
-
-def get_error_id(create: bool = True) -> str | None:
-    """The current request's error id (500 responses), created on first use."""
-    found = current_state()
-    if found is None:
-        return None
-    state, settings = found
-    return error_id_of(state, settings) if create else state.error_id
 
 
 class CorrelationIdFilter(logging.Filter):

@@ -29,6 +29,9 @@ from .problem import Problem
 from .problem import check_type_template
 from .problem import fill_type_template
 
+if t.TYPE_CHECKING:
+    from .config import Settings
+
 JSON: t.Final = "application/json"
 PROBLEM_JSON: t.Final = "application/problem+json"
 
@@ -207,6 +210,16 @@ class CallableFormat:
 
 #: Names of the built-in formats.
 BUILTIN: t.Final = ("error", "error_code", "detail", "problem")
+
+
+def format_options(settings: Settings) -> dict[str, t.Any]:
+    """The options of :func:`build_format` that ``settings`` give."""
+    return {
+        "uppercase_codes": settings.uppercase_codes,
+        "problem_type_base": settings.problem_type_base,
+        "problem_type_template": settings.problem_type_template,
+        "schema_error_field": settings.schema_error_field,
+    }
 
 
 def build_format(

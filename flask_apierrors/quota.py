@@ -84,8 +84,6 @@ class Quota:
     unit: str | None = None
     #: Partition key (``pk``): :func:`partition_key` of the limiter's key.
     partition: bytes | None = None
-    #: The request exceeded this quota.
-    violated: bool = False
 
     def policy_params(self) -> dict[str, t.Any]:
         """The parameters of its ``RateLimit-Policy`` item, in the draft's order."""

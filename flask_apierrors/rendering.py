@@ -22,15 +22,14 @@ from werkzeug.http import parse_accept_header
 
 from . import correlation
 from .catalog import reason_phrase
-from .catalog import snake_case
 from .config import Settings
 from .formats import PROBLEM_JSON
 from .formats import ErrorFormat
 from .integrations.base import Context
-from .integrations.werkzeug import convert_internal_error
 from .jsonbody import dumps as dumps
 from .jsonbody import encode as encode
 from .problem import Problem
+from .statuses import code_for_status
 from .timeutil import now_text
 
 if t.TYPE_CHECKING:
@@ -77,9 +76,9 @@ def problem_for(e: BaseException, state: AppState, ctx: Context) -> Problem:
         problem = convert(e, ctx)
         if problem is not None:
             return problem if problem.timestamp is not None else _with_request_facts(problem, ctx)
-    if not isinstance(e, InternalServerError):
-        return problem_for(InternalServerError(original_exception=e), state, ctx)
-    return convert_internal_error(e, ctx) or ctx.problem("internal_server_error")
+    # An InternalServerError never gets here: convert_internal_error (last
+    # but one of every chain) answers it.
+    return problem_for(InternalServerError(original_exception=e), state, ctx)
 
 
 def _with_request_facts(problem: Problem, ctx: Context) -> Problem:
@@ -148,7 +147,7 @@ def redirect_body(
     title = reason_phrase(status)
     problem = Problem(
         status=status,
-        code=snake_case(title.replace(" ", "")),
+        code=code_for_status(status),
         message="This resource is at the URL in the Location header.",
         title=title,
         details={"location": location},

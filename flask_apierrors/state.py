@@ -24,6 +24,7 @@ from .catalog import Catalog
 from .config import Settings
 from .formats import Format
 from .formats import build_format
+from .formats import format_options
 from .integrations.base import Converter
 from .integrations.registry import CORE_FIRST
 from .integrations.registry import CORE_LAST
@@ -172,7 +173,7 @@ class AppState:
         if scope is None:
             override = self._overrides[name]
             scope = Scope(
-                self.settings.merged(override.options),
+                config.merged(self.settings, override.options),
                 name,
                 self.prefix_of(name),
                 options=override.options,
@@ -189,7 +190,7 @@ class AppState:
         """Use ``options`` for ``blueprint`` (see :meth:`ApiErrors.override`)."""
         # A bad name or value fails now, not per request.
         config.check_scoped(options)
-        self.settings.merged(options)
+        config.merged(self.settings, options)
         for cls in config.settings_classes()[1:]:
             config.merged(self.settings_of(cls), options)
         if "format" in options:
@@ -267,12 +268,7 @@ class AppState:
 
     def format_for(self, spec: t.Any, settings: Settings) -> Format:
         """The :class:`Format` object for a configured format (cached)."""
-        options: dict[str, t.Any] = {
-            "uppercase_codes": settings.uppercase_codes,
-            "problem_type_base": settings.problem_type_base,
-            "problem_type_template": settings.problem_type_template,
-            "schema_error_field": settings.schema_error_field,
-        }
+        options = format_options(settings)
         key = (spec if isinstance(spec, str) else id(spec), *options.values())
         fmt = self._formats.get(key)
         if fmt is None:

@@ -20,6 +20,7 @@ from flask_apierrors import Catalog
 from flask_apierrors import docgen
 from flask_apierrors.catalog import GROUPS
 from flask_apierrors.config import Settings
+from flask_apierrors.config import merged
 from flask_apierrors.problem import Problem
 from flask_apierrors.state import get_state
 from tests.test_sse import parse_events
@@ -247,7 +248,7 @@ def envelope(problem: Problem) -> dict[str, t.Any]:
 def test_correlation_id_paths_are_found_in_any_format(
     options: dict[str, t.Any], paths: list[str]
 ) -> None:
-    scope = docgen.Scope(Settings().merged(options))
+    scope = docgen.Scope(merged(Settings(), options))
     assert docgen.correlation_id_paths(scope, Catalog.default()) == paths
 
 

@@ -467,7 +467,7 @@ def test_the_reported_limit_when_several_are_breached() -> None:
 def test_rate_limit_info_wording(
     multiples: int, granularity: str, window: str, period: str
 ) -> None:
-    info = RateLimitInfo(10, 0, 1701425100, 45, multiples, granularity, 60)
+    info = RateLimitInfo(10, 0, 1701425100, 45, multiples, granularity)
     assert (info.window, info.period) == (window, period)
     assert info.reset_at == "2023-12-01T10:05:00Z"
 

@@ -46,7 +46,7 @@ class Backend:
 
 def _call(guard: StorageGuard, backend: Backend, **kwargs: t.Any) -> str:
     options: dict[str, t.Any] = {"fail_open": True, "errors": ERRORS, **kwargs}
-    return guard.call(backend.op, lambda: "fallback", **options)
+    return guard.run(backend.op, (), lambda: "fallback", **options)
 
 
 # -- StorageGuard -----------------------------------------------------------------------------
@@ -101,7 +101,9 @@ def test_the_warning_names_a_redis_reply_by_its_code(
         raise error
 
     with caplog.at_level(logging.WARNING, logger="flask_apierrors.limits"):
-        StorageGuard("s").call(op, lambda: "fallback", fail_open=True, errors=(redis.RedisError,))
+        StorageGuard("s").run(
+            op, (), lambda: "fallback", fail_open=True, errors=(redis.RedisError,)
+        )
     message = caplog.records[0].getMessage()
     assert message.startswith(f"Limit storage s replies {named}: requests pass unchecked")
     assert reply.split(" ", 1)[1][:12] not in message  # nothing else of the reply
@@ -182,7 +184,7 @@ def test_other_exceptions_are_bugs_not_outages() -> None:
         raise TypeError("bad argument")
 
     with pytest.raises(TypeError):
-        guard.call(broken, lambda: "fallback", fail_open=True, errors=ERRORS)
+        guard.run(broken, (), lambda: "fallback", fail_open=True, errors=ERRORS)
     assert not guard.down
 
 
@@ -197,7 +199,7 @@ def test_one_probe_at_a_time_across_threads() -> None:
         gate.wait(1)
         raise TimeoutError("no answer")
 
-    assert guard.call(slow_failure, lambda: "down", fail_open=True, errors=ERRORS) == "down"
+    assert guard.run(slow_failure, (), lambda: "down", fail_open=True, errors=ERRORS) == "down"
     assert guard.down
     gate.clear()
     time.sleep(0.21)  # the probe is due
@@ -205,7 +207,7 @@ def test_one_probe_at_a_time_across_threads() -> None:
     threads = [
         threading.Thread(
             target=lambda: results.append(
-                guard.call(slow_failure, lambda: "skipped", fail_open=True, errors=ERRORS)
+                guard.run(slow_failure, (), lambda: "skipped", fail_open=True, errors=ERRORS)
             )
         )
         for _ in range(8)
@@ -237,7 +239,7 @@ class Kept:
 
 
 def _keep(guard: StorageGuard, kept: Kept, name: str, seconds: float = 60.0) -> None:
-    guard.call(lambda: kept.op(name), lambda: None, fail_open=True, errors=ERRORS, keep=seconds)
+    guard.run(lambda: kept.op(name), (), lambda: None, fail_open=True, errors=ERRORS, keep=seconds)
 
 
 def test_a_failed_or_skipped_call_is_kept_and_run_first_when_the_storage_answers() -> None:
@@ -256,7 +258,7 @@ def test_a_failed_or_skipped_call_is_kept_and_run_first_when_the_storage_answers
         seen.extend(kept.done)
         return "stored"
 
-    assert guard.call(op, lambda: "x", fail_open=True, errors=ERRORS) == "stored"
+    assert guard.run(op, (), lambda: "x", fail_open=True, errors=ERRORS) == "stored"
     assert seen == ["failed", "skipped"]  # run before the call itself
     assert not guard.down and guard.pending == 0
 

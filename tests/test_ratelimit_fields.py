@@ -244,7 +244,7 @@ def test_a_storage_that_fails_leaves_its_policies_out(caplog: pytest.LogCaptureF
 def test_policies_and_limits_of_quotas() -> None:
     quotas = [
         quota.Quota("burst", 100, 50, reset=30, window=60),
-        quota.Quota('odd "name"', 5, 0, unit=quota.CONCURRENT_REQUESTS, violated=True),
+        quota.Quota('odd "name"', 5, 0, unit=quota.CONCURRENT_REQUESTS),
         quota.Quota("burst", 1, 1),
     ]
     assert quota.policy_field(quotas) == (

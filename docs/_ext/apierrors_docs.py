@@ -40,6 +40,7 @@ from flask_apierrors import docgen
 from flask_apierrors import plugins
 from flask_apierrors.config import Settings
 from flask_apierrors.config import config_key
+from flask_apierrors.config import merged
 from flask_apierrors.config import settings_classes
 
 if t.TYPE_CHECKING:
@@ -145,7 +146,7 @@ class ExampleDirective(SphinxDirective):
             options["format"] = self.options["format"]
         if "uppercase" in self.options:
             options["uppercase_codes"] = True
-        scope = docgen.Scope(Settings().merged(options))
+        scope = docgen.Scope(merged(Settings(), options))
         # The body is plain JSON data already: laid out for reading.
         body = json.dumps(docgen.example_body(spec, scope), indent=2, ensure_ascii=False)
         block = nodes.literal_block(body, body, language="json")

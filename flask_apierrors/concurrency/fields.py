@@ -47,7 +47,6 @@ def record(label: str, limit: int, count: int, key: str, *, acquired: bool) -> s
             remaining=limit - count if acquired else 0,
             unit=quota.CONCURRENT_REQUESTS,
             partition=quota.partition_key(key),
-            violated=not acquired,
         ),
     )
     return name

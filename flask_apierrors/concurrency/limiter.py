@@ -13,6 +13,7 @@ from flask import current_app
 from flask import has_request_context
 from flask import request
 
+from ..config import check_options
 from ..correlation import new_id
 from ..declared import declare
 from ..errors import ApiError
@@ -31,9 +32,9 @@ from .release import SlotReleaser
 from .release import acquire_slot
 from .release import held_slots
 from .release import release_at_teardown
+from .settings import OPTIONS
 from .settings import AppLimits
 from .settings import ConcurrencySettings
-from .settings import check_options
 from .settings import settings_of
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
@@ -177,7 +178,7 @@ class ConcurrencyLimiter:
         storage: ConcurrencyStorage | None = None,
         **options: t.Any,
     ) -> None:
-        check_options(options)
+        check_options(options, OPTIONS, "ConcurrencyLimiter")
         self.key_func = key_func or remote_address
         self._storage = storage
         self._options = {k: v for k, v in options.items() if v is not None}

@@ -55,16 +55,6 @@ class ConcurrencySettings:
 OPTIONS: t.Final = (*config.field_names(ConcurrencySettings), *config.field_names(LimitsSettings))
 
 
-def check_options(options: t.Mapping[str, t.Any]) -> None:
-    """Raise TypeError naming the valid options for an unknown one."""
-    unknown = set(options) - set(OPTIONS)
-    if unknown:
-        raise TypeError(
-            f"Unknown ConcurrencyLimiter option(s): {', '.join(sorted(unknown))}."
-            f" Valid options: {', '.join(OPTIONS)}."
-        )
-
-
 def settings_of(app: Flask, cls: type[S], given: t.Mapping[str, t.Any]) -> S:
     """``cls``'s settings for a limiter on ``app``: the options the limiter
     was given, then the app's ``ApiErrors`` settings, or ``app.config`` where
@@ -127,7 +117,7 @@ class AppLimits:
         keep: bool = False,
     ) -> T:
         """``op(*args)`` through the storage's guard, with the app's outage
-        policy (:meth:`~flask_apierrors.limits_storage.StorageGuard.call`).
+        policy (:meth:`~flask_apierrors.limits_storage.StorageGuard.run`).
         With ``keep``, a failed or skipped ``op`` is run again when the
         storage answers, until a slot would have expired."""
         return self.guard.run(

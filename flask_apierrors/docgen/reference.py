@@ -19,6 +19,7 @@ from ..catalog import ErrorSpec
 from ..config import Settings
 from ..formats import Format
 from ..formats import build_format
+from ..formats import format_options
 from ..state import Scope as Scope
 from ..state import find_state
 
@@ -93,15 +94,8 @@ def format_for(
 
     :param formats: The formats registered by name (:attr:`Reference.formats`).
     """
-    settings = scope.settings
-    return build_format(
-        name if name is not None else format_spec(scope, spec),
-        uppercase_codes=settings.uppercase_codes,
-        problem_type_base=settings.problem_type_base,
-        registry=formats,
-        problem_type_template=settings.problem_type_template,
-        schema_error_field=settings.schema_error_field,
-    )
+    spec_or_name = name if name is not None else format_spec(scope, spec)
+    return build_format(spec_or_name, registry=formats, **format_options(scope.settings))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

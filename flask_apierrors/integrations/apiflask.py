@@ -47,9 +47,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..catalog import code_for_exception_class
 from ..catalog import snake_case
 from ..state import find_state
+from ..statuses import code_for_status
 from . import adoption
 
 if t.TYPE_CHECKING:
@@ -121,7 +121,7 @@ def convert_http_error(e: BaseException, ctx: Context) -> Problem | None:
     if spec is not None:
         code = spec.code
     elif status in default_exceptions:
-        code = code_for_exception_class(default_exceptions[status])
+        code = code_for_status(status)
     else:
         # A subclass's own status (HTTPError() checks only the one it is
         # given): kept, with a code named after the class, as Werkzeug's.

@@ -111,7 +111,7 @@ class Context:
             format = spec.format
         return Problem(
             status=status,
-            code=spec.code if spec is not None and code.lower() == spec.code.lower() else code,
+            code=spec.code if spec is not None else code,
             message=text,
             title=reason_phrase(status),
             details=details if details is not None else {},

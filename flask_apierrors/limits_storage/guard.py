@@ -89,9 +89,10 @@ class StorageGuard:
         """Whether an outage is going on."""
         return self._down_since is not None
 
-    def call(
+    def run(
         self,
-        op: t.Callable[[], T],
+        op: t.Callable[..., T],
+        args: tuple[t.Any, ...],
         fallback: t.Callable[[], T],
         *,
         fail_open: bool,
@@ -99,7 +100,7 @@ class StorageGuard:
         refuse: bool = True,
         keep: float = 0.0,
     ) -> T:
-        """Run ``op`` against the storage.
+        """Run ``op(*args)`` against the storage.
 
         :param fallback: What to return instead when the storage fails or is
             skipped, unless the request is refused.
@@ -115,39 +116,20 @@ class StorageGuard:
         :raises StorageUnavailable: the storage failed or is skipped,
             ``fail_open`` is false and ``refuse`` is true.
         """
-        return self.run(
-            op, (), fallback, fail_open=fail_open, errors=errors, refuse=refuse, keep=keep
-        )
-
-    def run(
-        self,
-        op: t.Callable[..., T],
-        args: tuple[t.Any, ...],
-        fallback: t.Callable[[], T],
-        *,
-        fail_open: bool,
-        errors: tuple[type[BaseException], ...],
-        refuse: bool = True,
-        keep: float = 0.0,
-    ) -> T:
-        """:meth:`call` with ``op(*args)``: no closure to build per call."""
-        if self._down_since is not None and not self._claim_probe():
-            if keep > 0:
-                self.keep(op, args, keep, errors)
-            return self._unavailable(fallback, fail_open or not refuse)
-        # Kept calls go first: a slot released during the outage is free
-        # before the next acquire counts the slots.
-        failure = self._run_kept() if self._pending else None
-        if failure is None:
-            try:
-                result = op(*args)
-            except errors as exc:
-                failure = exc
-            else:
-                if self._down_since is not None:
-                    self._recovered()
-                return result
-        self._failed(failure, fail_open)
+        if self._down_since is None or self._claim_probe():
+            # Kept calls go first: a slot released during the outage is free
+            # before the next acquire counts the slots.
+            failure = self._run_kept() if self._pending else None
+            if failure is None:
+                try:
+                    result = op(*args)
+                except errors as exc:
+                    failure = exc
+                else:
+                    if self._down_since is not None:
+                        self._recovered()
+                    return result
+            self._failed(failure, fail_open)
         if keep > 0:
             self.keep(op, args, keep, errors)
         return self._unavailable(fallback, fail_open or not refuse)

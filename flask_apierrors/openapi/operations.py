@@ -134,7 +134,7 @@ class ErrorResponses:
         self,
         reference: Reference,
         responses: t.Mapping[str, t.Any],
-        add: t.Callable[[str, dict[str, t.Any]], None] | None = None,
+        add: t.Callable[[str, dict[str, t.Any]], object] | None = None,
     ) -> None:
         self.reference = reference
         self.responses = responses

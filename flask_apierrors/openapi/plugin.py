@@ -154,7 +154,7 @@ class ApiErrorsPlugin(BasePlugin):
         assert self.app is not None
         spec = self.spec
         known: t.Mapping[str, t.Any] = spec.components.responses if spec is not None else {}
-        add = None if spec is None else _adder(spec)
+        add = None if spec is None else spec.components.response
         errors = ErrorResponses(self.reference, known, add)
         codes = list(operation_codes(self.app, rule))
         validation = str(scope.settings.validation_status)
@@ -175,13 +175,6 @@ class ApiErrorsPlugin(BasePlugin):
                 # for_codes' keys are numbers: flask-smorest's may be ints.
                 if status not in responses and int(status) not in responses:
                     responses[status] = ref
-
-
-def _adder(spec: APISpec) -> t.Callable[[str, dict[str, t.Any]], None]:
-    def add(name: str, response: dict[str, t.Any]) -> None:
-        spec.components.response(name, response)
-
-    return add
 
 
 def _smorest_validation(responses: t.Mapping[t.Any, t.Any]) -> t.Any:

@@ -25,6 +25,7 @@ from ..formats import BUILTIN
 from ..formats import PROBLEM_JSON
 from ..formats import Format
 from ..formats import build_format
+from ..formats import format_options
 from ..sse import spelled_code
 from ..state import Scope
 from .schemas import ERROR_DETAILS
@@ -233,14 +234,7 @@ class _Builder:
 
 
 def _builtin(name: str, scope: Scope, upper: bool | None) -> Format:
-    settings = scope.settings
-    return build_format(
-        name,
-        uppercase_codes=upper,
-        problem_type_base=settings.problem_type_base,
-        problem_type_template=settings.problem_type_template,
-        schema_error_field=settings.schema_error_field,
-    )
+    return build_format(name, **{**format_options(scope.settings), "uppercase_codes": upper})
 
 
 def components(reference: Reference | None = None) -> dict[str, t.Any]:

@@ -116,8 +116,6 @@ class RateLimitInfo:
     #: Window length: ``multiples`` x ``granularity`` (``1`` x ``"minute"``).
     multiples: int
     granularity: str
-    #: Window length in seconds.
-    window_seconds: int
 
     @property
     def window(self) -> str:
@@ -237,7 +235,6 @@ def breach_info(
         retry_after=max(floor, math.ceil(max([reset, *waits]) - now)),
         multiples=item.multiples,
         granularity=item.GRANULARITY.name,
-        window_seconds=item.get_expiry(),
     )
 
 

@@ -94,7 +94,6 @@ def limit_quota(limit: RequestLimit, now: float, info: RateLimitInfo | None = No
         reset=reset,
         window=item.get_expiry(),
         partition=quota.partition_key(str(args[-2])) if len(args) >= 2 else None,
-        violated=limit.breached,
     )
 
 

@@ -197,12 +197,17 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         return policy
 
     def _call(
-        self, op: t.Callable[..., T], args: tuple[t.Any, ...], fallback: t.Callable[[], T]
+        self,
+        op: t.Callable[..., T],
+        args: tuple[t.Any, ...],
+        fallback: t.Callable[[], T],
+        *,
+        refuse: bool = True,
     ) -> T:
         fail_open = self.policy()
         if fail_open is None:
             return op(*args)
-        refuse = not fail_open and _deciding()
+        refuse = refuse and not fail_open and _deciding()
         return self.guard.run(
             op, args, fallback, fail_open=fail_open, errors=self._errors, refuse=refuse
         )
@@ -219,12 +224,7 @@ class GuardedStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
         return self._call(self._inner.get_expiry, (key,), time.time)
 
     def check(self) -> bool:
-        fail_open = self.policy()
-        if fail_open is None:
-            return self._inner.check()
-        return self.guard.run(
-            self._inner.check, (), bool, fail_open=fail_open, errors=self._errors, refuse=False
-        )
+        return self._call(self._inner.check, (), bool, refuse=False)
 
     def reset(self) -> int | None:
         return self.inner.reset()
