@@ -245,7 +245,8 @@ def check_options(
 
 def check_scoped(options: t.Mapping[str, t.Any]) -> None:
     """Like :func:`check_options`, for a blueprint override: also raise
-    TypeError for a setting that holds for the whole app only."""
+    TypeError for a setting that holds for the whole app only, and
+    ValueError for a value its settings class refuses."""
     check_options(options)
     wide = sorted(
         f.name
@@ -258,6 +259,15 @@ def check_scoped(options: t.Mapping[str, t.Any]) -> None:
             f"{', '.join(wide)}: app-wide setting(s), not for one blueprint; set them on"
             " ApiErrors(...) or in app.config."
         )
+    # Values too, now: an override made before any app is set up is
+    # applied at init_app, too late to name the call that was wrong.
+    for cls in _GROUPS:
+        try:
+            default = cls()
+        except TypeError:  # a settings class with required fields: types only
+            read_values(cls, options)
+        else:
+            merged(default, options)
 
 
 def merged(settings: S, options: t.Mapping[str, t.Any]) -> S:

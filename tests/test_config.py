@@ -230,11 +230,19 @@ def test_an_application_limit_given_as_text_limits_instead_of_failing() -> None:
         {"max_validation_errors": -1},
     ],
 )
-def test_an_override_checks_feature_settings_as_setup_does(options: dict[str, t.Any]) -> None:
+@pytest.mark.parametrize("app_first", [True, False])
+def test_an_override_checks_feature_settings_as_setup_does(
+    options: dict[str, t.Any], app_first: bool
+) -> None:
     # They were merged at the first error of the blueprint: a 500 per 429.
-    errors = ApiErrors(Flask(__name__))
+    # Made before any app is set up, the override was kept unchecked until
+    # init_app replayed it.
+    app = Flask(__name__)
+    errors = ApiErrors(app) if app_first else ApiErrors()
     with pytest.raises(ValueError, match=r"^APIERRORS_[A-Z_]+=.* is not valid"):
         errors.override(Blueprint("v1", __name__), **options)
+    if not app_first:
+        errors.init_app(app)  # nothing was kept
 
 
 @pytest.mark.parametrize(
