@@ -9,7 +9,8 @@ wraps the app's ``handle_user_exception`` and ``handle_exception`` with its
 answer to one of their errors: ApiErrors' body; Flask's handler for an
 exception class (the app's, or :meth:`~flask_apierrors.ApiErrors.register_exception`'s)
 still answers it, exceptions propagate where Flask propagates them, and a
-401 gets the Api's challenge (``serve_challenge_on_401``). The keywords of
+401 without a challenge of its own gets the Api's
+(``serve_challenge_on_401``). The keywords of
 the framework's ``abort`` beyond ``message`` and ``errors``, which its body
 showed, become ``details``
 (:func:`~flask_apierrors.integrations.adoption.convert_abort`, which
@@ -109,7 +110,13 @@ def answer(api: t.Any, e: Exception, state: AppState) -> t.Any:
     response = state.handler(e)
     if response is e:
         raise e
-    if isinstance(response, Response) and response.status_code == HTTPStatus.UNAUTHORIZED:
+    if (
+        isinstance(response, Response)
+        and response.status_code == HTTPStatus.UNAUTHORIZED
+        and "WWW-Authenticate" not in response.headers
+    ):
+        # The error's own challenge (Flask-HTTPAuth's Digest nonce, a
+        # Bearer realm) is kept: the Api's is a Basic one.
         response = api.unauthorized(response)
     return response
 

@@ -258,3 +258,34 @@ def test_a_handlers_own_challenge_is_kept() -> None:
     response = app.test_client().get("/basic")
     assert response.text == "mine"
     assert response.headers.getlist("WWW-Authenticate") == ['Basic realm="mine"']
+
+
+@pytest.mark.parametrize("framework", ["flask_restx", "flask_restful"])
+@pytest.mark.parametrize(
+    ("auth", "scheme"),
+    [(HTTPDigestAuth(realm="Members"), "Digest"), (HTTPTokenAuth(realm="api"), "Bearer")],
+)
+def test_an_apis_basic_challenge_does_not_replace_flask_httpauths(
+    framework: str, auth: t.Any, scheme: str
+) -> None:
+    # An Api with serve_challenge_on_401 put its Basic challenge over the
+    # auth's: Digest clients got no nonce, so could never log in.
+    api_module = pytest.importorskip(framework)
+    app = Flask("members")
+    app.secret_key = "secret"
+    api = api_module.Api(app, serve_challenge_on_401=True)
+    ApiErrors(app)
+    guarded = api_errors(auth)
+
+    class Private(api_module.Resource):  # type: ignore[misc,name-defined]
+        @guarded.login_required  # type: ignore[untyped-decorator]
+        def get(self) -> dict[str, bool]:
+            return {"ok": True}
+
+    api.add_resource(Private, "/private")
+    response = app.test_client().get("/private")
+    assert_api_error(response, "unauthorized", app=app)
+    [challenge] = response.headers.getlist("WWW-Authenticate")
+    assert challenge.startswith(f'{scheme} realm="{auth.realm}"')
+    if scheme == "Digest":
+        assert "nonce=" in challenge
