@@ -37,6 +37,7 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 
 from ..coexistence import handler_name
+from ..jsonbody import safe_text
 from ..plugins import Plugin
 from ..problem import MISSING
 from ..problem import FieldError
@@ -44,8 +45,8 @@ from .fielderrors import flatten_locations
 from .fielderrors import format_path
 from .fielderrors import message_text
 from .fielderrors import validation_problem
+from .werkzeug import abort_headers
 from .werkzeug import convert_http_exception
-from .werkzeug import exception_headers
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -365,11 +366,8 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
     if not isinstance(data, abc.Mapping) or "schema" in data or getattr(e, "exc", None) is not None:
         return None  # the parser's own 422: the webargs converter's
     raw = data.get("message")
-    message = raw if isinstance(raw, str) and raw else None
-    headers = exception_headers(e)
-    extra = data.get("headers")
-    if isinstance(extra, abc.Mapping):
-        headers.extend((str(k), str(v)) for k, v in extra.items())
+    # Text, lazy text (``__html__``) too; a mapping is a message by field.
+    message = raw if (isinstance(raw, str) or hasattr(raw, "__html__")) and raw else None
     problem = convert_http_exception(e, ctx)
     assert problem is not None  # e is an HTTPException
     extras_shown = ctx.request is not None and bool(ctx.request.environ.get(ABORT_EXTRAS))
@@ -391,9 +389,11 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
             errors, total = flat_errors(nest_dotted(messages), ctx.settings)
         problem = validation_problem(ctx, errors, total, status=problem.status)
     if message:
-        problem = problem.replace(message=message)
+        problem = problem.replace(message=ctx.text(message, problem.message))
     if extras_shown:
         known = ("message", "errors", "messages", "headers")
         extras = {str(k): v for k, v in data.items() if k not in known}
         problem = problem.replace(details={**extras, **problem.details})
-    return problem.replace(headers=tuple(headers), description=message or e.description)
+    return problem.replace(
+        headers=tuple(abort_headers(e)), description=safe_text(message, "") or e.description
+    )

@@ -63,6 +63,16 @@ class Context:
         """A feature's settings in force (see :func:`~flask_apierrors.config.register_settings`)."""
         return self.scope.settings_of(cls) if self.scope is not None else cls()
 
+    def text(self, message: t.Any, default: str) -> str:
+        """``message`` as a body shows it: read as text now, so a lazy string
+        (flask-babel's ``lazy_gettext``) in the request's locale and
+        ``default`` for an object without text of its own, then through
+        :attr:`translate`."""
+        text = safe_text(message, default)
+        if self.translate is not None:
+            text = safe_text(self.translate(text), text)
+        return text
+
     def problem(
         self,
         code: str,
@@ -102,11 +112,7 @@ class Context:
         default = spec.message if spec is not None else reason_phrase(status)
         if message is None:
             message = default
-        # Lazy strings (flask-babel's lazy_gettext) are read now, in the
-        # request's locale; an object without text of its own is not shown.
-        text = safe_text(message, default)
-        if self.translate is not None:
-            text = safe_text(self.translate(text), text)
+        text = self.text(message, default)
         if format is None and spec is not None:
             format = spec.format
         return Problem(

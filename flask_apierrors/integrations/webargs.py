@@ -30,8 +30,8 @@ from werkzeug.exceptions import HTTPException
 from .fielderrors import flatten_locations
 from .fielderrors import validation_problem
 from .marshmallow import field_errors
+from .werkzeug import abort_headers
 from .werkzeug import convert_http_exception
-from .werkzeug import exception_headers
 
 if t.TYPE_CHECKING:
     from ..problem import FieldError
@@ -40,14 +40,6 @@ if t.TYPE_CHECKING:
 
 #: The status webargs' Flask parser aborts with by default.
 WEBARGS_STATUS: t.Final = 422
-
-
-def _headers(e: HTTPException, data: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
-    headers = exception_headers(e)
-    extra = data.get("headers")
-    if isinstance(extra, abc.Mapping):
-        headers.extend((str(k), str(v)) for k, v in extra.items())
-    return headers
 
 
 def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
@@ -65,7 +57,7 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         # webargs' "Invalid JSON body.": the documented invalid_json body.
         return ctx.problem(
-            "invalid_json", details={"json_error": str(exc)}, headers=_headers(e, data)
+            "invalid_json", details={"json_error": str(exc)}, headers=abort_headers(e)
         )
     messages = data.get("messages", data.get("errors"))
     if isinstance(messages, abc.Mapping) and messages:
@@ -90,11 +82,13 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
         errors, total = flatten_locations(messages, ctx.settings.max_validation_errors, flatten)
         status = e.code if e.code is not None and e.code != WEBARGS_STATUS else None
         return validation_problem(ctx, errors, total, status=status).replace(
-            headers=tuple(_headers(e, data))
+            headers=tuple(abort_headers(e))
         )
     message = data.get("message")
-    if isinstance(message, str) and message:
+    if (isinstance(message, str) or hasattr(message, "__html__")) and message:
         problem = convert_http_exception(e, ctx)
         if problem is not None:
-            return problem.replace(message=message, headers=tuple(_headers(e, data)))
+            return problem.replace(
+                message=ctx.text(message, problem.message), headers=tuple(abort_headers(e))
+            )
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import traceback
 import typing as t
+from collections import abc
 
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
@@ -27,6 +28,17 @@ def exception_headers(e: HTTPException) -> list[tuple[str, str]]:
     """The exception's own headers (``Allow``, ``WWW-Authenticate``,
     ``Retry-After`` ...) without its HTML ``Content-Type``."""
     return [(k, v) for k, v in e.get_headers() if k.lower() != "content-type"]
+
+
+def abort_headers(e: HTTPException) -> list[tuple[str, str]]:
+    """:func:`exception_headers`, then those an ``abort`` of webargs,
+    flask-smorest or Flask-RESTful keeps in ``e.data["headers"]``."""
+    headers = exception_headers(e)
+    data = getattr(e, "data", None)
+    extra = data.get("headers") if isinstance(data, abc.Mapping) else None
+    if isinstance(extra, abc.Mapping):
+        headers.extend((str(k), str(v)) for k, v in extra.items())
+    return headers
 
 
 def human_size(n: int) -> str:

@@ -110,6 +110,60 @@ def test_a_translate_setting_wins() -> None:
     assert app.test_client().get("/missing").get_json()["message"] == "ENDPOINT NOT FOUND"
 
 
+def _abort_with_message(framework: str, message: t.Any) -> t.NoReturn:
+    if framework == "flask_smorest":
+        from flask_smorest import abort as smorest_abort
+
+        smorest_abort(409, message=message)
+    if framework == "flask_restful":
+        from flask_restful import abort as restful_abort
+
+        restful_abort(409, message=message)
+    from flask_restx import abort as restx_abort
+
+    restx_abort(409, message)
+
+
+FRAMEWORKS = ["flask_smorest", "flask_restful", "flask_restx"]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_frameworks_abort_message_is_translated(framework: str) -> None:
+    # It was put in the body after translation: the translate hook saw the
+    # catalog's "Conflict" only, and the abort's message stayed English.
+    pytest.importorskip(framework)
+    seen: list[str] = []
+    app = Flask("aborts")
+    ApiErrors(app, translate=lambda text: seen.append(text) or text.upper())
+
+    @app.get("/items/1")
+    def item() -> t.NoReturn:
+        _abort_with_message(framework, "This item exists")
+
+    response = app.test_client().get("/items/1")
+    assert (response.status_code, response.get_json()["message"]) == (409, "THIS ITEM EXISTS")
+    assert "This item exists" in seen
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize(
+    ("language", "message"), [("de", "Auftrag nicht gefunden"), ("en", "Job not found")]
+)
+def test_a_lazy_abort_message_is_read_in_the_requests_locale(
+    translations: Path, framework: str, language: str, message: str
+) -> None:
+    # A lazy_gettext message is not a str: the body said "Conflict" instead.
+    pytest.importorskip(framework)
+    app = babel_app(translations)
+
+    @app.get("/conflict")
+    def conflict() -> t.NoReturn:
+        _abort_with_message(framework, lazy_gettext("Job not found"))
+
+    response = app.test_client().get("/conflict", headers={"Accept-Language": language})
+    assert (response.status_code, response.get_json()["message"]) == (409, message)
+
+
 @dataclasses.dataclass
 class Point:
     x: int
