@@ -413,6 +413,39 @@ def test_other_429s_get_no_rate_limit_headers() -> None:
     assert "X-RateLimit-Limit" not in response.headers
 
 
+@pytest.mark.parametrize("headers_enabled", [False, True])
+def test_where_apierrors_is_off_flask_limiters_429_keeps_its_headers(
+    headers_enabled: bool,
+) -> None:
+    # The HTML 429 of a page where ApiErrors is off got X-RateLimit-* and
+    # Retry-After that flask-limiter alone does not send, and a Retry-After
+    # of flask-limiter's own was rewritten.
+    outcomes = []
+    for with_apierrors in (False, True):
+        app = Flask("pages")
+        app.config["RATELIMIT_HEADERS_ENABLED"] = headers_enabled
+        limiter = Limiter(lambda: "client", app=app, storage_uri="memory://")
+        if with_apierrors:
+            ApiErrors(app, enabled=False)
+
+        @app.post("/login")
+        @limiter.limit("1/minute")
+        def login() -> str:
+            return "<p>welcome</p>"
+
+        client = app.test_client()
+        assert client.post("/login").status_code == 200
+        refused = client.post("/login")
+        assert (refused.status_code, refused.mimetype) == (429, "text/html")
+        outcomes.append(
+            {k: v for k, v in refused.headers.items() if k in RATE_HEADERS or k == "Retry-After"}
+        )
+    without, with_ = outcomes
+    assert with_.keys() == without.keys()
+    assert bool(with_) is headers_enabled
+    assert abs(int(with_.get("Retry-After", 0)) - int(without.get("Retry-After", 0))) <= 1
+
+
 def test_limits_as_context_manager_and_default_limits() -> None:
     app = Flask("cm")
     ApiErrors(app, format="error")

@@ -343,10 +343,12 @@ class RateLimitErrors:
         wanted: list[tuple[str, str]] | None = environ.get(HEADERS_KEY)
         if wanted is None:
             # Not rendered by the converter (an on_breach response, an app's own 429).
+            scope = self.state.scope_for(request.blueprints, request.path)
+            if not scope.settings.enabled:
+                return headers  # flask-limiter's (or the app's) own, where ApiErrors is off
             breached = breached_limits(limiters_of(self.state.app))
             if not breached:
                 return headers  # a 429 that is no rate limit (concurrency, an app's own)
-            scope = self.state.scope_for(request.blueprints, request.path)
             floor = scope.settings_of(RateLimitSettings).ratelimit_min_retry_after
             info = self.info(environ, None, floor)
             assert info is not None  # a breached limit always gives one
