@@ -3,11 +3,12 @@ client quotes from a 500 body finds its event.
 
 Every event sentry-sdk captures while a request of an app with ApiErrors
 is handled gets the tag ``correlation_id``; an event with an exception also
-gets ``error_id``, the id the request's 500 body and log line show (made
-now if Sentry's ``got_request_exception`` receiver ran before the
-extension's). Added at the first request of an app once ``sentry_sdk`` is
-imported: one event processor per process, which does nothing outside such
-a request.
+gets ``error_id`` where the request has one: the id its 500 body and log
+line show (made now if Sentry's ``got_request_exception`` receiver ran
+before the extension's). A 502 or 503 shows none, and its event gets
+none. Added at the first request of an app once ``sentry_sdk`` is imported:
+one event processor per process, which does nothing outside such a
+request.
 
 .. versionadded:: 0.2
 """
@@ -39,7 +40,12 @@ def tag_ids(event: t.Any, hint: t.Any) -> t.Any:
     if not isinstance(tags, dict):
         tags = event["tags"] = {}
     tags.setdefault("correlation_id", ids.correlation_id)
-    if event.get("exception"):
+    # The error id a body or log line shows; made now only for an exception
+    # Flask found unhandled, when Sentry's receiver ran before the
+    # extension's (``unhandled`` is set by then for every rendered 5xx, and
+    # an event made of a log record comes from a line already written).
+    made = ids.error_id is not None
+    if event.get("exception") and (made or not (ids.unhandled or "logger" in event)):
         tags.setdefault("error_id", error_id_of(ids, settings))
     return event
 

@@ -161,6 +161,9 @@ def test_sentry_captures_each_5xx_once(
     error_id = response.get_json().get("details", {}).get("error_id")
     if error_id is not None:
         assert event["tags"]["error_id"] == error_id
+    else:
+        # An id the body and the log line never showed finds nothing.
+        assert "error_id" not in event["tags"]
 
 
 def test_sentry_does_not_capture_client_errors(sentry_events: list[dict[str, t.Any]]) -> None:
