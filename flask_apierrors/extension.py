@@ -110,6 +110,10 @@ class ApiErrors:
         app.extensions[EXTENSION_KEY] = state
         self._apps.add(app)
         self._newest.app = self._newest_any = weakref.ref(app)
+        # The app of the context active meanwhile (a test's, pushed in
+        # setUp): setup calls made under that context are for this app.
+        outer = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+        self._newest.outer = weakref.ref(outer) if outer is not None else None
 
         for exc_type in EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
@@ -133,11 +137,16 @@ class ApiErrors:
     def _record(self, what: str, method: str, *args: t.Any, **kwargs: t.Any) -> None:
         """Apply a setup call. Before any app is set up, it is for every app
         this instance sets up (replayed by ``init_app``); after, for the app
-        being set up: the one of the active app context, else the newest.
+        being set up: the one of the active app context (unless the newest
+        app was set up under that context: a factory's app in a test that
+        pushed another's), else the newest.
         Repeating a call is harmless; a new one for an app that has served
         raises."""
         call = (method, args, kwargs)
         app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+        outer = getattr(self._newest, "outer", None)
+        if app is not None and outer is not None and outer() is app:
+            app = self._newest.app()  # a factory's app, set up under another's context
         if app not in self._apps:
             newest = getattr(self._newest, "app", None) or self._newest_any
             app = newest() if newest is not None else None

@@ -141,3 +141,34 @@ def test_a_call_for_an_app_that_served_names_it_and_the_fix() -> None:
     app.test_client().get("/")
     with pytest.raises(RuntimeError, match=r"after app 'served_app' handled its first request"):
         shared.override(Blueprint("late", __name__), format="detail")
+
+
+def test_a_factory_run_under_another_apps_context_sets_up_its_own_app() -> None:
+    # A test that pushed one app's context (unittest setUp) and builds a
+    # second app with the factory: the factory's override went to the
+    # pushed app, or raised because that app had served.
+    shared = ApiErrors()
+    api = Blueprint("api", __name__, url_prefix="/api")
+
+    @api.get("/x")
+    def x() -> t.NoReturn:
+        raise ApiError("not_found")
+
+    def make(fmt: str) -> Flask:
+        app = Flask("pushed_app")
+        shared.init_app(app)
+        shared.override(api, format=fmt)
+        app.register_blueprint(api)
+        return app
+
+    pushed = make("error_code")
+    with pushed.app_context():
+        assert pushed.test_client().get("/api/x").get_json()["error_code"] == "NOT_FOUND"
+        other = make("detail")
+        # Under the context of the app being set up, calls are for it too.
+        with other.app_context():
+            shared.register_exception(sqlite3.OperationalError, "service_unavailable")
+        assert other.test_client().get("/api/x").get_json()["detail"]["code"] == "NOT_FOUND"
+        assert pushed.test_client().get("/api/x").get_json()["error_code"] == "NOT_FOUND"
+        assert sqlite3.OperationalError in other.error_handler_spec[None][None]
+        assert sqlite3.OperationalError not in pushed.error_handler_spec[None][None]
