@@ -94,6 +94,10 @@ def _with_request_facts(problem: Problem, ctx: Context) -> Problem:
     )
 
 
+#: How much of an ``Accept`` header is read to choose the format.
+MAX_ACCEPT: t.Final = 4096
+
+
 def choose_format(
     state: AppState, problem: Problem, settings: Settings, environ: t.Mapping[str, t.Any]
 ) -> Format:
@@ -101,6 +105,10 @@ def choose_format(
     else the scope's, else ``problem`` when the client prefers it."""
     spec = problem.format or settings.format
     accept = environ.get("HTTP_ACCEPT", "") if settings.problem_on_accept else ""
+    if len(accept) > MAX_ACCEPT:
+        # A header of hundreds of KB (many joined) parses for tenths of a
+        # second: its first entries, whole, are what any client means.
+        accept = accept[:MAX_ACCEPT].rpartition(",")[0]
     if "problem+json" in accept.lower():  # media types ignore case
         # Parameters (``; charset=utf-8``) aside: Werkzeug matches none with them.
         mimetypes = MIMEAccept(

@@ -355,6 +355,31 @@ def test_accept_problem_json(app: Flask, accept: str, mimetype: str) -> None:
     assert response.mimetype == mimetype
 
 
+def test_only_the_head_of_a_huge_accept_header_is_parsed(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hundreds of KB of Accept (gunicorn joins repeated headers) took ~0.4 s
+    # of parsing per error, a hundred times a plain 404.
+    from werkzeug.http import parse_accept_header as parse
+
+    from flask_apierrors import rendering
+
+    parsed: list[int] = []
+
+    def measured(value: str, *args: t.Any) -> t.Any:
+        parsed.append(len(value))
+        return parse(value, *args)
+
+    monkeypatch.setattr(rendering, "parse_accept_header", measured)
+    filler = ", ".join(f"text/x-{i}" for i in range(20_000))
+    client = app.test_client()
+    first = client.get("/nothing", headers={"Accept": "application/problem+json, " + filler})
+    assert first.mimetype == "application/problem+json"
+    last = client.get("/nothing", headers={"Accept": filler + ", application/problem+json"})
+    assert last.mimetype == "application/json"
+    assert len(parsed) == 1 and parsed[0] <= rendering.MAX_ACCEPT
+
+
 def test_problem_on_accept_can_be_switched_off(make_app: MakeApp) -> None:
     app, _ = make_app(problem_on_accept=False)
     headers = {"Accept": "application/problem+json"}
