@@ -57,11 +57,11 @@ class ApiErrors:
     (:func:`~flask_apierrors.state.get_state`).
 
     :param app: The app to set up now.
-    :param format: The body format (``APIERRORS_FORMAT``).
     :param catalog: The error catalog; defaults to :meth:`Catalog.default`.
-    :param options: Any other setting of :class:`~flask_apierrors.config.Settings`
+    :param options: Any setting of :class:`~flask_apierrors.config.Settings`
         (or of a feature), by its lower-case name (``APIERRORS_<NAME>`` in
-        ``app.config``).
+        ``app.config``): ``format=`` (``APIERRORS_FORMAT``), the body
+        format, most often.
 
     .. versionadded:: 0.1
     """

@@ -206,7 +206,8 @@ def _plain(
     value: t.Any, default: t.Callable[[t.Any], t.Any], depth: int, ancestors: set[int]
 ) -> t.Any:
     """A copy of ``value`` made only of JSON types: non-finite floats are
-    ``None``, keys are text, values of no JSON form are :func:`_text_of`."""
+    ``None``, keys are text, values of no JSON form go through ``default``
+    (the provider's), else :func:`_text_of`."""
     if value is None or isinstance(value, (str, bool)):
         return value
     if isinstance(value, int):

@@ -1,8 +1,11 @@
 """The retry policy of the whole package: the client's retries and the
 upstream calls' (:class:`flask_apierrors.upstream.Retry` names its parameters).
 Backoff, jitter, the bounds on attempts and time, what is retried and how a
-``Retry-After`` is honoured: :meth:`RetryPolicy.wait` alone decides;
-:class:`Attempts` is the step of every retry loop, sync or async.
+``Retry-After`` is honoured: :meth:`RetryPolicy.wait` decides every retry
+of the loops (:meth:`RetryPolicy.delay_for` is the wait alone, with no
+check of kind, status, attempts or time, for callers that loop
+themselves); :class:`Attempts` is the step of every retry loop, sync or
+async.
 
 No retry library: urllib3's ``Retry`` lives inside urllib3's pools (no httpx,
 no async, no wrapped call); tenacity or stamina would add a dependency to a
