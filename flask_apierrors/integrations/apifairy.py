@@ -15,8 +15,11 @@ ApiErrors is off; a handler of the app's own for the class
 ``APIFairy(app)`` may come before or after ``ApiErrors(app)``: the handler
 is looked for at ``init_app`` and again at the first request.
 
-APIFairy's ``@authenticate`` is Flask-HTTPAuth's ``login_required``: see
-:func:`flask_apierrors.integrations.httpauth.api_errors`.
+APIFairy's ``@authenticate(auth)`` is Flask-HTTPAuth's ``login_required``;
+the auth objects it names on the app's views get
+:func:`~flask_apierrors.integrations.httpauth.api_errors` (at ``init_app``
+and at the first request), so their 401 and 403 are ApiErrors' too, not
+Flask-HTTPAuth's text; their own callbacks answer where ApiErrors is off.
 
 .. versionadded:: 0.2
 """
@@ -27,6 +30,8 @@ import sys
 import typing as t
 
 from . import adoption
+from .httpauth import api_errors
+from .httpauth import route_auths
 
 if t.TYPE_CHECKING:
     from ..plugins import Plugin
@@ -63,7 +68,10 @@ def convert_validation_error(e: BaseException, ctx: Context) -> Problem | None:
 def _take_over(state: AppState) -> None:
     cls = _error_class()
     if cls is not None and adoption.app_handler(state.app, cls) is not None:
+        # APIFairy is set up on this app (its init_app registers the handler).
         adoption.take_over(state, cls, convert_validation_error, framework="apifairy")
+        for auth in route_auths(state.app):
+            api_errors(auth)
 
 
 def _name_callback(state: AppState) -> None:

@@ -188,23 +188,6 @@ def _setup(state: AppState) -> None:
     _adopt_auth_callbacks(app)
 
 
-def _route_auths(app: t.Any) -> abc.Iterator[t.Any]:
-    """The auth objects of the app's ``auth_required`` (kept in the ``_spec``
-    of views, of a ``MethodView``'s methods and of ``before_request``
-    functions)."""
-    specs: list[t.Any] = []
-    for view in app.view_functions.values():
-        specs.append(getattr(view, "_spec", None))
-        method_specs = getattr(view, "_method_spec", None)
-        if isinstance(method_specs, abc.Mapping):
-            specs.extend(method_specs.values())
-    for funcs in app.before_request_funcs.values():
-        specs.extend(getattr(f, "_spec", None) for f in funcs)
-    for spec in specs:
-        if isinstance(spec, abc.Mapping) and spec.get("auth") is not None:
-            yield spec["auth"]
-
-
 def _adopt_auth_callbacks(app: t.Any) -> None:
     """Auth objects with an error callback of the app's own
     (``@auth.error_processor``, ``@auth.error_handler``) would answer in
@@ -214,11 +197,12 @@ def _adopt_auth_callbacks(app: t.Any) -> None:
     from apiflask.security import _AuthBase
 
     from .httpauth import api_errors
+    from .httpauth import members
+    from .httpauth import route_auths
 
     default = _AuthBase._auth_error_handler
-    for auth in _route_auths(app):
-        members = (auth.main_auth, *auth.additional_auths) if hasattr(auth, "main_auth") else ()
-        for member in members or (auth,):
+    for auth in route_auths(app):
+        for member in members(auth):
             callback = getattr(member, "auth_error_callback", None)
             if callback is not None and getattr(callback, "__wrapped__", None) is not default:
                 api_errors(member)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import typing as t
 import weakref
+from collections import abc
 
 from flask import current_app
 from werkzeug.exceptions import Forbidden
@@ -41,7 +42,7 @@ from . import adoption
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-__all__ = ["AuthForbidden", "AuthRequired", "api_errors"]
+__all__ = ["AuthForbidden", "AuthRequired", "api_errors", "members", "route_auths"]
 
 A = t.TypeVar("A")
 
@@ -113,9 +114,7 @@ def api_errors(auth: A) -> A:
 
     .. versionadded:: 0.2
     """
-    target: t.Any = auth
-    members = (target.main_auth, *target.additional_auths) if hasattr(target, "main_auth") else ()
-    for member in members or (target,):
+    for member in members(auth):
         if member not in _DONE:
             callback = _Callback(member, getattr(member, "auth_error_callback", None))
             member.error_handler(callback)
@@ -138,3 +137,27 @@ def _later_handler(member: t.Any, callback: _Callback) -> t.Callable[[t.Any], t.
         return wrapped
 
     return error_handler
+
+
+def members(auth: t.Any) -> tuple[t.Any, ...]:
+    """The auth objects of a ``MultiAuth``, else ``(auth,)``."""
+    if hasattr(auth, "main_auth"):
+        return (auth.main_auth, *auth.additional_auths)
+    return (auth,)
+
+
+def route_auths(app: t.Any) -> abc.Iterator[t.Any]:
+    """The auth objects APIFlask's ``auth_required`` and APIFairy's
+    ``authenticate`` keep in the ``_spec`` of the app's views, of a
+    ``MethodView``'s methods and of ``before_request`` functions."""
+    specs: list[t.Any] = []
+    for view in app.view_functions.values():
+        specs.append(getattr(view, "_spec", None))
+        method_specs = getattr(view, "_method_spec", None)
+        if isinstance(method_specs, abc.Mapping):
+            specs.extend(method_specs.values())
+    for funcs in app.before_request_funcs.values():
+        specs.extend(getattr(f, "_spec", None) for f in funcs)
+    for spec in specs:
+        if isinstance(spec, abc.Mapping) and spec.get("auth") is not None:
+            yield spec["auth"]

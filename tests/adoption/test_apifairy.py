@@ -198,3 +198,59 @@ def test_the_apps_own_handler_for_the_class_keeps_answering(
         response = app.test_client().get("/pets?page=x")
     assert response.get_json() == {"mine": {"query": {"page": ["Not a valid integer."]}}}
     assert caplog.records == []
+
+
+@pytest.mark.parametrize("apierrors_first", [True, False])
+def test_an_authenticate_auth_answers_through_apierrors_without_api_errors(
+    apierrors_first: bool,
+) -> None:
+    # Forgetting api_errors(auth) gave Flask-HTTPAuth's text/html
+    # "Unauthorized Access" on a JSON API, with no word of warning.
+    app = Flask("fairy_auth")
+    set_up(app, APIFairy().init_app, apierrors_first)
+    auth = HTTPBasicAuth(realm="pets")
+
+    @auth.verify_password  # type: ignore[untyped-decorator]
+    def verify(username: str, password: str) -> str | None:
+        return None
+
+    @app.get("/me")
+    @authenticate(auth)  # type: ignore[untyped-decorator]
+    def me() -> dict[str, str]:
+        return {"me": "?"}
+
+    response = app.test_client().get("/me")
+    assert_api_error(response, "unauthorized", app=app)
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="pets"'
+
+
+def test_an_authenticate_auth_keeps_its_callback_where_apierrors_is_off() -> None:
+    app = Flask("fairy_auth_off")
+    APIFairy(app)
+    errors = ApiErrors(app)
+    pages = Blueprint("pages", __name__, url_prefix="/pages")
+    errors.override(pages, enabled=False)
+    auth = HTTPBasicAuth()
+
+    @auth.verify_password  # type: ignore[untyped-decorator]
+    def verify(username: str, password: str) -> str | None:
+        return None
+
+    @auth.error_handler  # type: ignore[untyped-decorator]
+    def mine(status: int) -> tuple[str, int]:
+        return "<p>sign in</p>", status
+
+    @pages.get("/me")
+    @authenticate(auth)  # type: ignore[untyped-decorator]
+    def page() -> str:
+        return "me"
+
+    @app.get("/api/me")
+    @authenticate(auth)  # type: ignore[untyped-decorator]
+    def api_me() -> dict[str, str]:
+        return {"me": "?"}
+
+    app.register_blueprint(pages)
+    client = app.test_client()
+    assert_api_error(client.get("/api/me"), "unauthorized", app=app)
+    assert client.get("/pages/me").text == "<p>sign in</p>"
