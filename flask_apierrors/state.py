@@ -9,6 +9,7 @@ catalog. Everything else, features and tools alike, reads it through
 
 from __future__ import annotations
 
+import re
 import threading
 import typing as t
 import weakref
@@ -41,6 +42,8 @@ S = t.TypeVar("S")
 HeaderFixer = t.Callable[[int, list[tuple[str, str]]], list[tuple[str, str]]]
 
 EXTENSION_KEY: t.Final = "apierrors"
+
+_SLASHES: t.Final = re.compile("/{2,}")
 
 
 class Scope:
@@ -159,6 +162,8 @@ class AppState:
             if key in overrides:
                 return self._scope(key)
         if not blueprints:
+            if "//" in path:  # as Werkzeug's routing reads it (merge_slashes)
+                path = _SLASHES.sub("/", path)
             for prefix, name in self._prefix_map():
                 if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
                     return self._scope(name)

@@ -464,6 +464,19 @@ def test_blueprint_override(register_first: bool, method: str, path: str, status
     assert "detail" in response.get_json()
 
 
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/api//v1/nothing", 404), ("/api///v1/nothing", 404), ("/api//v1/jobs/7", 308)],
+)
+def test_a_path_with_repeated_slashes_is_in_the_scope_routing_reads(path: str, status: int) -> None:
+    # Werkzeug routes "/api//v1/..." as "/api/v1/...": its routing 404, and
+    # the redirect to the merged path, came in the app's format.
+    app, _ = _blueprint_app(register_first=True)
+    response = app.test_client().get(path)
+    assert response.status_code == status
+    assert "detail" in response.get_json()
+
+
 @pytest.mark.parametrize("path", ["/nothing", "/api/v10/x", "/api"])
 def test_outside_the_prefix_the_app_format_applies(path: str) -> None:
     app, _ = _blueprint_app(register_first=True)
