@@ -7,6 +7,10 @@
   threads, so that event streams and slow upstream calls do not hold a whole
   worker. The default is 1 worker with in-memory limits (they are per
   process) and 2 with ``EXAMPLE_APP_RATELIMIT_STORAGE_URI`` set to Redis;
+- the ``gthread`` worker, unless ``-k``/``--worker-class`` on the command
+  line or in ``GUNICORN_CMD_ARGS`` chooses another. With ``sync`` the default
+  is 1 thread: gunicorn runs ``gthread`` for ``sync`` with more threads, so
+  only an explicit ``GUNICORN_THREADS`` or ``--threads`` above 1 does that;
 - when ``EXAMPLE_APP_GENERATION_SERVICE_URL`` is not set, starts the local
   stand-in service (:mod:`example_app.standin`) on a free loopback port for
   the workers, and stops it with gunicorn;
@@ -20,9 +24,12 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import typing as t
+
+from gunicorn.config import Config
 
 # gunicorn put the working directory (--chdir) on sys.path before reading this file.
 from example_app.logs import logging_config
@@ -45,13 +52,37 @@ def _count(name: str, default: str) -> int:
     return number
 
 
+def _chosen_worker_class(default: str) -> str:
+    """The worker class given to gunicorn by ``-k``/``--worker-class``: on
+    the command line, else in ``GUNICORN_CMD_ARGS``, else ``default`` (the
+    order in which gunicorn lets them win over this file). Read with
+    gunicorn's own parser, which has already accepted the same arguments."""
+    if __name__ != "__config__":
+        # Not read by gunicorn (runpy in a test): sys.argv is another program's.
+        return default
+    parser = Config().parser()
+    for args in (sys.argv[1:], shlex.split(os.environ.get("GUNICORN_CMD_ARGS", ""))):
+        chosen = parser.parse_known_args(args)[0].worker_class
+        if chosen:
+            return str(chosen)
+    return default
+
+
+def _is_sync(worker: str) -> bool:
+    """Whether gunicorn takes ``worker`` for its sync worker (which it turns
+    into ``gthread`` when there is more than one thread)."""
+    return worker == "sync" or worker.endswith("SyncWorker")
+
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # In-memory limits are per process: one worker keeps them exact, unless a
 # shared (Redis) storage is configured.
 _shared_limits = os.environ.get("EXAMPLE_APP_RATELIMIT_STORAGE_URI", "memory://")
 workers = _count("WEB_CONCURRENCY", "1" if _shared_limits == "memory://" else "2")
-threads = _count("GUNICORN_THREADS", "8")
 worker_class = "gthread"
+# One thread for the sync worker, unless more are asked for: gunicorn would
+# run gthread instead.
+threads = _count("GUNICORN_THREADS", "1" if _is_sync(_chosen_worker_class(worker_class)) else "8")
 timeout = 60
 graceful_timeout = 10
 accesslog = "-"

@@ -1012,6 +1012,70 @@ def test_a_file_name_with_control_characters_is_refused(
     assert sum(standin.submissions.values()) == 0
 
 
+#: File names of 256 bytes of UTF-8 and more, and what the refusal echoes of them.
+TOO_LONG_NAMES: t.Final = [
+    ("a" * 252 + ".png", "a" * 200 + "...[truncated]"),
+    ("é" * 126 + ".png", "é" * 126 + ".png"),  # 130 characters, 256 bytes
+    ("a" * 100_000 + ".png", "a" * 200 + "...[truncated]"),
+]
+#: File names of 255 bytes of UTF-8: the longest accepted.
+LONGEST_NAMES: t.Final = ["a" * 251 + ".png", "é" * 125 + "a.png", "☕" * 83 + "ab.jpg"]
+
+
+def stored(app: Flask) -> tuple[list[str], int]:
+    """The files under the instance's uploads, and the count of jobs."""
+    uploads = Path(app.instance_path, "uploads")
+    files = sorted(str(p) for p in uploads.rglob("*")) if uploads.exists() else []
+    conn = sqlite3.connect(Path(app.instance_path, "example_app.sqlite3"))
+    try:
+        (jobs,) = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()
+    finally:
+        conn.close()
+    return files, int(jobs)
+
+
+@pytest.mark.parametrize(("name", "echoed"), TOO_LONG_NAMES)
+def test_a_file_name_over_255_bytes_is_refused_at_upload(
+    generating: tuple[Flask, FlaskClient], standin: StandinService, name: str, echoed: str
+) -> None:
+    app, client = generating
+    response = batch(client, (PNG, "ok.png"), (PNG, name))
+    body = response.get_json()
+    assert response.status_code == 400, body
+    assert normalized(body) == {
+        "error": True,
+        "error_code": "VALIDATION_ERROR",
+        "message": "Request validation failed",
+        "details": {
+            "validation_errors": [
+                {
+                    "field": "files",
+                    "message": "File name must be at most 255 bytes (UTF-8)",
+                    "invalid_value": echoed,
+                }
+            ]
+        },
+    }
+    # Nothing stored, not even the batch's good file; nothing generated.
+    assert stored(app) == ([], 0)
+    assert sum(standin.submissions.values()) == 0
+
+
+@pytest.mark.parametrize("name", LONGEST_NAMES)
+def test_a_file_name_of_255_bytes_is_generated(
+    generating: tuple[Flask, FlaskClient], standin: StandinService, name: str
+) -> None:
+    assert len(name.encode()) == 255
+    _, client = generating
+    response = batch(client, (PNG, name))
+    assert response.status_code == 202, response.get_json()
+    job_id = response.get_json()["job_id"]
+    record = wait_for_file(client, job_id, "file_001", "completed", "failed")
+    assert (record["status"], record["filename"]) == ("completed", name)
+    assert model_of(client, job_id, "file_001").data == glb(name, PNG)
+    assert standin.submissions[name] == 1
+
+
 def settings_job_id(job_id: str) -> bool:
     import re
 

@@ -32,6 +32,7 @@ import requests
 from example_app import create_app
 from example_app import db
 from example_app.standin import StandinService
+from example_app.standin import glb
 from tests.support.seeds import seed_examples
 from tests.support.servers import GunicornServer
 from tests.support.servers import RedisServer
@@ -681,6 +682,31 @@ def test_generation_is_retried_three_times(main: Server, standin: StandinService
     job_id = generated(main, "fail-again.png")
     assert standin.submissions["fail-again.png"] - before == 4
     assert model(main, job_id).json()["detail"]["code"] == "FAL_API_ERROR"
+
+
+def test_a_file_name_over_255_bytes_is_the_clients_error(
+    main: Server, standin: StandinService
+) -> None:
+    """Refused at upload (400), not generated until the service refuses the
+    header (a 502 blamed on it); 255 bytes still make a model."""
+    uploads = main.instance / "uploads"
+    jobs_before = sorted(uploads.glob("*"))
+    name = "a" * 100_000 + ".png"
+    refused = batch(main, (PNG, "ok.png"), (PNG, name))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["details"]["validation_errors"] == [
+        {
+            "field": "files",
+            "message": "File name must be at most 255 bytes (UTF-8)",
+            "invalid_value": "a" * 200 + "...[truncated]",
+        }
+    ]
+    assert sorted(uploads.glob("*")) == jobs_before
+    assert standin.submissions[name] == 0
+    longest = "é" * 125 + "a.png"
+    job_id = generated(main, longest)
+    assert model(main, job_id).content == glb(longest, PNG)
+    assert standin.submissions[longest] == 1
 
 
 def test_success_paths(main: Server) -> None:
