@@ -13,6 +13,7 @@ from flask import Blueprint
 from flask import Flask
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import got_request_exception
 from flask import has_app_context
 from flask import has_request_context
@@ -110,9 +111,10 @@ class ApiErrors:
         app.extensions[EXTENSION_KEY] = state
         self._apps.add(app)
         self._newest.app = self._newest_any = weakref.ref(app)
-        # The app of the context active meanwhile (a test's, pushed in
-        # setUp): setup calls made under that context are for this app.
-        outer = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+        # The app context active meanwhile (a test's, pushed in setUp), by
+        # its ``g``, which each context has its own of: setup calls made
+        # under that very context are for this app, while it has not served.
+        outer = g._get_current_object() if has_app_context() else None
         self._newest.outer = weakref.ref(outer) if outer is not None else None
 
         for exc_type in EXCEPTION_TYPES:
@@ -145,8 +147,11 @@ class ApiErrors:
         call = (method, args, kwargs)
         app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
         outer = getattr(self._newest, "outer", None)
-        if app is not None and outer is not None and outer() is app:
-            app = self._newest.app()  # a factory's app, set up under another's context
+        if app is not None and outer is not None and outer() is g._get_current_object():
+            # A factory's app, set up under another app's context.
+            factory_app = self._newest.app()
+            if factory_app is not None and not get_state(factory_app).served:
+                app = factory_app
         if app not in self._apps:
             newest = getattr(self._newest, "app", None) or self._newest_any
             app = newest() if newest is not None else None

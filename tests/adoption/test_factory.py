@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import typing as t
+import unittest
 
 import pytest
 from flask import Blueprint
@@ -172,3 +173,56 @@ def test_a_factory_run_under_another_apps_context_sets_up_its_own_app() -> None:
         assert pushed.test_client().get("/api/x").get_json()["error_code"] == "NOT_FOUND"
         assert sqlite3.OperationalError in other.error_handler_spec[None][None]
         assert sqlite3.OperationalError not in pushed.error_handler_spec[None][None]
+
+
+def test_a_later_context_of_the_first_app_is_for_the_first_app() -> None:
+    # The factory's app was remembered as the target of every call made
+    # under the first app, in any later context of it: the calls went to
+    # the factory's app, or raised once it had served.
+    shared = ApiErrors()
+    first = Flask("first_app")
+    shared.init_app(first)
+    v1 = Blueprint("v1", __name__, url_prefix="/v1")
+    v1.add_url_rule("/x", "x", lambda: {})
+    first.register_blueprint(v1)
+    with first.app_context():
+        second = Flask("second_app")
+        shared.init_app(second)
+    for served in (False, True):
+        if served:
+            second.test_client().get("/")
+        with first.app_context():
+            shared.override(v1, format="detail" if served else "error_code")
+    assert "detail" in first.test_client().get("/v1/nope").get_json()
+    assert second.test_client().get("/v1/nope").get_json()["error"] == "not_found"
+
+
+class RepeatedSetUp(unittest.TestCase):
+    """Each setUp pushes the shared app's context and repeats its setup
+    call; one test builds another app with the factory meanwhile."""
+
+    errors = ApiErrors()
+    v1 = Blueprint("repeated", __name__, url_prefix="/v1")
+    v1.add_url_rule("/x", "x", lambda: {})
+    app = Flask("repeated_app")
+    errors.init_app(app)
+    app.register_blueprint(v1)
+
+    def setUp(self) -> None:
+        self.context = self.app.app_context()
+        self.context.push()
+        self.errors.override(self.v1, format="detail")  # the same call: harmless
+
+    def tearDown(self) -> None:
+        self.context.pop()
+
+    def test_1_another_app(self) -> None:
+        other = Flask("other_app")
+        self.errors.init_app(other)
+        self.assertEqual(other.test_client().get("/v1/nope").get_json()["error"], "not_found")
+
+    def test_2_the_shared_app(self) -> None:
+        self.assertIn("detail", self.app.test_client().get("/v1/nope").get_json())
+
+    def test_3_the_shared_app_again(self) -> None:
+        self.assertIn("detail", self.app.test_client().get("/v1/nope").get_json())
