@@ -246,7 +246,7 @@ def check_options(
 def check_scoped(options: t.Mapping[str, t.Any]) -> None:
     """Like :func:`check_options`, for a blueprint override: also raise
     TypeError for a setting that holds for the whole app only, and
-    ValueError for a value its settings class refuses."""
+    ValueError for a value not of its declared type."""
     check_options(options)
     wide = sorted(
         f.name
@@ -259,15 +259,11 @@ def check_scoped(options: t.Mapping[str, t.Any]) -> None:
             f"{', '.join(wide)}: app-wide setting(s), not for one blueprint; set them on"
             " ApiErrors(...) or in app.config."
         )
-    # Values too, now: an override made before any app is set up is
-    # applied at init_app, too late to name the call that was wrong.
+    # Each value's type too, now: an override made before any app is set up
+    # is applied at init_app. What holds only together with the app's other
+    # settings is checked against them (AppState.add_override).
     for cls in _GROUPS:
-        try:
-            default = cls()
-        except TypeError:  # a settings class with required fields: types only
-            read_values(cls, options)
-        else:
-            merged(default, options)
+        read_values(cls, options)
 
 
 def merged(settings: S, options: t.Mapping[str, t.Any]) -> S:

@@ -241,8 +241,38 @@ def test_an_override_checks_feature_settings_as_setup_does(
     errors = ApiErrors(app) if app_first else ApiErrors()
     with pytest.raises(ValueError, match=r"^APIERRORS_[A-Z_]+=.* is not valid"):
         errors.override(Blueprint("v1", __name__), **options)
-    if not app_first:
-        errors.init_app(app)  # nothing was kept
+        # Before any app: a wrong type at once, the rest at setup.
+        errors.init_app(app)
+
+
+def test_an_override_before_any_app_refuses_a_wrong_type_at_once() -> None:
+    errors = ApiErrors()
+    with pytest.raises(ValueError, match=r"^APIERRORS_MAX_VALIDATION_ERRORS='many' is not"):
+        errors.override(Blueprint("v1", __name__), max_validation_errors="many")
+    errors.init_app(Flask(__name__))  # nothing was kept
+
+
+def test_an_override_is_checked_with_the_apps_settings() -> None:
+    # A settings class of the app's whose values hold only together.
+    @dataclasses.dataclass(frozen=True)
+    class Paging:
+        page_max_size: int = 100
+        page_default_size: int = 20
+
+        def __post_init__(self) -> None:
+            if self.page_default_size > self.page_max_size:
+                config.invalid("page_default_size", self.page_default_size, "at most page_max_size")
+
+    config.register_settings(Paging)
+    try:
+        app = Flask(__name__)
+        app.config["APIERRORS_PAGE_MAX_SIZE"] = 500
+        errors = ApiErrors(app)
+        errors.override(Blueprint("v1", __name__), page_default_size=200)
+        with pytest.raises(ValueError, match="^APIERRORS_PAGE_DEFAULT_SIZE=900"):
+            errors.override(Blueprint("v2", __name__), page_default_size=900)
+    finally:
+        config._GROUPS.pop(Paging)
 
 
 @pytest.mark.parametrize(
