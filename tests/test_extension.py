@@ -475,6 +475,10 @@ def test_a_path_with_repeated_slashes_is_in_the_scope_routing_reads(path: str, s
     response = app.test_client().get(path)
     assert response.status_code == status
     assert "detail" in response.get_json()
+    # Routing that keeps the slashes keeps them for the scope too.
+    app, _ = _blueprint_app(register_first=True)
+    app.url_map.merge_slashes = False
+    assert app.test_client().get(path).get_json()["error"] == "not_found"
 
 
 @pytest.mark.parametrize("path", ["/nothing", "/api/v10/x", "/api"])
