@@ -62,7 +62,10 @@ def _chosen_worker_class(default: str) -> str:
         return default
     parser = Config().parser()
     for args in (sys.argv[1:], shlex.split(os.environ.get("GUNICORN_CMD_ARGS", ""))):
-        chosen = parser.parse_known_args(args)[0].worker_class
+        try:
+            chosen = parser.parse_known_args(args)[0].worker_class
+        except SystemExit:  # another program's arguments (gunicorn embedded)
+            continue
         if chosen:
             return str(chosen)
     return default
@@ -71,7 +74,7 @@ def _chosen_worker_class(default: str) -> str:
 def _is_sync(worker: str) -> bool:
     """Whether gunicorn takes ``worker`` for its sync worker (which it turns
     into ``gthread`` when there is more than one thread)."""
-    return worker == "sync" or worker.endswith("SyncWorker")
+    return worker in ("sync", "egg:gunicorn#sync") or worker.endswith("SyncWorker")
 
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

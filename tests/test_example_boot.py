@@ -160,6 +160,10 @@ def test_gunicorn_runs_the_worker_class_it_is_given(
         (["-k", "gthread"], "-k sync", 8),
         ([], None, 8),
         (["-w", "2", "example_app.wsgi:app"], None, 8),
+        (["-k", "egg:gunicorn#sync"], None, 1),
+        # A program that embeds gunicorn: its own arguments are not gunicorn's.
+        (["--workers", "auto"], None, 8),
+        (["--workers", "auto"], "-k sync", 1),
     ],
 )
 def test_gunicorn_configuration_gives_the_sync_worker_one_thread(
