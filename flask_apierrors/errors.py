@@ -79,6 +79,10 @@ class ApiError(HTTPException):
     problem_type: str | None = None
     #: Members only the ``problem`` format renders (``violated-policies`` ...).
     problem_members: t.Mapping[str, t.Any] = MappingProxyType({})
+    #: A 5xx of this class is reported to monitoring (Flask's
+    #: ``got_request_exception``: Sentry, OpenTelemetry ...); ``False`` for
+    #: answers given on purpose rather than faults (maintenance, overload).
+    monitored: bool = True
 
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)

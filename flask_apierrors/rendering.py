@@ -229,9 +229,11 @@ def report(
     """Log a rendered error (:func:`log_problem`) and, for a 5xx, tell
     monitoring once: Sentry, Rollbar, OpenTelemetry ... listen to Flask's
     ``got_request_exception``, which Flask sends only for the errors it
-    found unhandled."""
+    found unhandled. Not for an error whose class says it is no fault
+    (:attr:`ApiError.monitored <flask_apierrors.ApiError.monitored>`)."""
     log_problem(app_logger or app.logger, problem, e, ids, log_client_errors=log_client_errors)
-    if problem.status >= 500 and ids is not None and not ids.unhandled:
+    monitored = getattr(e, "monitored", True) is not False
+    if problem.status >= 500 and ids is not None and not ids.unhandled and monitored:
         ids.unhandled = True
         ids.signalled = e
         got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=e)

@@ -70,6 +70,8 @@ class MaintenanceError(UnavailableError):
 
     error_code = "service_unavailable"
     message = "Service temporarily unavailable for maintenance"
+    #: Planned: one Sentry event per request of a maintenance would be noise.
+    monitored = False
 
     def __init__(
         self,
@@ -101,6 +103,8 @@ class OverloadedError(UnavailableError):
 
     message = "System temporarily overloaded"
     error_code = "service_unavailable"
+    #: The app's own decision to shed load, not a fault.
+    monitored = False
 
     def __init__(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import logging
 import sqlite3
 import threading
 import typing as t
@@ -169,6 +170,39 @@ def test_sentry_captures_each_5xx_once(
 def test_sentry_does_not_capture_client_errors(sentry_events: list[dict[str, t.Any]]) -> None:
     assert make_app().test_client().get("/client-error").status_code == 404
     assert exception_types(sentry_events) == []
+
+
+def test_maintenance_and_overload_are_not_reported_as_faults(
+    sentry_events: list[dict[str, t.Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every request of a maintenance window was a Sentry error event.
+    from flask_apierrors.availability import Maintenance
+    from flask_apierrors.availability import OverloadedError
+    from flask_apierrors.availability import UnavailableError
+
+    down = Flask("down")
+    ApiErrors(down, maintenance=True)
+    Maintenance(down)
+    busy = make_app()
+
+    @busy.get("/busy")
+    def overloaded() -> t.NoReturn:
+        raise OverloadedError(retry_after=30)
+
+    @busy.get("/unavailable")
+    def unavailable() -> t.NoReturn:
+        raise UnavailableError("The database is down")
+
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            assert down.test_client().get("/anything").status_code == 503
+            assert busy.test_client().get("/busy").status_code == 503
+    # Still logged, at WARNING, once per request.
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 6
+    assert exception_types(sentry_events) == []
+    # A 503 of a fault still is reported.
+    assert busy.test_client().get("/unavailable").status_code == 503
+    assert exception_types(sentry_events) == ["UnavailableError"]
 
 
 @pytest.fixture
