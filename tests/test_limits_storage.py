@@ -80,6 +80,24 @@ def test_one_warning_skips_and_one_info_per_outage(caplog: pytest.LogCaptureFixt
     assert "skipped it meanwhile" in levels[1][1]
 
 
+def test_apps_of_both_policies_on_one_storage_are_each_told(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # One WARNING per outage named only the policy of the app that met the
+    # outage first: "requests pass unchecked" while another app's got 503s.
+    guard, backend = StorageGuard("shared", retry_interval=60), Backend()
+    backend.down = True
+    with caplog.at_level(logging.WARNING, logger="flask_apierrors.limits"):
+        for _ in range(3):
+            assert _call(guard, backend, fail_open=True) == "fallback"
+            with pytest.raises(StorageUnavailable):
+                _call(guard, backend, fail_open=False)
+    told = [r.getMessage() for r in caplog.records]
+    assert len(told) == 2
+    assert "pass unchecked (fail-open)" in told[0] and "get 503 (fail-closed)" in told[1]
+    assert all("(ConnectionError)" in line for line in told)
+
+
 @pytest.mark.parametrize(
     ("reply", "named"),
     [

@@ -78,6 +78,9 @@ class StorageGuard:
         self._skipped = 0
         self._pending: collections.deque[_Kept] = collections.deque()
         self._dropped = 0
+        #: What failed (as logged), and the policies told of it, this outage.
+        self._cause = ""
+        self._told: set[bool] = set()
 
     @property
     def pending(self) -> int:
@@ -129,9 +132,10 @@ class StorageGuard:
                     if self._down_since is not None:
                         self._recovered()
                     return result
-            self._failed(failure, fail_open)
+            self._failed(failure)
         if keep > 0:
             self.keep(op, args, keep, errors)
+        self._tell(fail_open)
         return self._unavailable(fallback, fail_open or not refuse)
 
     def keep(
@@ -185,24 +189,32 @@ class StorageGuard:
             self._skipped += 1
             return False
 
-    def _failed(self, exc: BaseException, fail_open: bool) -> None:
+    def _failed(self, exc: BaseException) -> None:
         with self._lock:
             now = time.monotonic()
             self._next_probe = now + self.retry_interval
-            first = self._down_since is None
-            if first:
+            if self._down_since is None:
                 self._down_since = now
                 self._skipped = 0
+                self._cause = _failure(exc)
+                self._told.clear()
             else:
                 self._skipped += 1
-        if first:
-            logger.warning(
-                "Limit storage %s %s: requests %s until it answers again; retrying every %gs",
-                self.name,
-                _failure(exc),
-                "pass unchecked (fail-open)" if fail_open else "get 503 (fail-closed)",
-                self.retry_interval,
-            )
+
+    def _tell(self, fail_open: bool) -> None:
+        """One WARNING per outage for each policy of the apps that met it
+        (apps sharing a storage may differ)."""
+        with self._lock:
+            if fail_open in self._told or self._down_since is None:
+                return
+            self._told.add(fail_open)
+        logger.warning(
+            "Limit storage %s %s: requests %s until it answers again; retrying every %gs",
+            self.name,
+            self._cause,
+            "pass unchecked (fail-open)" if fail_open else "get 503 (fail-closed)",
+            self.retry_interval,
+        )
 
     def _recovered(self) -> None:
         with self._lock:
