@@ -392,3 +392,21 @@ def test_a_format_the_error_did_not_choose_still_fails() -> None:
         assert_api_error(client.get("/legacy-thing-as-error-code"), "legacy_thing", 410, app=app)
     with pytest.raises(AssertionError, match="the 'error' format spells it 'job_not_found'"):
         assert_api_error(client.get("/legacy/jobs/j1"), "job_not_found", app=app, format="error")
+
+
+@pytest.mark.parametrize("fmt", ["error", "error_code"])
+def test_another_code_is_reported_once_and_plainly(fmt: str) -> None:
+    # It also said "code is spelled 'validation_error'; the 'error' format
+    # spells it 'conflict'", as if the spelling were the fault.
+    app = Flask("codes")
+    ApiErrors(app, format=fmt)
+
+    @app.get("/taken")
+    def taken() -> t.NoReturn:
+        raise ApiError("validation_error", status=409)
+
+    with pytest.raises(AssertionError) as failed:
+        assert_api_error(app.test_client().get("/taken"), "conflict", app=app)
+    text = str(failed.value)
+    assert "expected 'conflict'" in text
+    assert "spell" not in text
