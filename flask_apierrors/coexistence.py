@@ -56,6 +56,13 @@ _TAKEN: t.Final[t.Mapping[t.Any, tuple[str, str]]] = {
         " or register it on the blueprint of your pages (blueprint.errorhandler(500)) to"
         " keep it for their errors only.",
     ),
+    ("blueprint", Exception): (
+        # Flask asks a blueprint's handlers before the app's, for every class.
+        "The Exception handler %s of %s answers every error of its routes, HTTP errors"
+        " included, in its own shape, not ApiErrors (and `flask apierrors docs` documents"
+        " bodies it never sends).",
+        " Register it on your own exception classes instead," + _OFF,
+    ),
     ("blueprint", 500): (
         "The 500 handler %s of %s answers its unhandled exceptions instead of ApiErrors' 500"
         " (the error id its log line names never reaches the client).",
@@ -83,10 +90,18 @@ def displace(app: Flask, ours: t.Callable[..., t.Any]) -> dict[type[BaseExceptio
 
 def check(state: AppState) -> None:
     """Log the handlers registered after ApiErrors that take errors away
-    from it (called once, at the first request)."""
+    from it, and a ``PROPAGATE_EXCEPTIONS`` that does (called once, at the
+    first request)."""
     app = state.app
     ours = state.handler
     accepted = state.accepted
+    if app.config.get("PROPAGATE_EXCEPTIONS") and not (app.testing or app.debug):
+        logger.warning(
+            "PROPAGATE_EXCEPTIONS is on in app %r: Flask raises unhandled exceptions to the"
+            " server, which answers its own 500 (no JSON body, no error id) instead of"
+            " ApiErrors. Leave it unset outside tests and debugging.",
+            app.name,
+        )
     for exc_type, handler in state.displaced.items():
         if handler not in accepted:
             logger.warning(
@@ -103,7 +118,7 @@ def check(state: AppState) -> None:
         if scope and not state.scope_for((scope,), "").settings.enabled:
             continue  # left to its handlers on purpose
         for kind, handler in taken:
-            if scope and kind in (HTTPException, 500):
+            if scope and kind in (HTTPException, Exception, 500):
                 kind = ("blueprint", kind)
             found = _TAKEN.get(kind)
             if found is not None and handler != ours and handler not in accepted:

@@ -181,6 +181,49 @@ def test_an_exception_handler_is_never_replaced_and_the_advice_says_so(
     assert "your own exception classes" in warning
 
 
+def test_a_blueprints_exception_handler_is_said_to_take_its_http_errors_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Flask asks a blueprint's handlers first: its Exception handler answers
+    # the blueprint's 404s and 403s too, not only unhandled exceptions, as
+    # the warning said.
+    from flask_apierrors import ApiErrors
+
+    app = Flask("bp_exc_handler")
+    ApiErrors(app)
+    api, web = _routes(app)
+
+    @api.errorhandler(Exception)
+    def everything(e: Exception) -> tuple[dict[str, str], int]:
+        return {"status": "error"}, getattr(e, "code", 500)
+
+    app.register_blueprint(api)
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        response = app.test_client().get("/api/jobs/1")
+    assert (response.status_code, response.get_json()) == (404, {"status": "error"})
+    (warning,) = _warnings(caplog, "everything")
+    assert "blueprint 'api'" in warning
+    assert "HTTP errors included" in warning
+    assert "your own exception classes" in warning and "enabled=False" in warning
+
+
+@pytest.mark.parametrize(("testing", "warned"), [(False, 1), (True, 0)])
+def test_propagate_exceptions_outside_tests_is_named_at_the_first_request(
+    caplog: pytest.LogCaptureFixture, testing: bool, warned: int
+) -> None:
+    # Set in a base config, it made every unhandled exception the server's
+    # text 500, with no id, and nothing said why.
+    from flask_apierrors import ApiErrors
+
+    app = Flask("propagating")
+    app.config.update(PROPAGATE_EXCEPTIONS=True, TESTING=testing)
+    ApiErrors(app)
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        app.test_client().get("/missing")
+        app.test_client().get("/missing")
+    assert len(_warnings(caplog, "PROPAGATE_EXCEPTIONS is on in app 'propagating'")) == warned
+
+
 @pytest.mark.parametrize("code", [500, InternalServerError])
 def test_a_500_handler_is_named_at_the_first_request(
     caplog: pytest.LogCaptureFixture, code: t.Any
