@@ -18,6 +18,7 @@ import math
 import numbers
 import re
 import typing as t
+import weakref
 from collections import abc
 from datetime import datetime
 
@@ -49,7 +50,9 @@ def _default_for(app: Flask | None) -> t.Callable[[t.Any], t.Any]:
     return default
 
 
-_encoders: dict[tuple[t.Any, ...], json.JSONEncoder] = {}
+#: Encoders by provider (its id, checked against the provider itself: an id
+#: is reused once an app is gone) and settings.
+_encoders: dict[tuple[t.Any, ...], tuple[t.Any, json.JSONEncoder]] = {}
 
 
 def _encoder(app: Flask | None, ascii_only: bool = False) -> json.JSONEncoder:
@@ -65,20 +68,26 @@ def _encoder(app: Flask | None, ascii_only: bool = False) -> json.JSONEncoder:
         bool(getattr(provider, "sort_keys", False)),
         ascii_only or bool(getattr(provider, "ensure_ascii", False)),
     )
-    encoder = _encoders.get(key)
-    if encoder is None:
-        encoder = json.JSONEncoder(
-            default=_default_for(app),
-            ensure_ascii=key[3],
-            sort_keys=key[2],
-            allow_nan=False,
-            indent=2 if pretty else None,
-            separators=None if pretty else (",", ":"),
-        )
-        if len(_encoders) > 256:  # pragma: no cover - apps come and go
-            _encoders.clear()
-        _encoders[key] = encoder
+    found = _encoders.get(key)
+    if found is not None and found[0]() is provider:
+        return found[1]
+    encoder = json.JSONEncoder(
+        default=_default_for(app),
+        ensure_ascii=key[3],
+        sort_keys=key[2],
+        allow_nan=False,
+        indent=2 if pretty else None,
+        separators=None if pretty else (",", ":"),
+    )
+    if len(_encoders) > 256:  # pragma: no cover - apps come and go
+        _encoders.clear()
+    _encoders[key] = (weakref.ref(provider) if provider is not None else _no_provider, encoder)
     return encoder
+
+
+def _no_provider() -> None:
+    """What the cache's provider reference gives without an app."""
+    return None
 
 
 #: Provider classes -> whether their own ``dumps`` writes bodies; decided

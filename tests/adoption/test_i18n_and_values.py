@@ -419,3 +419,27 @@ def test_the_default_provider_keeps_its_fast_path() -> None:
     assert not jsonbody._writes_itself(Subclass)
     assert jsonbody._writes_itself(DefaultWithOwnDumps)
     assert jsonbody._writes_itself(OwnProvider)
+
+
+def test_an_encoder_is_never_another_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Encoders were cached by id(app.json): once an app was gone, a new
+    # app's provider could get its id, and its error bodies were written
+    # with the old provider's default (seen: 17 apps in 200).
+    from flask_apierrors import jsonbody
+
+    class Cents(DefaultJSONProvider):
+        @staticmethod
+        def default(o: t.Any) -> t.Any:
+            return int(o * 100) if isinstance(o, decimal.Decimal) else str(o)
+
+    app = Flask("cents")
+    app.json = Cents(app)
+    gone = DefaultJSONProvider(Flask("gone"))
+    stale = jsonbody._encoder(t.cast(Flask, type("A", (), {"json": gone, "debug": False})()))
+    # The gone provider's encoder, left under the id the new provider has.
+    for key, (_, encoder) in list(jsonbody._encoders.items()):
+        if encoder is stale:
+            monkeypatch.setitem(jsonbody._encoders, (id(app.json), *key[1:]), (lambda: gone, stale))
+    encoder = jsonbody._encoder(app)
+    assert encoder is not stale
+    assert json.loads(encoder.encode({"price": decimal.Decimal("1.5")})) == {"price": 150}
