@@ -100,7 +100,9 @@ class Catalog:
         return isinstance(code, str) and code.lower() in self._specs
 
     def __iter__(self) -> t.Iterator[ErrorSpec]:
-        return iter(self._specs.values())
+        # A copy: the catalog is shared by the apps of one ApiErrors, and a
+        # factory may add to it while another app reads it.
+        return iter(tuple(self._specs.values()))
 
     def __len__(self) -> int:
         return len(self._specs)

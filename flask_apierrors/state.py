@@ -356,8 +356,10 @@ class AppState:
             if self.served:
                 return
             self.first_environ = environ if environ is not None else {}
-            for callback in self._first_request:
-                callback(self)
+            # Each once: if one raises, the next request runs the rest.
+            while self._first_request:
+                self._first_request[0](self)
+                del self._first_request[0]
             self.served = True
 
     def add_header_fixer(self, fixer: HeaderFixer) -> None:

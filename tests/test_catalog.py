@@ -122,3 +122,17 @@ def test_example_details_are_frozen() -> None:
     with pytest.raises(TypeError):
         spec.example_details["a"] = 2  # type: ignore[index]
     assert spec.title == "Bad Request"
+
+
+def test_reading_the_catalog_while_a_code_is_added() -> None:
+    # One ApiErrors' catalog is shared by its apps: an app's first request
+    # read it while a factory in another thread added a code, and failed
+    # with "dictionary changed size during iteration".
+    catalog = Catalog.default()
+    seen = 0
+    for _spec in catalog:
+        if seen == 0:
+            catalog.add("plan_required", 402, "Upgrade your plan")
+        seen += 1
+    assert seen == len(catalog) - 1
+    assert catalog.get("plan_required") is not None

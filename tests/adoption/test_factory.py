@@ -226,3 +226,28 @@ class RepeatedSetUp(unittest.TestCase):
 
     def test_3_the_shared_app_again(self) -> None:
         self.assertIn("detail", self.app.test_client().get("/v1/nope").get_json())
+
+
+def test_first_request_checks_run_once_each_even_after_one_failed() -> None:
+    from flask_apierrors.state import get_state
+
+    app = Flask("first_checks")
+    ApiErrors(app)
+    state = get_state(app)
+    runs: list[str] = []
+    failures = [RuntimeError("not yet")]
+
+    def flaky(state: t.Any) -> None:
+        runs.append("flaky")
+        if failures:
+            raise failures.pop()
+
+    state.on_first_request(lambda state: runs.append("before"))
+    state.on_first_request(flaky)
+    state.on_first_request(lambda state: runs.append("after"))
+    with pytest.raises(RuntimeError):
+        state.begin_serving()
+    state.begin_serving()
+    state.begin_serving()
+    assert runs[-4:] == ["before", "flaky", "flaky", "after"]
+    assert runs.count("before") == 1 and state.served
