@@ -73,9 +73,9 @@ def test_apps_of_other_names_get_their_own_filters() -> None:
     assert logging.getLogger("factory_other") is app.logger
 
 
-def test_a_factorys_setup_calls_are_for_the_app_it_sets_up() -> None:
-    # Each app gets the format its factory call asked for: a call made after
-    # init_app is not applied to the other apps of the instance.
+def per_format_factory(name: str) -> t.Callable[[str], Flask]:
+    """A factory whose apps share one ApiErrors and one blueprint, each
+    app with the format it is asked for (an override after init_app)."""
     shared = ApiErrors()
     api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -84,12 +84,20 @@ def test_a_factorys_setup_calls_are_for_the_app_it_sets_up() -> None:
         raise ApiError("not_found")
 
     def make(fmt: str) -> Flask:
-        app = Flask("per_app_format")
+        app = Flask(name)
         shared.init_app(app)
         shared.override(api, format=fmt)
         app.register_blueprint(api)
         return app
 
+    make.errors = shared  # type: ignore[attr-defined]
+    return make
+
+
+def test_a_factorys_setup_calls_are_for_the_app_it_sets_up() -> None:
+    # Each app gets the format its factory call asked for: a call made after
+    # init_app is not applied to the other apps of the instance.
+    make = per_format_factory("per_app_format")
     apps = [(make(fmt), fmt) for fmt in ("error_code", "problem", "error_code", "detail")]
     for app, fmt in apps:
         response = app.test_client().get("/api/x")
@@ -148,20 +156,8 @@ def test_a_factory_run_under_another_apps_context_sets_up_its_own_app() -> None:
     # A test that pushed one app's context (unittest setUp) and builds a
     # second app with the factory: the factory's override went to the
     # pushed app, or raised because that app had served.
-    shared = ApiErrors()
-    api = Blueprint("api", __name__, url_prefix="/api")
-
-    @api.get("/x")
-    def x() -> t.NoReturn:
-        raise ApiError("not_found")
-
-    def make(fmt: str) -> Flask:
-        app = Flask("pushed_app")
-        shared.init_app(app)
-        shared.override(api, format=fmt)
-        app.register_blueprint(api)
-        return app
-
+    make = per_format_factory("pushed_app")
+    shared: ApiErrors = make.errors  # type: ignore[attr-defined]
     pushed = make("error_code")
     with pushed.app_context():
         assert pushed.test_client().get("/api/x").get_json()["error_code"] == "NOT_FOUND"
