@@ -94,7 +94,7 @@ def _number(value: t.Any) -> int | float | None:
     return None
 
 
-def _text(value: t.Any) -> bool:
+def is_text(value: t.Any) -> bool:
     # Lazy text too (flask-babel's lazy_gettext): ``__html__``, as Flask's
     # JSON provider tells it.
     return isinstance(value, str) or hasattr(value, "__html__")
@@ -107,10 +107,10 @@ _KINDS: t.Final[dict[str, tuple[t.Callable[[t.Any], bool], str]]] = {
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "float": (lambda v: isinstance(v, int | float) and not isinstance(v, bool), "a number"),
-    "str": (_text, "text"),
+    "str": (is_text, "text"),
     "callable": (callable, "a function"),
-    "path": (lambda v: _text(v) or isinstance(v, os.PathLike), "a path"),
-    "tuple[str, ...]": (lambda v: isinstance(v, tuple) and all(map(_text, v)), "a list of text"),
+    "path": (lambda v: is_text(v) or isinstance(v, os.PathLike), "a path"),
+    "tuple[str, ...]": (lambda v: isinstance(v, tuple) and all(map(is_text, v)), "a list of text"),
 }
 
 

@@ -162,9 +162,10 @@ class AppState:
             if key in overrides:
                 return self._scope(key)
         if not blueprints:
-            app = self._app()
-            if "//" in path and app is not None and app.url_map.merge_slashes:
-                path = _SLASHES.sub("/", path)  # as Werkzeug's routing reads it
+            if "//" in path:
+                app = self._app()
+                if app is not None and app.url_map.merge_slashes:
+                    path = _SLASHES.sub("/", path)  # as Werkzeug's routing reads it
             for prefix, name in self._prefix_map():
                 if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
                     return self._scope(name)

@@ -37,7 +37,7 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 
 from ..coexistence import handler_name
-from ..jsonbody import safe_text
+from ..configvalues import is_text
 from ..plugins import Plugin
 from ..problem import MISSING
 from ..problem import FieldError
@@ -366,8 +366,8 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
     if not isinstance(data, abc.Mapping) or "schema" in data or getattr(e, "exc", None) is not None:
         return None  # the parser's own 422: the webargs converter's
     raw = data.get("message")
-    # Text, lazy text (``__html__``) too; a mapping is a message by field.
-    message = raw if (isinstance(raw, str) or hasattr(raw, "__html__")) and raw else None
+    # Text, lazy text too; a mapping is a message by field.
+    message = raw if is_text(raw) and raw else None
     problem = convert_http_exception(e, ctx)
     assert problem is not None  # e is an HTTPException
     extras_shown = ctx.request is not None and bool(ctx.request.environ.get(ABORT_EXTRAS))
@@ -395,5 +395,5 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
         extras = {str(k): v for k, v in data.items() if k not in known}
         problem = problem.replace(details={**extras, **problem.details})
     return problem.replace(
-        headers=tuple(abort_headers(e)), description=safe_text(message, "") or e.description
+        headers=tuple(abort_headers(e)), description=str(message) if message else e.description
     )

@@ -27,6 +27,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ..configvalues import is_text
 from .fielderrors import flatten_locations
 from .fielderrors import validation_problem
 from .marshmallow import field_errors
@@ -85,7 +86,7 @@ def convert_webargs_error(e: BaseException, ctx: Context) -> Problem | None:
             headers=tuple(abort_headers(e))
         )
     message = data.get("message")
-    if (isinstance(message, str) or hasattr(message, "__html__")) and message:
+    if is_text(message) and message:
         problem = convert_http_exception(e, ctx)
         if problem is not None:
             return problem.replace(
