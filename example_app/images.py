@@ -13,7 +13,6 @@ import re
 import secrets
 import time
 import typing as t
-import unicodedata
 from datetime import datetime
 from datetime import timezone
 
@@ -33,8 +32,8 @@ from flask_apierrors.sse import close_event
 from flask_apierrors.sse import error_events
 from flask_apierrors.sse import sse_event
 from flask_apierrors.sse import stream_events
-from flask_apierrors.state import get_state
 
+from . import checks
 from . import db
 from . import generation
 from . import storage
@@ -48,10 +47,6 @@ bp = Blueprint("images", __name__, url_prefix="/api/v1")
 
 ID_PATTERN: t.Final = "^[a-zA-Z0-9_-]+$"
 _ID: t.Final = re.compile(ID_PATTERN)
-ALLOWED_FORMATS: t.Final = ("jpg", "jpeg", "png")
-#: The longest file name an upload may have, in bytes of UTF-8: what most
-#: file systems allow. The generation service gets the name in a header.
-MAX_NAME_BYTES: t.Final = 255
 #: The longest an event stream stays open, in seconds.
 STREAM_SECONDS: t.Final = 600.0
 #: The SSE comment a quiet event stream sends every ``STREAM_HEARTBEAT`` seconds.
@@ -167,33 +162,6 @@ def _job_status(files: t.Sequence[t.Mapping[str, t.Any]]) -> str:
     return "processing"
 
 
-def _bad_name(name: str, message: str) -> ApiError:
-    """The ``VALIDATION_ERROR`` of a file name, echoed as the extension
-    echoes a submitted value: cut at ``max_value_length`` characters."""
-    limit = get_state().settings_for(request.blueprints, request.path).max_value_length
-    echoed = name if len(name) <= limit else name[:limit] + "...[truncated]"
-    invalid = {"field": "files", "message": message, "invalid_value": echoed}
-    return ApiError("validation_error", details={"validation_errors": [invalid]})
-
-
-def _check_name(name: str) -> None:
-    """Refuse a file name that is too long, holds a control character or
-    names no allowed format, before anything is stored."""
-    # Checked first: the generation service gets the name in a header, and
-    # a name that long is the client's error, not the service's.
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        raise _bad_name(name, f"File name must be at most {MAX_NAME_BYTES} bytes (UTF-8)")
-    if any(unicodedata.category(c) == "Cc" for c in name):
-        # A NUL, a newline ...: no file is named so by accident.
-        raise _bad_name(name, "File name must not contain control characters")
-    if name.rpartition(".")[2].lower() not in ALLOWED_FORMATS or "." not in name:
-        raise ApiError(
-            "validation_error",
-            "Invalid file format",
-            details={"file": name, "allowed_formats": list(ALLOWED_FORMATS)},
-        )
-
-
 #: What the views that look a job (and a file of it) up answer with.
 JOB_CODES: t.Final = ("INVALID_JOB_ID", "JOB_NOT_FOUND")
 FILE_CODES: t.Final = (*JOB_CODES, "FILE_NOT_FOUND")
@@ -224,28 +192,7 @@ def upload() -> tuple[dict[str, t.Any], int]:
     # Room for one file too many, so the precise errors below can be given.
     request.max_content_length = (limit + 1) * max_size + 1024 * 1024
     uploads = request.files.getlist("files")
-    if not uploads:
-        missing = {"field": "files", "message": "Field required", "invalid_value": None}
-        raise ApiError("validation_error", details={"validation_errors": [missing]})
-    if len(uploads) > limit:
-        raise ApiError(
-            "TOO_MANY_FILES",
-            f"Maximum {limit} files allowed per batch",
-            details={"provided": len(uploads), "limit": limit},
-        )
-    sizes = []
-    for upload in uploads:
-        name = upload.filename or ""
-        _check_name(name)
-        size = upload.stream.seek(0, os.SEEK_END)
-        upload.stream.seek(0)
-        if size > max_size:
-            raise ApiError(
-                "FILE_TOO_LARGE",
-                f"File size exceeds {max_size / (1024 * 1024):g}MB limit",
-                details={"file_size": size, "max_size": max_size},
-            )
-        sizes.append(size)
+    sizes = checks.sizes(uploads, limit, max_size)
     conn = db.get_db()
     db.check_quota(conn, sum(sizes), "STORAGE_ERROR")
     if service_url(config, "GENERATION_SERVICE_URL") is None:
