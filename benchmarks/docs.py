@@ -1,4 +1,4 @@
-"""Render a :class:`benchmarks.run.Report` as ``docs/benchmarks.rst``.
+"""Render a :class:`benchmarks.report.Report` as ``docs/benchmarks.rst``.
 
 The analysis under "Where the time goes" is kept by hand in
 ``benchmarks/analysis.rst`` and copied into the page, so regenerating the
@@ -11,7 +11,7 @@ import typing as t
 from pathlib import Path
 
 if t.TYPE_CHECKING:
-    from benchmarks.run import Report
+    from benchmarks.report import Report
 
 ANALYSIS: t.Final = Path(__file__).with_name("analysis.rst")
 
@@ -37,7 +37,8 @@ and the same view code:
   messages and details).
 
 Every app has the same flask-limiter ``Limiter`` (memory storage) and the same
-routes; the source is ``benchmarks/contenders.py``.
+routes; the source is ``benchmarks/contenders.py`` (the requests:
+``benchmarks/scenarios.py``).
 
 Regenerate this page (about ten minutes, most of it the memory run and the
 gunicorn part) from the root of a clone with::

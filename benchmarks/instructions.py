@@ -28,6 +28,7 @@ import typing as t
 from pathlib import Path
 
 from benchmarks import contenders as c
+from benchmarks import scenarios as sc
 
 ROOT: t.Final = Path(__file__).resolve().parents[1]
 #: Requests counted per scenario.
@@ -37,16 +38,16 @@ WARM_UP: t.Final = 300
 #: Run in the measured interpreter: the warm-up, then ``n`` requests.
 _LOOP: t.Final = """
 import gc, sys
-from benchmarks import contenders as c, run
+from benchmarks import contenders as c, scenarios as sc, wsgicall
 name, contender, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-scenario = next(s for s in c.SCENARIOS if s.name == name)
+scenario = next(s for s in sc.SCENARIOS if s.name == name)
 app = c.CONTENDERS[contender][1]()
-prepared = run.prepare(scenario)
+prepared = wsgicall.prepare(scenario)
 for _ in range({warm_up}):
-    run.call(app, prepared)
+    wsgicall.call(app, prepared)
 gc.disable()
 for _ in range(n):
-    run.call(app, prepared)
+    wsgicall.call(app, prepared)
 """
 
 
@@ -96,13 +97,13 @@ def _worktree(revision: str, into: Path) -> Path:
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", metavar="REVISION", help="also count a git revision")
-    parser.add_argument("--scenario", action="append", choices=[s.name for s in c.SCENARIOS])
+    parser.add_argument("--scenario", action="append", choices=[s.name for s in sc.SCENARIOS])
     parser.add_argument("--contender", default="apierrors", choices=list(c.CONTENDERS))
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
-    names = args.scenario or [s.name for s in c.SCENARIOS]
+    names = args.scenario or [s.name for s in sc.SCENARIOS]
     with tempfile.TemporaryDirectory() as tmp:
         other = _worktree(args.against, Path(tmp)) if args.against else None
         try:

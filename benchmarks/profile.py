@@ -18,12 +18,13 @@ import pstats
 import typing as t
 
 from benchmarks import contenders as c
-from benchmarks import run
+from benchmarks import scenarios as sc
+from benchmarks import wsgicall
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenario", choices=[s.name for s in c.SCENARIOS])
+    parser.add_argument("scenario", choices=[s.name for s in sc.SCENARIOS])
     parser.add_argument("--contender", default="apierrors", choices=list(c.CONTENDERS))
     parser.add_argument("--bare", action="store_true", help="the success-path app, no ApiErrors")
     parser.add_argument(
@@ -33,20 +34,20 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=40, help="rows per listing")
     parser.add_argument("--filter", default="", help="only rows whose path matches this")
     args = parser.parse_args(argv)
-    scenario = next(s for s in c.SCENARIOS if s.name == args.scenario)
+    scenario = next(s for s in sc.SCENARIOS if s.name == args.scenario)
     if args.bare:
         app = c.make_apierrors(install=False, features=False)
     elif args.success_pair:
         app = c.make_apierrors(install=True, features=False)
     else:
         app = c.CONTENDERS[args.contender][1]()
-    prepared = run.prepare(scenario)
+    prepared = wsgicall.prepare(scenario)
     for _ in range(500):
-        run.call(app, prepared)
+        wsgicall.call(app, prepared)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(args.n):
-        run.call(app, prepared)
+        wsgicall.call(app, prepared)
     profiler.disable()
     stats = pstats.Stats(profiler)
     restrictions: list[t.Any] = [args.filter] if args.filter else []

@@ -18,161 +18,39 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import gc
-import io
 import json
-import os
-import platform
-import statistics
 import sys
 import time
 import tracemalloc
 import typing as t
-from importlib import metadata
 from pathlib import Path
 
-from werkzeug.test import EnvironBuilder
-
 from benchmarks import contenders as c
+from benchmarks import scenarios as sc
+from benchmarks.report import BASELINE
+from benchmarks.report import OURS
+from benchmarks.report import MemoryResult
+from benchmarks.report import Overhead
+from benchmarks.report import Report
+from benchmarks.report import ScalingRow
+from benchmarks.report import ScenarioResult
+from benchmarks.report import ServedRow
+from benchmarks.wsgicall import calibrate
+from benchmarks.wsgicall import call
+from benchmarks.wsgicall import median
+from benchmarks.wsgicall import prepare
+from benchmarks.wsgicall import probe
+from benchmarks.wsgicall import timed_batch
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
-    from _typeshed.wsgi import WSGIEnvironment
 
 REPO_ROOT: t.Final = Path(__file__).resolve().parents[1]
 DOCS_PAGE: t.Final = REPO_ROOT / "docs" / "benchmarks.rst"
 
-#: The contender every other one is compared with.
-BASELINE: t.Final = "jsonify"
-OURS: t.Final = "apierrors"
-
-#: Targets: at most this times the hand-written handler, per scenario ...
-TARGET_VS_HANDWRITTEN: t.Final = 1.10
-#: ... and at most this times the same app without ApiErrors on success.
-TARGET_SUCCESS_OVERHEAD: t.Final = 1.03
-#: Growth of traced memory allowed over the memory run.
-TARGET_MEMORY_GROWTH: t.Final = 256 * 1024
-#: Requests per second of an error path through gunicorn, at least this
-#: share of the success path's.
-TARGET_SERVED_SHARE: t.Final = 0.95
-
-
-# -- calling a WSGI app ----------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Prepared:
-    """A request ready to be sent many times: the environ without its body
-    stream (a fresh one is made per call), and the body."""
-
-    environ: dict[str, t.Any]
-    body: bytes
-
-
-def prepare(scenario: c.Scenario) -> Prepared:
-    """The environ of ``scenario``, built once."""
-    builder = EnvironBuilder(
-        path=scenario.path,
-        method=scenario.method,
-        data=scenario.body,
-        content_type=scenario.content_type,
-        base_url="http://127.0.0.1:8000",
-    )
-    try:
-        environ = dict(builder.get_environ())
-    finally:
-        builder.close()
-    environ.pop("wsgi.input", None)
-    return Prepared(environ, scenario.body)
-
-
-def _start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> t.Callable[..., t.Any]:
-    return _write
-
-
-def _write(data: bytes) -> None:
-    return None
-
-
-def call(app: WSGIApplication, prepared: Prepared) -> None:
-    """One request: a fresh environ and body stream, the response consumed
-    and closed, as a WSGI server would."""
-    environ: WSGIEnvironment = prepared.environ.copy()
-    environ["wsgi.input"] = io.BytesIO(prepared.body)
-    iterable = app(environ, _start_response)
-    try:
-        for _chunk in iterable:
-            pass
-    finally:
-        close = getattr(iterable, "close", None)
-        if close is not None:
-            close()
-
-
-def probe(app: WSGIApplication, prepared: Prepared) -> tuple[int, str, bytes]:
-    """Status, content type and body of one request (to check the setup)."""
-    seen: dict[str, t.Any] = {}
-
-    def start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> t.Any:
-        seen["status"] = int(status.split()[0])
-        seen["type"] = dict(headers).get("Content-Type", "")
-        return _write
-
-    environ: WSGIEnvironment = prepared.environ.copy()
-    environ["wsgi.input"] = io.BytesIO(prepared.body)
-    iterable = app(environ, start_response)
-    try:
-        body = b"".join(iterable)
-    finally:
-        close = getattr(iterable, "close", None)
-        if close is not None:
-            close()
-    return seen["status"], seen["type"], body
-
-
-def timed_batch(app: WSGIApplication, prepared: Prepared, n: int) -> float:
-    """Seconds per request over ``n`` requests (garbage collection off while
-    timing, as :mod:`timeit` does; collected before)."""
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        for _ in range(n):
-            call(app, prepared)
-        elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return elapsed / n
-
-
-def calibrate(app: WSGIApplication, prepared: Prepared, target: float) -> int:
-    """Requests per batch so a batch takes about ``target`` seconds."""
-    per = timed_batch(app, prepared, 50)
-    return max(20, int(target / per))
-
-
-def median(values: t.Iterable[float]) -> float:
-    return float(statistics.median(list(values)))
-
 
 # -- part 1: scenarios x contenders ----------------------------------------------
-
-
-@dataclasses.dataclass
-class ScenarioResult:
-    """Per-contender median microseconds, and median per-round ratios."""
-
-    scenario: c.Scenario
-    statuses: dict[str, int]
-    micros: dict[str, float]
-    ratios: dict[str, float]
-    #: Seconds per request of every contender in every round.
-    rounds: dict[str, list[float]] = dataclasses.field(default_factory=dict)
-
-    def ratio(self, name: str, other: str) -> float:
-        """Median over the rounds of ``name``'s time over ``other``'s."""
-        return median(a / b for a, b in zip(self.rounds[name], self.rounds[other], strict=True))
 
 
 def build_contenders(names: t.Sequence[str]) -> dict[str, WSGIApplication]:
@@ -180,7 +58,7 @@ def build_contenders(names: t.Sequence[str]) -> dict[str, WSGIApplication]:
 
 
 def check_setup(
-    apps: t.Mapping[str, WSGIApplication], scenario: c.Scenario
+    apps: t.Mapping[str, WSGIApplication], scenario: sc.Scenario
 ) -> tuple[dict[str, int], dict[str, str]]:
     """Send ``scenario`` to each app (twice: the first request uses up the
     rate limit). Returns the statuses, and the contenders left out of this
@@ -202,7 +80,7 @@ def check_setup(
 
 def run_scenarios(
     names: t.Sequence[str],
-    scenarios: t.Sequence[c.Scenario],
+    scenarios: t.Sequence[sc.Scenario],
     rounds: int,
     batch_seconds: float,
     log: t.Callable[[str], None],
@@ -245,21 +123,11 @@ def run_scenarios(
     return results
 
 
-@dataclasses.dataclass
-class Overhead:
-    """Success path with and without ``ApiErrors``."""
-
-    bare_us: float
-    installed_us: float
-    ratio: float
-    rounds: int
-
-
 def run_success_overhead(rounds: int, batch_seconds: float) -> Overhead:
     """The same app with and without ``ApiErrors`` on its success route."""
     bare = c.make_apierrors(install=False, features=False)
     installed = c.make_apierrors(install=True, features=False)
-    prepared = prepare(next(s for s in c.SCENARIOS if s.name == "success"))
+    prepared = prepare(next(s for s in sc.SCENARIOS if s.name == "success"))
     for app in (bare, installed):
         if probe(app, prepared)[0] != 200:
             raise SystemExit("the success route did not answer 200")
@@ -280,17 +148,6 @@ def run_success_overhead(rounds: int, batch_seconds: float) -> Overhead:
 
 
 # -- part 2: a 10,000-item invalid list ------------------------------------------
-
-
-@dataclasses.dataclass
-class ScalingRow:
-    items: int
-    cap: int
-    load_ms: float
-    handling_ms: float
-    reported: int
-    total: int
-    body_bytes: int
 
 
 #: (invalid items, APIERRORS_MAX_VALIDATION_ERRORS) of the scaling part.
@@ -360,20 +217,11 @@ def run_scaling(cases: t.Sequence[tuple[int, int]], repeats: int) -> list[Scalin
 # -- part 3: memory over many error responses ------------------------------------
 
 
-@dataclasses.dataclass
-class MemoryResult:
-    requests: int
-    baseline_kib: float
-    final_kib: float
-    growth_kib: float
-    peak_kib: float
-
-
 def run_memory(total: int, log: t.Callable[[str], None]) -> MemoryResult:
     """Traced memory after a warm-up versus after ``total`` error responses,
     cycling through every error scenario."""
     app = c.make_apierrors()
-    prepared = [prepare(s) for s in c.SCENARIOS if s.status_class != 2]
+    prepared = [prepare(s) for s in sc.SCENARIOS if s.status_class != 2]
     warmup = max(len(prepared) * 500, total // 10)
     for i in range(warmup):
         call(app, prepared[i % len(prepared)])
@@ -401,15 +249,6 @@ def run_memory(total: int, log: t.Callable[[str], None]) -> MemoryResult:
 # -- part 4: through gunicorn ----------------------------------------------------
 
 
-@dataclasses.dataclass
-class ServedRow:
-    label: str
-    path: str
-    storage: str
-    status: int
-    rps: float
-
-
 def run_gunicorn(seconds: float, log: t.Callable[[str], None]) -> tuple[list[ServedRow], str]:
     """Requests per second through gunicorn (2 sync workers) for the success
     path, the error paths, and the 429 path with memory and Redis storage."""
@@ -419,7 +258,7 @@ def run_gunicorn(seconds: float, log: t.Callable[[str], None]) -> tuple[list[Ser
     from tests.support.servers import redis_server_executable
 
     rows: list[ServedRow] = []
-    invalid = next(s for s in c.SCENARIOS if s.name == "validation").body
+    invalid = next(s for s in sc.SCENARIOS if s.name == "validation").body
     cases: list[tuple[str, str, bytes | None]] = [
         ("success", "/items/1", None),
         ("error raised in a view", "/items/404", None),
@@ -452,227 +291,6 @@ def run_gunicorn(seconds: float, log: t.Callable[[str], None]) -> tuple[list[Ser
     return rows, tool
 
 
-# -- report ----------------------------------------------------------------------
-
-
-def versions() -> dict[str, str]:
-    names = [
-        "flask-apierrors",
-        "Flask",
-        "Werkzeug",
-        "marshmallow",
-        "Flask-Limiter",
-        "APIFlask",
-        "flask-smorest",
-        "webargs",
-        "gunicorn",
-    ]
-    rv = {"Python": platform.python_version()}
-    for name in names:
-        try:
-            rv[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            rv[name] = "not installed"
-    return rv
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        one, five, fifteen = os.getloadavg()
-        load_avg = f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
-    except OSError:
-        load_avg = "load average unknown"
-    return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, {load_avg}"
-
-
-def table(header: t.Sequence[str], rows: t.Sequence[t.Sequence[str]]) -> str:
-    """A reST simple table (also readable in a terminal)."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    rule = "  ".join("=" * w for w in widths)
-
-    def line(cells: t.Sequence[str]) -> str:
-        return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
-
-    return "\n".join([rule, line(header), rule, *(line(r) for r in rows), rule])
-
-
-@dataclasses.dataclass
-class Report:
-    names: list[str]
-    rounds: int
-    scenarios: list[ScenarioResult]
-    overhead: Overhead | None = None
-    scaling: list[ScalingRow] | str | None = None
-    memory: MemoryResult | None = None
-    served: list[ServedRow] | None = None
-    served_tool: str = ""
-    date: str = dataclasses.field(
-        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).strftime(
-            "%Y-%m-%d %H:%M UTC"
-        )
-    )
-    machine: str = dataclasses.field(default_factory=machine)
-    versions: dict[str, str] = dataclasses.field(default_factory=versions)
-
-    def scenario_table(self) -> str:
-        header = ["scenario", *(c.CONTENDERS[n][0] for n in self.names)]
-        rows = []
-        for res in self.scenarios:
-            cells = [res.scenario.label]
-            for name in self.names:
-                if name in res.micros:
-                    cells.append(
-                        f"{res.micros[name]:.1f} us ({res.ratios[name]:.2f}x) {res.statuses[name]}"
-                    )
-                else:
-                    cells.append(f"n/a ({res.statuses[name]})")
-            rows.append(cells)
-        return table(header, rows)
-
-    def verdicts(self) -> list[tuple[str, bool, str]]:
-        """(target, met, figure) for every target."""
-        rv: list[tuple[str, bool, str]] = []
-        for res in self.scenarios:
-            if res.scenario.status_class == 2:
-                continue
-            if OURS not in res.ratios:
-                rv.append((f"{res.scenario.label}: handled", False, "not handled yet"))
-                continue
-            ours = res.ratios[OURS]
-            rv.append(
-                (
-                    f"{res.scenario.label}: <= {TARGET_VS_HANDWRITTEN:.2f}x hand-written",
-                    ours <= TARGET_VS_HANDWRITTEN,
-                    f"{ours:.2f}x",
-                )
-            )
-            for other in ("apiflask", "smorest"):
-                if other in res.micros:
-                    ratio = res.ratio(OURS, other)
-                    rv.append(
-                        (
-                            f"{res.scenario.label}: faster than {c.CONTENDERS[other][0]}",
-                            ratio < 1.0,
-                            f"{ratio:.2f}x its time",
-                        )
-                    )
-        if self.overhead is not None:
-            rv.append(
-                (
-                    f"success path with ApiErrors <= {TARGET_SUCCESS_OVERHEAD:.2f}x without",
-                    self.overhead.ratio <= TARGET_SUCCESS_OVERHEAD,
-                    f"{self.overhead.ratio:.3f}x",
-                )
-            )
-        for row in self.served or ():
-            success = next(r for r in self.served or () if r.label == "success")
-            if row is success or row.storage != "memory":
-                continue
-            share = row.rps / success.rps
-            rv.append(
-                (
-                    f"through gunicorn, {row.label}: requests/s within"
-                    f" {1 - TARGET_SERVED_SHARE:.0%} of the success path's",
-                    share >= TARGET_SERVED_SHARE,
-                    f"{share:.0%} of it",
-                )
-            )
-        if self.memory is not None:
-            rv.append(
-                (
-                    f"memory growth over {self.memory.requests:,} error responses"
-                    f" < {TARGET_MEMORY_GROWTH // 1024} KiB",
-                    self.memory.growth_kib * 1024 < TARGET_MEMORY_GROWTH,
-                    f"{self.memory.growth_kib:.1f} KiB",
-                )
-            )
-        return rv
-
-    def text(self) -> str:
-        parts = [
-            f"date: {self.date}",
-            f"machine: {self.machine}",
-            "versions: " + ", ".join(f"{k} {v}" for k, v in self.versions.items()),
-            f"rounds: {self.rounds}",
-            "",
-            "Error path in-process: median us per request (median per-round ratio"
-            " to the hand-written handler) status",
-            self.scenario_table(),
-        ]
-        if self.overhead is not None:
-            o = self.overhead
-            parts += [
-                "",
-                f"Success path: without ApiErrors {o.bare_us:.1f} us, with {o.installed_us:.1f} us,"
-                f" ratio {o.ratio:.3f}x (median of {o.rounds} rounds)",
-            ]
-        if isinstance(self.scaling, str):
-            parts += ["", f"Invalid-list scaling: skipped ({self.scaling})"]
-        elif self.scaling:
-            parts += ["", "Invalid-list scaling:", self.scaling_table()]
-        if self.memory is not None:
-            m = self.memory
-            parts += [
-                "",
-                f"Memory over {m.requests:,} error responses: {m.baseline_kib:.0f} KiB ->"
-                f" {m.final_kib:.0f} KiB (growth {m.growth_kib:.1f} KiB,"
-                f" peak {m.peak_kib:.0f} KiB)",
-            ]
-        if self.served:
-            parts += ["", f"Through gunicorn ({self.served_tool}):", self.served_table()]
-        parts += ["", "Targets:"]
-        parts += [
-            f"  [{'met' if met else 'MISSED'}] {what}: {figure}"
-            for what, met, figure in self.verdicts()
-        ]
-        return "\n".join(parts)
-
-    def scaling_table(self) -> str:
-        assert isinstance(self.scaling, list)
-        return table(
-            [
-                "invalid items",
-                "cap",
-                "marshmallow load (ms)",
-                "flask-apierrors (ms)",
-                "errors reported",
-                "errors counted",
-                "body bytes",
-            ],
-            [
-                [
-                    f"{row.items:,}",
-                    f"{row.cap:,}",
-                    f"{row.load_ms:.2f}",
-                    f"{row.handling_ms:.2f}",
-                    f"{row.reported:,}",
-                    f"{row.total:,}",
-                    f"{row.body_bytes:,}",
-                ]
-                for row in self.scaling
-            ],
-        )
-
-    def served_table(self) -> str:
-        assert self.served is not None
-        return table(
-            ["path", "route", "limiter storage", "status", "requests/s"],
-            [
-                [row.label, row.path, row.storage, str(row.status), f"{row.rps:,.0f}"]
-                for row in self.served
-            ],
-        )
-
-
 def main(argv: t.Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=31, help="interleaved rounds")
@@ -698,7 +316,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     for required in (BASELINE, OURS):
         if required not in names:
             names.append(required)
-    scenarios = [s for s in c.SCENARIOS if not args.scenario or s.name in args.scenario]
+    scenarios = [s for s in sc.SCENARIOS if not args.scenario or s.name in args.scenario]
     log(f"in-process scenarios, {args.rounds} interleaved rounds")
     report = Report(
         names, args.rounds, run_scenarios(names, scenarios, args.rounds, args.batch_ms / 1e3, log)
