@@ -60,8 +60,8 @@ from ..quota import quota_exceeded
 from ..timeutil import format_time
 from . import DETAIL_FIELDS  # noqa: F401 - re-exported: its old home
 from . import RateLimitSettings
-from .fields import earliest_retry
-from .fields import policy_name_of
+from .limits import earliest_retry
+from .limits import policy_name_of
 
 if t.TYPE_CHECKING:
     from flask import Flask

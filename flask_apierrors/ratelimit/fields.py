@@ -40,6 +40,10 @@ from flask import request
 
 from .. import quota
 from . import RateLimitSettings
+from .convert import INFO_KEY
+from .convert import limiters_of
+from .limits import earliest_retry
+from .limits import policy_name_of
 
 if t.TYPE_CHECKING:
     from flask import Response
@@ -52,28 +56,6 @@ logger = logging.getLogger("flask_apierrors")
 
 #: flask-limiter's ``app.extensions`` key.
 LIMITER_EXTENSION: t.Final = "limiter"
-
-#: How far a window may end after the end limits' Redis storage reports:
-#: Redis rounds ``TTL`` to the nearest second.
-TTL_ROUNDING: t.Final = 0.5
-
-
-def policy_name_of(limit: RequestLimit) -> str:
-    """The policy name of a flask-limiter limit: its scope (the shared
-    scope, else the endpoint), amount and period."""
-    item = limit.limit
-    args = limit.request_args
-    scope = str(args[-1]) if args else "default"
-    unit = item.GRANULARITY.name
-    period = unit if item.multiples == 1 else f"{item.multiples}-{unit}s"
-    return quota.policy_name(f"{scope}-{item.amount}-per-{period}")
-
-
-def earliest_retry(limit: RequestLimit) -> float:
-    """When a breached limit lets requests through again, epoch seconds:
-    flask-limiter's reset (whole seconds, after the window's end), and half a
-    second past the end the storage reports (Redis rounds ``TTL``)."""
-    return max(limit.reset_at, limit.window.reset_time + TTL_ROUNDING)
 
 
 def limit_quota(limit: RequestLimit, now: float, info: RateLimitInfo | None = None) -> quota.Quota:
@@ -102,9 +84,6 @@ def limiter_quotas(state: AppState, environ: t.Mapping[str, t.Any]) -> list[quot
     request, by every ``Limiter`` on the app (none without flask-limiter)."""
     if not state.app.extensions.get(LIMITER_EXTENSION):
         return []
-    from .convert import INFO_KEY
-    from .convert import limiters_of
-
     info: RateLimitInfo | None = environ.get(INFO_KEY)
     found: list[quota.Quota] = []
     for limiter in limiters_of(state.app):
