@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import contenders as c
+from benchmarks import scenarios as sc
 from benchmarks.docs import _cause
 
 LABELS = [
-    *(s.label for s in c.SCENARIOS if s.status_class != 2),
+    *(s.label for s in sc.SCENARIOS if s.status_class != 2),
     "success path with ApiErrors <= 1.03x without",
     *(
         f"through gunicorn, {label}: requests/s within 5% of the success path's"
