@@ -29,6 +29,7 @@ from .config import check_options
 from .config import check_scoped
 from .formats import Format
 from .formats import build_format
+from .integrations import werkzeug as wz
 from .integrations.base import Context
 from .integrations.base import Converter
 from .integrations.registry import EXCEPTION_TYPES
@@ -119,6 +120,10 @@ class ApiErrors:
 
         for exc_type in EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
+        own = app.error_handler_spec.get(None, {}).get(None, {})
+        for exc_type in wz.BODY_ERRORS:
+            if own.get(exc_type) in (None, self._handle_body_error):  # else the app's keeps them
+                app.register_error_handler(exc_type, self._handle_body_error)
         # Correlation id header and streamed-body limits: no Flask context
         # needed, and it sees every response, even one a failing hook left.
         app.wsgi_app = ApiErrorsMiddleware(app.wsgi_app, state)  # type: ignore[method-assign]
@@ -271,6 +276,26 @@ class ApiErrors:
         except Exception:
             return rendering.fallback_response(state, environ)
         return _decline(e, state)
+
+    def _handle_body_error(self, e: BaseException) -> t.Any:
+        """A ``RecursionError`` or ``ValueError``: the client's ``invalid_json``
+        where the JSON parser refused the request's body
+        (:func:`~flask_apierrors.integrations.werkzeug.refused_body`); any
+        other goes on as if ApiErrors had no handler for it, to the app's
+        handler of a wider class, else to Flask's unhandled path (logged and
+        a 500, raised under ``TESTING``), so it is no client error that
+        Flask logs with its traceback and tells monitoring of."""
+        if wz.refused_body(e):
+            return self._handle(e)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        handlers = app.error_handler_spec[None][None]
+        mro = type(e).__mro__
+        at = next((i for i, c in enumerate(mro) if handlers.get(c) == self._handle_body_error), 0)
+        for cls in mro[at + 1 :]:
+            handler = handlers.get(cls)
+            if handler is not None:
+                return app.ensure_sync(handler)(e)
+        raise e
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

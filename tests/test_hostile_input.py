@@ -3,11 +3,15 @@ parser's limit, form limits named as such, ids nobody can predict."""
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import pytest
 from flask import Flask
+from flask import got_request_exception
 from flask import request
+from webargs import fields
+from webargs import flaskparser as webargs_flask
 
 from flask_apierrors import ApiErrors
 
@@ -130,3 +134,90 @@ def test_a_forked_worker_makes_ids_of_its_own() -> None:
     os.close(read)
     os.waitpid(pid, 0)
     assert child.startswith("req_") and child != new_id("req_")
+
+
+def _webargs_app(name: str, *, testing: bool) -> tuple[Flask, list[BaseException]]:
+    app = Flask(name)
+    app.testing = testing
+    ApiErrors(app)
+    signalled: list[BaseException] = []
+    got_request_exception.connect(
+        lambda sender, exception, **extra: signalled.append(exception), app, weak=False
+    )
+
+    @app.post("/n")
+    @webargs_flask.use_args({"n": fields.Integer()}, location="json")
+    def n_view(data: dict[str, int]) -> dict[str, int]:
+        return data
+
+    @app.get("/own/<what>")
+    def own(what: str) -> t.Any:
+        if what == "recursion":
+            raise RecursionError("the app's own")
+        raise ValueError("the app's own")
+
+    return app, signalled
+
+
+@pytest.mark.parametrize("testing", [True, False])
+def test_a_refused_body_is_no_error_of_the_server(
+    testing: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # webargs lets the parser's ValueError (an integer of more than 4,300
+    # digits) escape: a 400 as under get_json, with no traceback logged at
+    # ERROR and nothing told to monitoring (one 4 KB request each time).
+    app, signalled = _webargs_app("refused_body", testing=testing)
+    body = b'{"n": ' + b"9" * 4301 + b"}"
+    with caplog.at_level(logging.INFO):
+        response = app.test_client().post("/n", data=body, content_type="application/json")
+    assert (response.status_code, response.get_json()["error"]) == (400, "invalid_json")
+    assert signalled == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize("what", ["value", "recursion"])
+def test_the_apps_own_value_and_recursion_errors_are_raised_under_testing(what: str) -> None:
+    app, _ = _webargs_app("own_errors_testing", testing=True)
+    with pytest.raises((ValueError, RecursionError), match="the app's own"):
+        app.test_client().get(f"/own/{what}")
+
+
+@pytest.mark.parametrize("what", ["value", "recursion"])
+def test_the_apps_own_value_and_recursion_errors_are_logged_500s(
+    what: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, signalled = _webargs_app("own_errors_served", testing=False)
+    response = app.test_client().get(f"/own/{what}")
+    assert (response.status_code, response.get_json()["error"]) == (500, "internal_server_error")
+    assert [str(e) for e in signalled] == ["the app's own"]
+    assert response.get_json()["details"]["error_id"] in caplog.text
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_the_apps_exception_handler_still_gets_its_value_errors(order: str) -> None:
+    app = Flask("own_exception_handler")
+    if order == "after":
+        ApiErrors(app)
+    app.register_error_handler(Exception, lambda e: ({"mine": str(e)}, 418))
+    if order == "before":
+        ApiErrors(app)
+
+    @app.get("/own")
+    def own() -> t.Any:
+        raise ValueError("the app's own")
+
+    response = app.test_client().get("/own")
+    assert (response.status_code, response.get_json()) == (418, {"mine": "the app's own"})
+
+
+def test_a_value_error_handler_registered_after_apierrors_is_the_apps() -> None:
+    app = Flask("own_value_error_after")
+    ApiErrors(app)
+    app.register_error_handler(ValueError, lambda e: ({"mine": str(e)}, 422))
+
+    @app.get("/own")
+    def own() -> t.Any:
+        raise ValueError("bad input")
+
+    response = app.test_client().get("/own")
+    assert (response.status_code, response.get_json()) == (422, {"mine": "bad input"})

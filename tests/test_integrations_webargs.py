@@ -278,7 +278,7 @@ def test_a_value_the_json_parser_refuses_is_invalid_json(
     # parser's ValueError for an integer of more than 4,300 digits escaped.
     factory, _ = APPS[kind]
     app = factory(format=fmt)
-    app.testing = False  # as served (under TESTING, Flask re-raises it)
+    app.testing = False  # as served (under TESTING too: test_hostile_input)
     client = app.test_client()
     body = b'{"model": ' + b"9" * 5000 + b"}"
     response = client.post("/v1/chat/completions", data=body, content_type="application/json")

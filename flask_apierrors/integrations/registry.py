@@ -57,9 +57,8 @@ _OPTIONAL_ENTRIES, _OPTIONAL_TYPES = _optional()
 #: Tried first (after the app's own converters): specific sources.
 CORE_FIRST: t.Final[tuple[Entry, ...]] = (
     (ApiError, wz.convert_api_error),
-    (RecursionError, wz.convert_json_recursion),
+    *((exc_type, wz.convert_refused_body) for exc_type in wz.BODY_ERRORS),
     *_OPTIONAL_ENTRIES,
-    (InternalServerError, wz.convert_json_value_error),
 )
 
 #: Tried last: the generic 500 and Werkzeug fallbacks.
@@ -69,4 +68,4 @@ CORE_LAST: t.Final[tuple[Entry, ...]] = (
 )
 
 #: Exception classes (besides HTTPException) the core handles.
-EXCEPTION_TYPES: t.Final[tuple[type[Exception], ...]] = (RecursionError, *_OPTIONAL_TYPES)
+EXCEPTION_TYPES: t.Final[tuple[type[Exception], ...]] = tuple(_OPTIONAL_TYPES)

@@ -106,13 +106,22 @@ def _form_limit(e: RequestEntityTooLarge) -> str | None:
 #: The code that parses a request's JSON body: Werkzeug's ``get_json``
 #: (Flask's) and webargs' parsers.
 _BODY_PARSERS: t.Final = ("werkzeug.wrappers.request", "webargs.")
+#: What the JSON parser raises that these let escape (:func:`refused_body`).
+BODY_ERRORS: t.Final = (RecursionError, ValueError)
 
 
-def _raised_by_json_parser(e: BaseException) -> bool:
-    """Whether the standard library's JSON parser raised ``e`` itself (the
-    innermost frame is the ``json`` package's, not code it called back)
-    while the request's body was parsed: the app's own ``json.loads`` of
-    stored data is no fault of the client's."""
+def refused_body(e: BaseException) -> bool:
+    """Whether the standard library's JSON parser refused the request's body
+    itself, in a way the code parsing it lets escape: nested past its
+    recursion limit (Werkzeug's ``get_json`` and webargs), or a value it
+    refuses, such as an integer of more than 4,300 digits (webargs catches
+    only decoding errors). The innermost frame is the ``json`` package's,
+    not code it called back, and a body parser called it: the app's own
+    ``json.loads`` of stored data is no fault of the client's."""
+    if not isinstance(e, RecursionError | ValueError) or isinstance(
+        e, json.JSONDecodeError | UnicodeDecodeError
+    ):
+        return False
     modules = []
     tb = e.__traceback__
     while tb is not None:
@@ -125,36 +134,13 @@ def _raised_by_json_parser(e: BaseException) -> bool:
     )
 
 
-def convert_json_recursion(e: BaseException, ctx: Context) -> Problem | None:
-    """JSON nested deeper than the parser's recursion limit: the client's
-    mistake (``invalid_json``), not a 500."""
-    if not isinstance(e, RecursionError) or not _raised_by_json_parser(e):
+def convert_refused_body(e: BaseException, ctx: Context) -> Problem | None:
+    """A body the JSON parser refused (:func:`refused_body`): the client's
+    mistake (``invalid_json``), as under ``request.get_json``, not a 500."""
+    if not refused_body(e):
         return None
-    return ctx.problem(
-        "invalid_json", details={"json_error": "JSON nested too deeply"}, description=str(e)
-    )
-
-
-def convert_json_value_error(e: BaseException, ctx: Context) -> Problem | None:
-    """A value the JSON parser refuses (an integer of more than 4,300 digits)
-    in a body a library parses itself (webargs catches only decoding
-    errors): the client's mistake (``invalid_json``), as under
-    ``request.get_json``. It reaches ApiErrors as the unhandled exception
-    of an ``InternalServerError`` (with ``TESTING`` on, Flask re-raises it
-    instead, as without ApiErrors: no handler is registered for every
-    ``ValueError``, so the app's own handlers keep them). A ``ValueError``
-    of the app's own code, and a decoding error that escaped (from the
-    app's own ``json.loads``), stay 500s."""
-    cause = getattr(e, "original_exception", None)
-    if (
-        not isinstance(cause, ValueError)
-        or isinstance(cause, json.JSONDecodeError | UnicodeDecodeError)
-        or not _raised_by_json_parser(cause)
-    ):
-        return None
-    return ctx.problem(
-        "invalid_json", details={"json_error": INVALID_VALUE}, description=str(cause)
-    )
+    error = "JSON nested too deeply" if isinstance(e, RecursionError) else INVALID_VALUE
+    return ctx.problem("invalid_json", details={"json_error": error}, description=str(e))
 
 
 _LIBRARIES: t.Final = ("werkzeug.", "flask_apierrors.")
