@@ -21,6 +21,7 @@ from flask_apierrors.integrations.fielderrors import field_error
 from flask_apierrors.integrations.fielderrors import format_path
 from flask_apierrors.integrations.fielderrors import key_segment
 from flask_apierrors.integrations.fielderrors import message_text
+from flask_apierrors.integrations.fielderrors import scrubbed_messages
 from flask_apierrors.integrations.fielderrors import validation_problem
 from flask_apierrors.problem import MISSING
 from flask_apierrors.problem import FieldError
@@ -140,3 +141,23 @@ def test_validation_problem(
     problem = validation_problem(ctx, errors, total, status=status)
     assert (problem.code, problem.status) == ("validation_error", status or 422)
     assert problem.details == details and len(problem.errors) == listed
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        ({"n": "invalid literal for int() with base 10: 'x'"}, {"n": "Not a valid integer."}),
+        (
+            {"n": ["Page: could not convert string to float: 'x'"]},
+            {"n": ["Page: Not a valid number."]},
+        ),
+        ({"n": "Exceeds the limit (4300 digits) for ..."}, {"n": "Not a valid integer."}),
+        ({"token": {"_schema": ["'abc' is too short"]}}, {"token": {"_schema": [GENERIC_MESSAGE]}}),
+        ({"token": "Missing required parameter"}, {"token": "Missing required parameter"}),
+        ({"user": "'alice' is too short"}, {"user": "'alice' is too short"}),
+        ({"max_tokens": "'9' is too long"}, {"max_tokens": "'9' is too long"}),
+        ({"password": 3}, {"password": 3}),
+    ],
+)
+def test_scrubbed_messages(messages: dict[str, t.Any], expected: dict[str, t.Any]) -> None:
+    assert scrubbed_messages(messages, Settings()) == expected

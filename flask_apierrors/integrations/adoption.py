@@ -41,9 +41,12 @@ from ..configvalues import is_text
 from ..plugins import Plugin
 from ..problem import MISSING
 from ..problem import FieldError
+from .fielderrors import SCHEMA_KEY
+from .fielderrors import Segment
 from .fielderrors import flatten_locations
 from .fielderrors import format_path
 from .fielderrors import message_text
+from .fielderrors import scrubbed_messages
 from .fielderrors import validation_problem
 from .werkzeug import abort_headers
 from .werkzeug import convert_http_exception
@@ -56,8 +59,6 @@ if t.TYPE_CHECKING:
     from ..state import AppState
     from .base import Context
     from .base import Converter
-
-Segment = str | int
 
 __all__ = [
     "ABORT_EXTRAS",
@@ -99,9 +100,6 @@ LOCATIONS: t.Final = frozenset(
         "view_args",
     }
 )
-
-#: Key of whole-object messages (marshmallow's).
-SCHEMA_KEY: t.Final = "_schema"
 
 #: Request environ key: the error is answered for an Api that showed every
 #: keyword of its ``abort`` in the body (Flask-RESTful's, flask-restx's).
@@ -248,8 +246,7 @@ def chained_data(e: BaseException) -> t.Any:
         from marshmallow import ValidationError
     except ImportError:  # pragma: no cover - marshmallow is an extra
         return MISSING
-    found = chained(e, lambda c: isinstance(c, ValidationError))
-    data = getattr(found, "data", None)
+    data = getattr(chained(e, lambda c: isinstance(c, ValidationError)), "data", None)
     return MISSING if data is None else data
 
 
@@ -267,7 +264,9 @@ def flat_errors(
     """marshmallow-style ``messages`` (nested mappings of lists of texts) as
     at most ``limit`` entries and the total number of errors: with the
     marshmallow integration's rules (values echoed and redacted, texts cut)
-    when marshmallow is installed, else :func:`plain_errors`."""
+    when marshmallow is installed, else :func:`plain_errors`; the texts
+    scrubbed first (:func:`~.fielderrors.scrubbed_messages`)."""
+    messages = scrubbed_messages(messages, settings)
     try:
         from .marshmallow import field_errors
     except ImportError:  # pragma: no cover - marshmallow is an extra (restx apps)

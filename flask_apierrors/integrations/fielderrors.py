@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import typing as t
+from collections import abc
 
 from ..fieldpath import PLAIN_NAME
 from ..problem import MISSING
@@ -16,6 +17,8 @@ from ..problem import FieldError
 from .redaction import TRUNCATION_MARKER
 from .redaction import Segment
 from .redaction import cut
+from .redaction import fragments
+from .redaction import is_secret_name
 from .redaction import safe_text
 
 if t.TYPE_CHECKING:
@@ -46,6 +49,8 @@ MAX_SEGMENT_LENGTH: t.Final = 200
 MAX_PATH_LENGTH: t.Final = 1000
 #: Said instead of a message that is not text (never an exception's text).
 GENERIC_MESSAGE: t.Final = "Invalid value."
+#: Key of whole-object messages (marshmallow's).
+SCHEMA_KEY: t.Final = "_schema"
 
 #: The machine codes of field errors (``field_error_codes`` setting), and
 #: what each means. Every integration maps its library's errors onto these.
@@ -103,6 +108,43 @@ def message_text(raw: t.Any) -> str:
     memory address reaches the client.
     """
     return cut(safe_text(raw, GENERIC_MESSAGE), MAX_MESSAGE_LENGTH)
+
+
+#: Python's own words for a value it could not convert, which Flask-RESTful's
+#: and flask-restx's ``reqparse`` pass on as the message (``type=int``),
+#: quoting the value or advising ``sys.set_int_max_str_digits``.
+_CONVERSIONS: t.Final = (
+    ("invalid literal for int()", "Not a valid integer."),
+    ("Exceeds the limit (", "Not a valid integer."),
+    ("could not convert string to float", "Not a valid number."),
+)
+
+
+def scrubbed_messages(messages: t.Any, settings: Settings, name: str = "") -> t.Any:
+    """Messages a framework aborts with (nested mappings and lists of
+    texts), as a client may read them: Python's own words for a failed
+    conversion replaced, and a message that quotes a value (``'hunter2'
+    is too short``) of a field named like a secret (the ``redact_fields``
+    setting) replaced by :data:`GENERIC_MESSAGE`."""
+    if isinstance(messages, abc.Mapping):
+        return {
+            k: scrubbed_messages(v, settings, name if k == SCHEMA_KEY else str(k))
+            for k, v in messages.items()
+        }
+    if isinstance(messages, list | tuple):
+        return [scrubbed_messages(m, settings, name) for m in messages]
+    if not isinstance(messages, str):
+        return messages
+    text = messages
+    for words, replacement in _CONVERSIONS:
+        if words in text:
+            text = text[: text.index(words)] + replacement
+    quotes = "'" in text or '"' in text
+    return (
+        GENERIC_MESSAGE
+        if quotes and is_secret_name(name, fragments(settings.redact_fields))
+        else text
+    )
 
 
 def field_error(

@@ -147,3 +147,38 @@ def test_used_the_abort_of_flask_restful_shows_its_keywords() -> None:
     # The same abort in a view of the app: its message, not its keywords.
     plain_view = assert_api_error(client.get("/plain"), "not_found", app=app, message=message)
     assert "item_id" not in plain_view.details
+
+
+def test_a_secrets_quoted_value_never_reaches_the_client() -> None:
+    # flask-restx's validate=True quotes the value in jsonschema's message.
+    restx = pytest.importorskip("flask_restx")
+    app = Flask("restx_secret")
+    api = restx.Api(app)
+    ApiErrors(app)
+    login = api.model(
+        "Login",
+        {
+            "user": restx.fields.String(min_length=8),
+            "password": restx.fields.String(min_length=8),
+            "nested": restx.fields.Nested(
+                api.model("Inner", {"client_secret": restx.fields.String(enum=["x"])})
+            ),
+        },
+    )
+
+    @api.route("/login")
+    class Login(restx.Resource):  # type: ignore[misc,name-defined]
+        @api.expect(login, validate=True)  # type: ignore[untyped-decorator]
+        def post(self) -> dict[str, str]:
+            return {}
+
+    payload = {"user": "alice", "password": "hunter2", "nested": {"client_secret": "sk-1"}}
+    response = app.test_client().post("/login", json=payload)
+    assert "hunter2" not in response.get_data(as_text=True)
+    assert "sk-1" not in response.get_data(as_text=True)
+    error = assert_api_error(response, "validation_error", app=app, status=400)
+    assert {v.field: v.message for v in error.validation_errors} == {
+        "user": "'alice' is too short",
+        "password": "Invalid value.",
+        "nested.client_secret": "Invalid value.",
+    }

@@ -106,11 +106,49 @@ def test_method_not_allowed_keeps_allow(app: Flask) -> None:
 
 
 def test_reqparse_error_is_a_validation_error(app: Flask) -> None:
+    # reqparse's message is Python's own ValueError text, quoting the value.
     response = app.test_client().post("/items/1", json={"rate": "x"})
     error = assert_api_error(response, "validation_error", app=app, status=400)
     assert [(v.field, v.message) for v in error.validation_errors] == [
-        ("rate", "invalid literal for int() with base 10: 'x'")
+        ("rate", "Not a valid integer.")
     ]
+
+
+@pytest.mark.parametrize("bundle", [False, True])
+def test_reqparse_never_quotes_a_secret_or_pythons_advice(bundle: bool) -> None:
+    app = Flask("reqparse_secrets")
+    api = RestfulApi(app)
+    ApiErrors(app)
+    parser = reqparse.RequestParser(bundle_errors=bundle)
+    parser.add_argument("password", type=int, location="json")
+    parser.add_argument("Authorization", type=int, location="headers")
+    parser.add_argument("api_key", type=float, location="cookies", help="Bad key: {error_msg}")
+    parser.add_argument("count", type=int, location="args")
+
+    class Login(Resource):  # type: ignore[misc]
+        def post(self) -> dict[str, t.Any]:
+            return dict(parser.parse_args())
+
+    api.add_resource(Login, "/login")
+    client = app.test_client()
+    client.set_cookie("api_key", "sk-live-cookie")
+    response = client.post(
+        "/login?count=" + "9" * 5000,
+        json={"password": "hunter2"},
+        headers={"Authorization": "Bearer sk-live-2"},
+    )
+    text = response.get_data(as_text=True)
+    for leaked in ("hunter2", "sk-live", "set_int_max_str_digits", "invalid literal"):
+        assert leaked not in text
+    error = assert_api_error(response, "validation_error", app=app, status=400)
+    bundled = {
+        "password": "Not a valid integer.",
+        "Authorization": "Not a valid integer.",
+        "api_key": "Bad key: Not a valid number.",
+        "count": "Not a valid integer.",
+    }
+    expected = bundled if bundle else {"password": "Not a valid integer."}
+    assert {v.field: v.message for v in error.validation_errors} == expected
 
 
 def test_reqparse_bundled_errors_and_help_texts(app: Flask) -> None:

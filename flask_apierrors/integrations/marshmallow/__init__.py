@@ -24,13 +24,13 @@ from marshmallow import missing as ma_missing
 
 from ...problem import MISSING
 from ..fielderrors import REQUIRED_MESSAGE
+from ..fielderrors import SCHEMA_KEY
 from ..fielderrors import field_error
 from ..fielderrors import message_text
 from ..fielderrors import validation_problem
 from ..redaction import Rules
 from ..redaction import echo_or_missing
 from .codes import code_for
-from .flatten import SCHEMA_KEY
 from .flatten import Entry
 from .flatten import Level
 from .flatten import count

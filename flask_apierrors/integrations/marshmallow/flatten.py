@@ -12,6 +12,7 @@ from collections import abc
 from marshmallow import missing as ma_missing
 
 from ...problem import MISSING
+from ..fielderrors import SCHEMA_KEY
 from ..fielderrors import key_segment
 from ..redaction import UNKNOWN
 from ..redaction import Rules
@@ -23,9 +24,6 @@ from .schema import SchemaNode
 
 if t.TYPE_CHECKING:
     from marshmallow import Schema
-
-#: Key of whole-object errors in marshmallow's messages.
-SCHEMA_KEY: t.Final = "_schema"
 
 #: Most containers and messages visited for one error: a tree built by
 #: hand may share branches or even contain itself.
