@@ -15,8 +15,8 @@ from flask_apierrors import plugins
 from flask_apierrors.config import all_names
 from flask_apierrors.config import config_key
 from flask_apierrors.config import settings_classes
-from tests.test_docs import ROOT
-from tests.test_docs import load_extension
+from tests.support.docs import ROOT
+from tests.support.docs import load_extension
 
 #: Every settings class, the features' too: they are declared when the
 #: plug-ins load.

@@ -1,6 +1,6 @@
 """The examples of docs/adopting.rst run, top to bottom in one namespace,
-and print what the page shows (what tests/test_docs.py does for the pages
-it lists, without importing the example app that module needs)."""
+and print what the page shows (what tests/test_docs_examples.py does for the
+pages it lists, without importing the example app that module needs)."""
 
 from __future__ import annotations
 
