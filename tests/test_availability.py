@@ -458,6 +458,43 @@ def test_until_a_first_read_has_answered_requests_wait_for_it(
     assert codes == [503] * 6
 
 
+def test_no_request_waits_for_the_read_in_flight(make_app: MakeApp, tmp_path: Path) -> None:
+    # A first read that hangs: the requests meanwhile read the store
+    # themselves. None waits on the reading lock, which, made before gevent
+    # patched the process (--preload), would block every greenlet.
+    entered, release = threading.Event(), threading.Event()
+
+    class FirstHangs:
+        reads = 0
+
+        def read(self) -> MaintenanceState | None:
+            FirstHangs.reads += 1
+            if FirstHangs.reads == 1:
+                entered.set()
+                release.wait(10)
+            return MaintenanceState(enabled=True, message="Migrating")
+
+        def write(self, state: MaintenanceState | None) -> None:
+            pass
+
+    app, _ = maintenance_app(make_app, tmp_path, store=FirstHangs(), maintenance_check_interval=60)
+
+    def get() -> int:
+        return app.test_client().get("/work").status_code
+
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        try:
+            first = pool.submit(get)
+            assert entered.wait(5)
+            others = [pool.submit(get) for _ in range(4)]
+            done, _ = concurrent.futures.wait(others, timeout=3)
+            assert len(done) == 4
+            assert [f.result() for f in others] == [503] * 4
+        finally:
+            release.set()
+        assert first.result() == 503
+
+
 @pytest.mark.slow
 @requires_redis
 def test_redis_store_shared_and_outage_tolerant(

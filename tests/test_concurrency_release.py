@@ -24,6 +24,10 @@ from tests.support.tcp_proxy import TcpProxy
 RETRY = 0.1  # limits_retry_interval of the apps below
 
 
+class Interrupted(BaseException):
+    """What cuts a greenlet short (``gevent.Timeout``, ``GreenletExit``)."""
+
+
 class FlakyStorage(MemoryConcurrencyStorage):
     """Memory storage that fails like an unreachable Redis while ``down``.
     With ``late``, a failing acquire still takes its slot, as a Redis that
@@ -36,9 +40,13 @@ class FlakyStorage(MemoryConcurrencyStorage):
         self.location = location
         self.down = False
         self.late = False
+        self.interrupt = False
         self.released: list[str] = []
 
     def acquire(self, key: str, slot: str, limit: int, ttl: float) -> tuple[bool, int]:
+        if self.interrupt:
+            super().acquire(key, slot, limit, ttl)
+            raise Interrupted
         if self.down:
             if self.late:
                 super().acquire(key, slot, limit, ttl)
@@ -142,6 +150,23 @@ def test_an_acquire_that_fails_late_gives_its_slot_back(flaky: FlakyStorage) -> 
     flaky.down = False
     key = limiter._storage_key(app.extensions["apierrors_concurrency"][limiter], "s", "k")
     assert flaky.count(key) == 1  # held by no request
+    time.sleep(RETRY + 0.02)
+    statuses, responses = _admitted(client, 2)
+    assert statuses == [200, 429]
+    for response in responses:
+        response.close()
+    assert _in_flight(app, limiter) == 0
+
+
+def test_an_acquire_cut_short_gives_its_slot_back(flaky: FlakyStorage) -> None:
+    # gevent.Timeout and GreenletExit are BaseExceptions: Redis may still run
+    # the acquire a greenlet's timeout interrupted.
+    app, limiter = _app(flaky)
+    client = app.test_client()
+    flaky.interrupt = True
+    with pytest.raises(Interrupted):
+        client.get("/hold")
+    flaky.interrupt = False
     time.sleep(RETRY + 0.02)
     statuses, responses = _admitted(client, 2)
     assert statuses == [200, 429]

@@ -5,7 +5,9 @@ and connected only to ports where nothing listens."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import threading
 import time
 import typing as t
 
@@ -345,3 +347,33 @@ def test_several_workers_from_the_environment(
 ) -> None:
     monkeypatch.setenv("WEB_CONCURRENCY", value)
     assert several_workers(None) == expected
+
+
+def test_a_cluster_client_is_made_outside_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cluster's discovery yields (gevent); a lock held across it, made
+    # before the process was patched (--preload), would block the worker.
+    entered, release = threading.Event(), threading.Event()
+    made: list[FakeCluster] = []
+
+    class FakeCluster:
+        def __init__(self, **options: t.Any) -> None:
+            made.append(self)
+            self.closed = False
+            if len(made) == 1:
+                entered.set()
+                release.wait(10)
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr("redis.cluster.RedisCluster", FakeCluster)
+    lazy = LazyRedisCluster([("127.0.0.1", 1)])
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        try:
+            slow = pool.submit(lazy.get)
+            assert entered.wait(5)
+            quick = lazy.get()  # not waiting for the first discovery
+        finally:
+            release.set()
+        assert slow.result(5) is quick
+    assert [c.closed for c in made] == [True, False]

@@ -86,11 +86,15 @@ class _AppMaintenance:
         """The run-time state, read from the store at most once per
         ``interval`` (``fresh``: now). One read at a time per process: the
         requests that come while one is in flight (a hung Redis, a slow
-        disk) take the last state instead of waiting for the store too; until
-        a first read has finished there is none, so they wait for it."""
+        disk) take the last state instead of waiting for the store too;
+        until a first read has finished there is none, so they (and a
+        ``fresh`` read) read the store themselves. Nobody waits for the lock
+        of the read in flight: made before gevent or eventlet patched the
+        process (``--preload``), it would block the worker's every greenlet."""
         if not (fresh or time.monotonic() - self._checked_at >= self.interval):
             return self._stored
-        if not self._reading.acquire(blocking=fresh or self._checked_at == -math.inf):
+        alone = self._reading.acquire(blocking=False)
+        if not (alone or fresh or self._checked_at == -math.inf):
             return self._stored
         try:
             now = time.monotonic()
@@ -100,7 +104,8 @@ class _AppMaintenance:
                     if now >= self._checked_at:  # else remember() came meanwhile
                         self._stored, self._checked_at = state, now
         finally:
-            self._reading.release()
+            if alone:
+                self._reading.release()
         return self._stored
 
     def remember(self, state: MaintenanceState | None) -> None:

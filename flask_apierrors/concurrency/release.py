@@ -68,11 +68,12 @@ def _acquire(limits: AppLimits, key: str, member: str, limit: int) -> tuple[bool
     storage = limits.storage
     try:
         return storage.acquire(key, member, limit, limits.ttl)
-    except storage.errors:
+    except BaseException:
         # A timed-out acquire may still run: Redis executes it once a slow
         # command ahead of it is done, and the request holds no slot to give
-        # back. Remove the member when the storage answers again (a no-op if
-        # it never got there).
+        # back; so may one a greenlet's timeout (gevent.Timeout, a
+        # BaseException) cut short. Remove the member when the storage
+        # answers again (a no-op if it never got there).
         limits.guard.keep(storage.release, (key, member), limits.ttl, storage.errors)
         raise
 

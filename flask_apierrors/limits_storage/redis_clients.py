@@ -264,11 +264,17 @@ class LazyRedisCluster:
 
             # redis-py leaves ClusterNode untyped.
             node: t.Any = importlib.import_module("redis.cluster").ClusterNode
+            # Made outside the lock, which is never held across the
+            # cluster's discovery (made before gevent patched the process, it
+            # would block the worker's every greenlet): of clients made at
+            # once, the first kept is everyone's, the others are closed.
+            made = RedisCluster(startup_nodes=[node(*n) for n in self.nodes], **self.options)
             with self._lock:
+                if self._client is None:
+                    self._client = made
                 client = self._client
-                if client is None:
-                    startup = [node(host, port) for host, port in self.nodes]
-                    client = self._client = RedisCluster(startup_nodes=startup, **self.options)
+            if client is not made:
+                made.close()
         return client
 
     def close(self) -> None:
