@@ -521,3 +521,24 @@ def test_a_registered_pydantic_validation_error_wins_over_the_built_in_answer() 
     response = app.test_client().get("/built")
     assert response.status_code == 500
     assert response.get_json()["error"] == "internal_server_error"
+
+
+class Credential(BaseModel):
+    value: SecretStr
+    n: int
+
+
+class Holder(BaseModel):
+    u: Credential | int
+
+
+def test_a_union_members_secret_is_hidden_in_the_whole_value_echoed() -> None:
+    # pydantic reports the int member's error with the whole object: echoed
+    # there, it is hidden as the model member would hide it.
+    with pytest.raises(ValidationError) as info:
+        Holder.model_validate({"u": {"value": "sk-live-123", "n": "x"}})
+    problem = convert_pydantic_error(info.value, _ctx())
+    assert problem is not None
+    echoed = [(e.field, e.invalid_value) for e in problem.errors]
+    assert ("u", {"value": "[REDACTED]", "n": "x"}) in echoed
+    assert "sk-live-123" not in json.dumps([e.invalid_value for e in problem.errors])

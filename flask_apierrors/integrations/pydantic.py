@@ -167,7 +167,9 @@ def _locate(loc: t.Sequence[t.Any], root: Node | None, rules: Rules) -> _Located
             path.append(seg)
             continue
         if isinstance(node, UnionNode):
-            node = node.pick(seg)
+            # The member the label names; a value echoed at the label (the
+            # whole value, of whichever member) is hidden as any would.
+            node = node.merged() if index == len(loc) - 1 else node.pick(seg)
             continue
         in_mapping = isinstance(node, DictNode)
         child = node.child(seg) if node is not None else UNKNOWN

@@ -237,8 +237,12 @@ class UnionNode:
             nodes.append(node_of(schema, self._defs))
         return _Merged(tuple(n for n in nodes if n is not None))
 
+    def merged(self) -> Node | None:
+        """All members merged: what any of them would hide is hidden."""
+        return self.pick(_NO_LABEL)
+
     def child(self, key: Segment) -> Child:
-        merged = self.pick(_NO_LABEL)
+        merged = self.merged()
         return merged.child(key) if merged is not None else UNKNOWN
 
 
