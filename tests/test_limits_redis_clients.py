@@ -377,3 +377,11 @@ def test_a_cluster_client_is_made_outside_the_lock(monkeypatch: pytest.MonkeyPat
             release.set()
         assert slow.result(5) is quick
     assert [c.closed for c in made] == [True, False]
+
+
+def test_retries_are_counted_on_redis_py_before_6() -> None:
+    class OldRetry:  # no get_retries() before redis-py 6.0
+        _retries = 3
+
+    cluster = LazyRedisCluster([("127.0.0.1", 1)], socket_timeout=1, retry=OldRetry())
+    assert unbounded_waits(cluster) == ["3 retries"]

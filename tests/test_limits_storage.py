@@ -410,3 +410,20 @@ def test_supported_uris_are_checked_without_a_client(uri: str, scheme: str) -> N
 def test_location_of_other_clients() -> None:
     client = object()
     assert redis_location(client) == f"object {id(client):#x}"
+
+
+def test_a_reply_class_without_its_code_is_still_a_reply(caplog: pytest.LogCaptureFixture) -> None:
+    # redis-py before 7.2 keeps no status_code on its reply classes.
+    class ReadOnlyError(redis.exceptions.ResponseError):
+        status_code = None
+
+    def op() -> str:
+        raise ReadOnlyError("You can't write against a read only replica.")
+
+    with caplog.at_level(logging.WARNING, logger="flask_apierrors.limits"):
+        StorageGuard("s").run(op, (), lambda: "", fail_open=True, errors=(redis.RedisError,))
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith("Limit storage s replies an error (ReadOnlyError): requests pass unchecked")
+    )

@@ -31,6 +31,7 @@ import typing as t
 
 from . import adoption
 from .httpauth import api_errors
+from .httpauth import own_callbacks
 from .httpauth import route_auths
 
 if t.TYPE_CHECKING:
@@ -87,6 +88,9 @@ def _name_callback(state: AppState) -> None:
         callback = getattr(fairy, "error_handler_callback", None)
         if callback is not None and callback != getattr(fairy, "default_error_handler", callback):
             adoption.ignored_callbacks(state, "APIFairy", [("apifairy.error_handler", callback)])
+    # The auth objects of @authenticate, taken over: a challenge of their
+    # own (microblog-api's "Form", no browser dialog) is no longer sent.
+    adoption.ignored_callbacks(state, "Flask-HTTPAuth", own_callbacks(route_auths(state.app)))
 
 
 def plugin() -> Plugin | None:

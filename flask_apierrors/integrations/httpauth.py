@@ -42,7 +42,7 @@ from . import adoption
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-__all__ = ["AuthForbidden", "AuthRequired", "api_errors", "members", "route_auths"]
+__all__ = ["AuthForbidden", "AuthRequired", "api_errors", "members", "own_callbacks", "route_auths"]
 
 A = t.TypeVar("A")
 
@@ -142,8 +142,26 @@ def _later_handler(member: t.Any, callback: _Callback) -> t.Callable[[t.Any], t.
 def members(auth: t.Any) -> tuple[t.Any, ...]:
     """The auth objects of a ``MultiAuth``, else ``(auth,)``."""
     if hasattr(auth, "main_auth"):
-        return (auth.main_auth, *auth.additional_auths)
+        # Flask-HTTPAuth 4.8.0 spells it additional_auth.
+        others = getattr(auth, "additional_auths", getattr(auth, "additional_auth", ()))
+        return (auth.main_auth, *others)
     return (auth,)
+
+
+def own_callbacks(auths: abc.Iterable[t.Any]) -> list[tuple[str, t.Any]]:
+    """The app's own ``@auth.error_handler`` callbacks of ``auths`` that
+    :func:`api_errors` answers in place of (Flask-HTTPAuth's default left
+    out), as :func:`~.adoption.ignored_callbacks` names them."""
+    found: list[tuple[str, t.Any]] = []
+    for member in (m for auth in auths for m in members(auth)):
+        # Both are wrapped by Flask-HTTPAuth: ours, and the app's before it.
+        ours = getattr(member.auth_error_callback, "__wrapped__", None)
+        previous = ours.previous if isinstance(ours, _Callback) else None
+        own = getattr(previous, "__wrapped__", previous)
+        if own is not None and getattr(own, "__module__", None) != "flask_httpauth":
+            if all(own is not f for _, f in found):
+                found.append(("auth.error_handler", own))
+    return found
 
 
 def route_auths(app: t.Any) -> abc.Iterator[t.Any]:

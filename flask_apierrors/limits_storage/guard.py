@@ -254,6 +254,9 @@ def _failure(exc: BaseException) -> str:
         code = str(exc.args[0]).partition(" ")[0]
     if isinstance(code, str) and _REPLY_CODE.fullmatch(code):
         return f"replies {code}"
+    if any(c.__name__ == "ResponseError" for c in type(exc).__mro__):
+        # redis-py before 7.2 keeps no code for its reply classes.
+        return f"replies an error ({type(exc).__name__})"
     return f"is unreachable ({type(exc).__name__})"
 
 

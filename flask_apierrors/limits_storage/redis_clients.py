@@ -359,7 +359,9 @@ def _lacks(kwargs: t.Mapping[str, t.Any], retry: t.Any, who: str) -> list[str]:
         # redis-py uses socket_timeout to connect too when
         # socket_connect_timeout is not set.
         found.append(f"{who}no socket_timeout")
-    retries = retry.get_retries() if retry is not None else 0
+    # redis-py before 6.0 has no Retry.get_retries(), only _retries.
+    count = getattr(retry, "get_retries", None)
+    retries = count() if count is not None else getattr(retry, "_retries", 0)
     if retries:
         found.append(f"{who}{'endless' if retries < 0 else retries} retries")
     return found

@@ -254,3 +254,30 @@ def test_an_authenticate_auth_keeps_its_callback_where_apierrors_is_off() -> Non
     client = app.test_client()
     assert_api_error(client.get("/api/me"), "unauthorized", app=app)
     assert client.get("/pages/me").text == "<p>sign in</p>"
+
+
+def test_an_authenticate_auths_own_callback_is_named(caplog: pytest.LogCaptureFixture) -> None:
+    # microblog-api answers 401s with "WWW-Authenticate: Form" (no browser
+    # login dialog): ApiErrors answers instead, so it says so once.
+    app = Flask("fairy_auth_named")
+    APIFairy(app)
+    ApiErrors(app)
+    auth, plain = HTTPBasicAuth(), HTTPBasicAuth()
+
+    @auth.error_handler  # type: ignore[untyped-decorator]
+    def form_challenge(status: int = 401) -> t.Any:
+        return {"code": status}, status, {"WWW-Authenticate": "Form"}
+
+    @app.post("/tokens")
+    @authenticate(auth)  # type: ignore[untyped-decorator]
+    @authenticate(plain)  # type: ignore[untyped-decorator]
+    def tokens() -> dict[str, str]:
+        return {}
+
+    with caplog.at_level(logging.WARNING, logger="flask_apierrors"):
+        response = app.test_client().post("/tokens")
+        app.test_client().post("/tokens")
+    assert_api_error(response, "unauthorized", app=app)
+    named = [r.getMessage() for r in caplog.records if "Flask-HTTPAuth" in r.getMessage()]
+    assert len(named) == 1
+    assert "@auth.error_handler" in named[0] and "form_challenge" in named[0]

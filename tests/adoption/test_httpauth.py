@@ -16,6 +16,7 @@ from flask_httpauth import MultiAuth
 from flask_apierrors import ApiErrors
 from flask_apierrors import Problem
 from flask_apierrors.integrations.httpauth import api_errors
+from flask_apierrors.integrations.httpauth import members
 from flask_apierrors.testing import assert_api_error
 
 
@@ -289,3 +290,11 @@ def test_an_apis_basic_challenge_does_not_replace_flask_httpauths(
     assert challenge.startswith(f'{scheme} realm="{auth.realm}"')
     if scheme == "Digest":
         assert "nonce=" in challenge
+
+
+def test_the_members_of_a_multi_auth_of_flask_httpauth_4_8_0() -> None:
+    # 4.8.0 keeps the others in additional_auth (4.8.1: additional_auths).
+    basic, token = HTTPBasicAuth(), HTTPTokenAuth()
+    multi = MultiAuth(basic, token)
+    old = t.cast(t.Any, type("MultiAuth", (), {"main_auth": basic, "additional_auth": (token,)}))()
+    assert members(multi) == members(old) == (basic, token)
