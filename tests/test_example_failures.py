@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-import sqlite3
 import typing as t
 
 import pytest
@@ -28,6 +27,7 @@ from tests.support.example_inprocess import call
 from tests.support.example_inprocess import chat_body
 from tests.support.example_inprocess import upload
 from tests.support.example_inprocess import user_key
+from tests.support.example_scenarios import locked_database
 
 # The fixtures this module uses, by name (see tests/support/example_inprocess.py).
 clean_environment = example_inprocess.clean_environment
@@ -39,22 +39,10 @@ standin = example_inprocess.standin
 # -- failures of the app itself ------------------------------------------------------
 
 
-@contextlib.contextmanager
-def locked_database(app: Flask) -> t.Iterator[None]:
-    """Another writer holds the database."""
-    conn = sqlite3.connect(os.path.join(app.instance_path, "example_app.sqlite3"))
-    conn.execute("BEGIN EXCLUSIVE")
-    try:
-        yield
-    finally:
-        conn.rollback()
-        conn.close()
-
-
 def test_database_errors(make_app: MakeApp, standin: StandinService) -> None:
     app = make_app(DB_TIMEOUT=0.05, GENERATION_SERVICE_URL=standin.url)
     client = app.test_client()
-    with locked_database(app):
+    with locked_database(app.instance_path):
         response = call(client, "POST", "/api-keys", headers=bearer(ADMIN))
         body = assert_example(response, "500 Internal Server Error", "Database Error")
         assert body["details"]["error_id"].startswith("db_err_")
@@ -88,7 +76,7 @@ def test_an_upload_whose_record_fails_leaves_no_bytes_behind(
     # (which counts records) would never see them.
     app = make_app(DB_TIMEOUT=0.05, GENERATION_SERVICE_URL=standin.url)
     client = app.test_client()
-    with locked_database(app):
+    with locked_database(app.instance_path):
         chat = upload(client, ADMIN, b"some notes", "notes.txt", "text/plain")
         image = batch(client, (PNG, "a.png"))
     assert (chat.status_code, chat.get_json()["error"]) == (500, "database_error")

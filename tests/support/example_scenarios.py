@@ -45,9 +45,10 @@ def replaced_by_a_file(directory: Path) -> t.Iterator[None]:
 
 
 @contextlib.contextmanager
-def locked_database(server: Server) -> t.Iterator[None]:
-    """Another writer holds the database."""
-    conn = sqlite3.connect(server.instance / "example_app.sqlite3")
+def locked_database(instance: str | Path) -> t.Iterator[None]:
+    """Another writer holds the database of the app whose instance folder
+    is ``instance``."""
+    conn = sqlite3.connect(Path(instance) / "example_app.sqlite3")
     conn.execute("BEGIN EXCLUSIVE")
     try:
         yield
@@ -164,7 +165,7 @@ def not_ready(server: Server) -> requests.Response:
 
 def database_error(server: Server, path: str) -> requests.Response:
     key = server.new_user()
-    with locked_database(server):
+    with locked_database(server.instance):
         if path == "/api-keys":
             return server.request("POST", path, headers=bearer(ADMIN))
         return batch(server, (PNG, "a.png"), key=key)
