@@ -7,7 +7,6 @@ left freeing its thread."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import struct
 import time
@@ -23,18 +22,17 @@ from example_app.standin import StandinService
 from example_app.standin import glb
 from tests.support import example_server
 from tests.support.example_server import ADMIN
-from tests.support.example_server import CONFIG
 from tests.support.example_server import EXAMPLES
 from tests.support.example_server import PNG
 from tests.support.example_server import Server
 from tests.support.example_server import batch
 from tests.support.example_server import bearer
 from tests.support.example_server import chat
+from tests.support.example_server import example_gunicorn
 from tests.support.example_server import generated
 from tests.support.example_server import image_key
 from tests.support.example_server import model
 from tests.support.example_server import settings_env
-from tests.support.servers import GunicornServer
 
 pytestmark = pytest.mark.slow
 
@@ -177,14 +175,7 @@ def test_a_stream_whose_client_left_frees_its_thread(tmp_path: Path) -> None:
         files = [{"file_id": "file_001", "filename": "a.png", "size": len(PNG)}]
         db.insert_job(db.get_db(), job_id, ADMIN[:12], files)  # queued for good
     env = settings_env(instance, ADMIN_KEY=ADMIN, GENERATION_SERVICE_URL="", STREAM_HEARTBEAT=0.2)
-    with GunicornServer(
-        "example_app.wsgi:app",
-        worker_class="gthread",
-        threads=1,
-        config=CONFIG,
-        env={k: v for k, v in os.environ.items() if not k.startswith("EXAMPLE_APP_")} | env,
-        health_path="/health",
-    ) as gunicorn:
+    with example_gunicorn(env, worker_class="gthread", threads=1) as gunicorn:
         sock = socket.create_connection(("127.0.0.1", gunicorn.port), timeout=10)
         try:
             sock.sendall(

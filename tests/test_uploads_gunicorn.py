@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import http.client
 import json
-import os
 import random
 import socket
 import sqlite3
@@ -31,12 +30,12 @@ from flask_apierrors.correlation import VALID_ID
 from tests.apps.uploads_app import APP_LIMIT
 from tests.apps.uploads_app import UPLOAD_LIMIT
 
+from .support.example_server import example_gunicorn
 from .support.servers import GunicornServer
 
 pytestmark = pytest.mark.slow
 
 APP: t.Final = "tests.apps.uploads_app:app"
-EXAMPLE_CONFIG: t.Final = Path(__file__).parents[1] / "example_app" / "gunicorn.conf.py"
 EXAMPLE_ADMIN: t.Final = "mel_" + "Up10ad" * 5 + "Ch"
 TIMEOUT: t.Final = 30.0
 MB: t.Final = 1_000_000
@@ -389,17 +388,8 @@ def test_several_workers_served(server: GunicornServer) -> None:
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[GunicornServer, Path]]:
     instance = tmp_path_factory.mktemp("uploads") / "instance"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAMPLE_APP_")}
-    env.update(EXAMPLE_APP_INSTANCE_PATH=str(instance), EXAMPLE_APP_ADMIN_KEY=EXAMPLE_ADMIN)
-    with GunicornServer(
-        "example_app.wsgi:app",
-        workers=2,
-        worker_class="gthread",
-        threads=4,
-        config=EXAMPLE_CONFIG,
-        env=env,
-        health_path="/health",
-    ) as srv:
+    env = {"EXAMPLE_APP_INSTANCE_PATH": str(instance), "EXAMPLE_APP_ADMIN_KEY": EXAMPLE_ADMIN}
+    with example_gunicorn(env, workers=2, worker_class="gthread", threads=4) as srv:
         # Up: /health answered (the master's children include the stand-in
         # generation service, so workers are not counted here).
         yield srv, instance

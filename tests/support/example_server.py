@@ -79,17 +79,18 @@ def settings_env(instance: Path, **settings: t.Any) -> dict[str, str]:
     return env
 
 
+def example_gunicorn(env: dict[str, str], **options: t.Any) -> GunicornServer:
+    """gunicorn serving the example app with its config, on ``env`` and none
+    of this process's own example settings."""
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("EXAMPLE_APP_")}
+    return GunicornServer(
+        "example_app.wsgi:app", config=CONFIG, env=outside | env, health_path="/health", **options
+    )
+
+
 @contextlib.contextmanager
 def serve(env: dict[str, str], instance: Path) -> t.Iterator[Server]:
-    with GunicornServer(
-        "example_app.wsgi:app",
-        workers=2,
-        worker_class="gthread",
-        threads=8,
-        config=CONFIG,
-        env={k: v for k, v in os.environ.items() if not k.startswith("EXAMPLE_APP_")} | env,
-        health_path="/health",
-    ) as gunicorn:
+    with example_gunicorn(env, workers=2, worker_class="gthread", threads=8) as gunicorn:
         server = Server(gunicorn, instance, env)
         server.workers = gunicorn.wait_for_workers(2)
         try:
