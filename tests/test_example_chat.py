@@ -196,42 +196,32 @@ def test_validation_error_structure(client: FlaskClient) -> None:
         assert got[expected["field"]]["message"].startswith(expected["message"])
 
 
-def test_invalid_json(client: FlaskClient) -> None:
-    response = call(
-        client,
-        "POST",
-        "/chat/completions",
-        data=BAD_JSON,
-        content_type="application/json",
-        headers=bearer(ADMIN),
-    )
-    assert_example(response, "400 Bad Request", "Invalid JSON")
-
-
-def test_wrong_content_type(client: FlaskClient) -> None:
-    response = call(
-        client,
-        "POST",
-        "/chat/completions",
-        data="hello",
-        content_type="text/plain",
-        headers=bearer(ADMIN),
-    )
-    assert_example(response, "415 Unsupported Media Type", "Invalid Content Type")
-
-
-def test_request_body_too_large(client: FlaskClient) -> None:
+def _too_large() -> str:
     body = json.dumps(chat_body("x" * (1048576 - 200)))
-    body += " " * (1048576 - len(body))
+    return body + " " * (1048576 - len(body))
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "section"),
+    [
+        (BAD_JSON, "application/json", "400 Bad Request", "Invalid JSON"),
+        ("hello", "text/plain", "415 Unsupported Media Type", "Invalid Content Type"),
+        (_too_large(), "application/json", "413 Payload Too Large", "Request Body Too Large"),
+    ],
+    ids=["invalid_json", "wrong_content_type", "request_body_too_large"],
+)
+def test_a_body_the_chat_api_refuses(
+    client: FlaskClient, data: str | bytes, content_type: str, status: str, section: str
+) -> None:
     response = call(
         client,
         "POST",
         "/chat/completions",
-        data=body,
-        content_type="application/json",
+        data=data,
+        content_type=content_type,
         headers=bearer(ADMIN),
     )
-    assert_example(response, "413 Payload Too Large", "Request Body Too Large")
+    assert_example(response, status, section)
 
 
 # -- chat API: limits -------------------------------------------------------------
