@@ -78,11 +78,16 @@ def handler_name(handler: t.Callable[..., t.Any]) -> str:
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
 
 
+def app_handlers(app: Flask) -> t.Mapping[type[Exception], t.Callable[..., t.Any]]:
+    """The app-wide error handlers by exception class (of Flask's
+    ``error_handler_spec``, read without adding to it)."""
+    return app.error_handler_spec.get(None, {}).get(None, {})
+
+
 def displace(app: Flask, ours: t.Callable[..., t.Any]) -> dict[type[BaseException], t.Any]:
     """The app-wide handlers ApiErrors is about to replace (logged at the
     first request, unless a plug-in took them over on purpose)."""
-    handlers = app.error_handler_spec.get(None, {}).get(None, {})
-    handler = handlers.get(HTTPException)
+    handler = app_handlers(app).get(HTTPException)
     if handler is None or handler == ours:
         return {}
     return {HTTPException: handler}

@@ -120,9 +120,9 @@ class ApiErrors:
 
         for exc_type in EXCEPTION_TYPES:
             app.register_error_handler(exc_type, self._handle)
-        own = app.error_handler_spec.get(None, {}).get(None, {})
         for exc_type in wz.BODY_ERRORS:
-            if own.get(exc_type) in (None, self._handle_body_error):  # else the app's keeps them
+            # The app's own handler, if any, keeps them.
+            if coexistence.app_handlers(app).get(exc_type) in (None, self._handle_body_error):
                 app.register_error_handler(exc_type, self._handle_body_error)
         # Correlation id header and streamed-body limits: no Flask context
         # needed, and it sees every response, even one a failing hook left.
@@ -288,7 +288,7 @@ class ApiErrors:
         if wz.refused_body(e):
             return self._handle(e)
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        handlers = app.error_handler_spec[None][None]
+        handlers = coexistence.app_handlers(app)
         mro = type(e).__mro__
         at = next((i for i, c in enumerate(mro) if handlers.get(c) == self._handle_body_error), 0)
         for cls in mro[at + 1 :]:

@@ -22,6 +22,7 @@ from .blueprints import Override
 from .blueprints import derive_prefix
 from .blueprints import learn_prefix
 from .catalog import Catalog
+from .coexistence import app_handlers
 from .config import Settings
 from .formats import Format
 from .formats import build_format
@@ -330,7 +331,7 @@ class AppState:
 
         :returns: The handler replaced, if any.
         """
-        handlers = self.app.error_handler_spec.get(None, {}).get(None, {})
+        handlers = app_handlers(self.app)
         current = handlers.get(exc_type)
         if current is not None and current != self.handler:
             self.displaced[exc_type] = current

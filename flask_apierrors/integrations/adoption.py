@@ -36,6 +36,7 @@ from flask import has_request_context
 from flask import request
 from werkzeug.exceptions import HTTPException
 
+from ..coexistence import app_handlers
 from ..coexistence import handler_name
 from ..configvalues import is_text
 from ..plugins import Plugin
@@ -108,8 +109,7 @@ ABORT_EXTRAS: t.Final = "flask_apierrors.abort_extras"
 
 def app_handler(app: Flask, exc_type: type[Exception]) -> t.Callable[..., t.Any] | None:
     """The app-wide handler registered for exactly ``exc_type``, if any."""
-    handlers = app.error_handler_spec.get(None, {}).get(None, {})
-    return handlers.get(exc_type)
+    return app_handlers(app).get(exc_type)
 
 
 def defined_by(handler: t.Any, package: str) -> bool:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import typing as t
 
+from ..coexistence import app_handlers
 from . import adoption
 
 if t.TYPE_CHECKING:
@@ -97,8 +98,7 @@ def _take_over(state: AppState) -> None:
     from jwt import PyJWTError
 
     convert = JwtConverter(str(app.config.get("JWT_IDENTITY_CLAIM", "sub")))
-    handlers = app.error_handler_spec.get(None, {}).get(None, {})
-    for exc_type in list(handlers):
+    for exc_type in list(app_handlers(app)):
         if issubclass(exc_type, (JWTExtendedException, PyJWTError)):
             adoption.take_over(state, exc_type, convert, framework="flask_jwt_extended")
 
