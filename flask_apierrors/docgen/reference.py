@@ -159,7 +159,8 @@ def reference_for_app(
 ) -> Reference:
     """The :class:`Reference` of an app set up with
     :class:`~flask_apierrors.ApiErrors`: its catalog, its formats and its
-    scopes (the app's, then one per blueprint override).
+    scopes (the app's, then one per blueprint override where ApiErrors is
+    on: a blueprint turned off with ``enabled=False`` answers its own errors).
 
     :param app: The app (no app context needed).
     :param title: The document's title.
@@ -176,7 +177,9 @@ def reference_for_app(
     if title is not None:
         kwargs["title"] = title
     formats = MappingProxyType(dict(state.formats))
-    return Reference(state.catalog, state.scopes(), formats=formats, **kwargs)
+    app_scope, *blueprints = state.scopes()
+    scopes = (app_scope, *(scope for scope in blueprints if scope.settings.enabled))
+    return Reference(state.catalog, scopes, formats=formats, **kwargs)
 
 
 def group_title(group: str) -> str:

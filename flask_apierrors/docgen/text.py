@@ -57,7 +57,7 @@ def _write(w: _Writer, reference: Reference, *, title: bool = True) -> str:
     w.heading("Overview", top + 1)
     w.para(
         f"{reference.api_name} uses a consistent error response format across all"
-        " endpoints. This reference documents every error code, its HTTP status, when it"
+        " its API endpoints. This reference documents every error code, its HTTP status, when it"
         " happens, and the body clients receive."
     )
     _write_formats(w, reference, top + 1)

@@ -29,6 +29,7 @@ from .paths import add_error_responses
 from .paths import document
 from .paths import openapi_path
 from .paths import paths_for_app
+from .paths import rule_answered
 from .paths import rule_responses
 from .paths import scope_of_rule
 from .plugin import ApiErrorsPlugin
@@ -64,6 +65,7 @@ __all__ = [
     "components",
     "openapi_path",
     "scope_of_rule",
+    "rule_answered",
     "documents",
     "operation_codes",
     "ErrorResponses",

@@ -61,10 +61,27 @@ def scope_of_rule(reference: Reference, rule: Rule, app: Flask | None = None) ->
     ``rule``'s view: the one ``app``'s state picks for a request to it
     (innermost overridden blueprint, else the URL prefix), by name; the
     app's scope without ``app``."""
-    # What request.blueprints is for the rule's endpoint, innermost first.
+    return _scope_for(reference, app, _blueprints(rule), rule.rule)
+
+
+def rule_answered(app: Flask, rule: Rule) -> bool:
+    """Whether ApiErrors answers the errors of ``rule``'s view: not where
+    it is turned off (``enabled=False``), such as an app's HTML pages.
+
+    .. versionadded:: 0.2
+    """
+    return _answered(app, _blueprints(rule), rule.rule)
+
+
+def _blueprints(rule: Rule) -> list[str]:
+    """What ``request.blueprints`` is for ``rule``'s endpoint, innermost first."""
     parts = rule.endpoint.split(".")[:-1]
-    blueprints = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
-    return _scope_for(reference, app, blueprints, rule.rule)
+    return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+def _answered(app: Flask | None, blueprints: t.Sequence[str], path: str) -> bool:
+    state = find_state(app) if app is not None else None
+    return state is None or state.scope_for(blueprints, path).settings.enabled
 
 
 def _scope_for(
@@ -112,8 +129,9 @@ def paths_for_app(
     responses: dict[str, t.Any] | None = None,
     fallback: bool = False,
 ) -> dict[str, t.Any]:
-    """OpenAPI ``paths`` for every route of ``app`` (static files aside):
-    path parameters from the rule's converters, a ``2XX`` success, and one
+    """OpenAPI ``paths`` for every route of ``app`` (static files and the
+    routes where ApiErrors is turned off aside, such as HTML pages): path
+    parameters from the rule's converters, a ``2XX`` success, and one
     error response per status the route can answer with
     (:func:`~.operations.operation_codes`), referring to the code responses
     of the route's app or blueprint scope.
@@ -127,12 +145,15 @@ def paths_for_app(
 
     .. versionchanged:: 0.2
         Per-operation error responses; ``responses`` and ``fallback``.
+        Routes where ApiErrors is turned off are left out.
     """
     if reference is None:
         reference = reference_for_app(app)
     errors = _error_responses(reference, responses)
     paths: dict[str, dict[str, t.Any]] = {}
     for rule, path, params in _routes(app):
+        if not rule_answered(app, rule):
+            continue
         item = paths.setdefault(path, {})
         error_responses = rule_responses(app, rule, reference, errors, fallback=fallback)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -162,11 +183,13 @@ def add_error_responses(
     ``app``'s routes, those the route can answer with (as
     :func:`paths_for_app` gives them); for any other, ``4XX``/``5XX``, the
     generic error response of the app (or of the blueprint whose URL prefix
-    the path is under).
+    the path is under). Operations where ApiErrors is turned off
+    (``enabled=False``) are left as they are.
 
     .. versionchanged:: 0.2
         Operations of ``app``'s routes get their own error responses;
-        ``responses`` and ``fallback`` as for :func:`paths_for_app`.
+        ``responses`` and ``fallback`` as for :func:`paths_for_app`; those
+        where ApiErrors is turned off get none.
     """
     if reference is None:
         reference = reference_for_app(app) if app is not None else Reference.from_settings()
@@ -183,7 +206,11 @@ def add_error_responses(
                 continue
             rule = routes.get((path, key.lower()))
             if rule is not None and app is not None:
+                if not rule_answered(app, rule):
+                    continue
                 wanted = rule_responses(app, rule, reference, errors, fallback=fallback)
+            elif not _answered(app, (), path):
+                continue
             else:
                 generic = _generic_ref(_scope_for(reference, app, (), path))
                 wanted = {"4XX": generic, "5XX": generic}

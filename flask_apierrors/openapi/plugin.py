@@ -14,6 +14,7 @@ from ..docgen import reference_for_app
 from ..state import find_state
 from .operations import ErrorResponses
 from .operations import operation_codes
+from .paths import rule_answered
 from .paths import scope_of_rule
 from .responses import ERROR_RESPONSE
 from .responses import _known_name
@@ -115,6 +116,8 @@ class ApiErrorsPlugin(BasePlugin):
             return
         reference = self.reference
         rule = kwargs.get("rule")
+        if rule is not None and self.app is not None and not rule_answered(self.app, rule):
+            return  # ApiErrors is off there: the errors are not its own
         scope = (
             scope_of_rule(reference, rule, self.app) if rule is not None else reference.app_scope
         )
