@@ -1,30 +1,26 @@
-"""ConcurrencyLimiter on memory storage: the documented 429, every way a
-request can end releasing its slot, expiry, keys, and the outage policy.
-Redis storage across gunicorn workers is tested in test_limits_gunicorn.py."""
+"""ConcurrencyLimiter on memory storage: the documented 429, keys, scopes and
+the application limit, and its settings (releasing slots, expiry and storage
+outages are in the test_concurrency_*.py modules). Redis storage across
+gunicorn workers is tested in test_limits_gunicorn.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
-import threading
-import time
 import typing as t
 
 import pytest
 from flask import Flask
 from flask import Response
 from flask import request
-from flask import stream_with_context
-from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
-from flask_apierrors import ApiError
 from flask_apierrors import ApiErrors
 from flask_apierrors import ConcurrencyLimiter
 from flask_apierrors.concurrency import ConcurrentLimitExceeded
 from flask_apierrors.limits_storage import MemoryConcurrencyStorage
+from tests.support.concurrency_apps import hold as _hold
+from tests.support.concurrency_apps import setup_app as _setup
 from tests.support.seeds import seed_examples
 
 
@@ -34,68 +30,6 @@ def _seed_body() -> dict[str, t.Any]:
             body: dict[str, t.Any] = entry["body"]
             return body
     raise LookupError("Concurrent Limit Exceeded")
-
-
-class Setup(t.NamedTuple):
-    app: Flask
-    limiter: ConcurrencyLimiter
-    events: list[str]
-
-
-def _setup(limit: int = 2, **options: t.Any) -> Setup:
-    """An app whose views are limited to ``limit`` in flight per X-Key."""
-    app = Flask("concurrency")
-    app.config["TESTING"] = True
-    ApiErrors(app, format="error")
-    limiter = ConcurrencyLimiter(app, key_func=lambda: request.headers.get("X-Key"), **options)
-    events: list[str] = []
-
-    @app.get("/ok")
-    @limiter.limit(limit, scope="shared")
-    def ok() -> dict[str, bool]:
-        return {"ok": True}
-
-    @app.get("/stream")
-    @limiter.limit(limit, scope="shared")
-    def stream() -> Response:
-        def generate() -> t.Iterator[str]:
-            try:
-                for i in range(int(request.args.get("chunks", "3"))):
-                    yield f"data: {i}\n\n"
-                    time.sleep(float(request.args.get("pause", "0")))
-            finally:
-                events.append("generator closed")
-
-        return Response(stream_with_context(generate()), mimetype="text/event-stream")
-
-    @app.get("/hold")
-    @limiter.limit(limit, scope="shared")
-    def hold() -> Response:
-        return Response(iter(["held"]))
-
-    @app.get("/api-error")
-    @limiter.limit(limit, scope="shared")
-    def api_error() -> str:
-        raise ApiError("not_found")
-
-    @app.get("/crash")
-    @limiter.limit(limit, scope="shared")
-    def crash() -> str:
-        raise RuntimeError("boom")
-
-    return Setup(app, limiter, events)
-
-
-def _in_flight(setup: Setup, key: str = "k", scope: str = "shared") -> int:
-    with setup.app.test_request_context():
-        return setup.limiter.in_flight(key, scope)
-
-
-def _hold(client: FlaskClient, path: str = "/hold", key: str = "k") -> TestResponse:
-    """A streamed response that is open (not yet closed by the server)."""
-    response = client.get(path, headers={"X-Key": key})
-    assert response.status_code == 200
-    return response
 
 
 # -- the documented 429 ---------------------------------------------------------------------
@@ -143,124 +77,6 @@ def test_first_api_formats(fmt: str, code_path: tuple[str, ...]) -> None:
     assert node == "CONCURRENT_LIMIT_EXCEEDED"
     assert "One at a time" in json.dumps(body)
     assert '"retry_after": 7' in json.dumps(body)
-
-
-# -- every way a request ends releases its slot ---------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("path", "status"),
-    [("/ok", 200), ("/api-error", 404), ("/stream?chunks=2", 200)],
-)
-def test_released_when_the_response_is_closed(path: str, status: int) -> None:
-    setup = _setup()
-    client = setup.app.test_client()
-    response = client.get(path, headers={"X-Key": "k"})
-    assert response.status_code == status
-    assert _in_flight(setup) == 1  # held until the server closes the body
-    response.close()
-    assert _in_flight(setup) == 0
-
-
-@pytest.mark.parametrize("path", ["/ok", "/api-error", "/stream?chunks=5"])
-def test_released_after_buffered_responses(path: str) -> None:
-    setup = _setup(limit=1)
-    client = setup.app.test_client()
-    for _ in range(3):
-        client.get(path, headers={"X-Key": "k"}, buffered=True)
-    assert _in_flight(setup) == 0
-
-
-def test_released_when_an_unhandled_exception_escapes() -> None:
-    setup = _setup(limit=1)
-    client = setup.app.test_client()
-    with pytest.raises(RuntimeError):  # TESTING propagates exceptions
-        client.get("/crash", headers={"X-Key": "k"})
-    assert _in_flight(setup) == 0
-
-
-def test_released_after_a_json_500() -> None:
-    setup = _setup(limit=1)
-    setup.app.config["TESTING"] = False
-    client = setup.app.test_client()
-    for _ in range(2):
-        response = client.get("/crash", headers={"X-Key": "k"}, buffered=True)
-        assert response.status_code == 500
-        assert response.get_json()["error"] == "internal_server_error"
-    assert _in_flight(setup) == 0
-
-
-def test_stream_closed_early_releases_and_closes_the_generator() -> None:
-    setup = _setup(limit=1)
-    client = setup.app.test_client()
-    response = _hold(client, "/stream?chunks=1000")
-    chunks = response.response
-    assert next(iter(chunks)) == b"data: 0\n\n"
-    assert client.get("/ok", headers={"X-Key": "k"}).status_code == 429
-    response.close()  # the client went away
-    assert setup.events == ["generator closed"]
-    assert _in_flight(setup) == 0
-    assert client.get("/ok", headers={"X-Key": "k"}, buffered=True).status_code == 200
-
-
-def test_stream_that_ends_releases() -> None:
-    setup = _setup(limit=1)
-    client = setup.app.test_client()
-    response = _hold(client, "/stream?chunks=3")
-    assert response.get_data() == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
-    response.close()
-    assert setup.events == ["generator closed"]
-    assert _in_flight(setup) == 0
-
-
-def test_released_at_teardown_outside_the_middleware() -> None:
-    setup = _setup(limit=1)
-    view = setup.app.view_functions["ok"]
-    with setup.app.test_request_context("/ok", headers={"X-Key": "k"}):
-        view()
-        assert setup.limiter.in_flight("k", "shared") == 1
-        with pytest.raises(ConcurrentLimitExceeded):
-            view()
-    assert _in_flight(setup) == 0
-
-
-def test_threads_never_exceed_the_limit() -> None:
-    setup = _setup(limit=3)
-    app, limiter = setup.app, setup.limiter
-    peak = 0
-    current = 0
-    lock = threading.Lock()
-
-    @app.get("/slow")
-    @limiter.limit(3, scope="slow")
-    def slow() -> str:
-        nonlocal peak, current
-        with lock:
-            current += 1
-            peak = max(peak, current)
-        time.sleep(0.01)
-        with lock:
-            current -= 1
-        return "ok"
-
-    statuses: list[int] = []
-
-    def worker() -> None:
-        client = app.test_client()
-        for _ in range(15):
-            response = client.get("/slow", headers={"X-Key": "k"}, buffered=True)
-            statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert peak <= 3
-    assert set(statuses) <= {200, 429}
-    assert statuses.count(200) >= 3
-    with app.test_request_context():
-        assert limiter.in_flight("k", "slow") == 0
 
 
 # -- keys, scopes and the application limit -------------------------------------------------
@@ -503,111 +319,3 @@ def test_async_views_are_limited() -> None:
         assert asyncio.run(view()) == "done"
         with pytest.raises(ConcurrentLimitExceeded):
             asyncio.run(view())
-
-
-# -- expiry ---------------------------------------------------------------------------------
-
-
-def test_slots_of_a_response_never_closed_expire() -> None:
-    setup = _setup(limit=1, concurrency_slot_ttl=0.2)
-    client = setup.app.test_client()
-    leaked = _hold(client)  # as if the worker died: never closed
-    assert client.get("/ok", headers={"X-Key": "k"}).status_code == 429
-    time.sleep(0.25)
-    assert client.get("/ok", headers={"X-Key": "k"}, buffered=True).status_code == 200
-    leaked.close()
-
-
-def test_a_long_stream_keeps_its_slot() -> None:
-    setup = _setup(limit=1, concurrency_slot_ttl=0.3)
-    client = setup.app.test_client()
-    response = _hold(client, "/stream?chunks=8&pause=0.1")
-    chunks = iter(response.response)
-    for _ in range(6):  # 0.6s: twice the ttl
-        next(chunks)
-    assert client.get("/ok", headers={"X-Key": "k"}).status_code == 429
-    response.close()
-    assert _in_flight(setup) == 0
-
-
-# -- storage outages ------------------------------------------------------------------------
-
-
-class FlakyStorage(MemoryConcurrencyStorage):
-    """Memory storage that fails like an unreachable Redis while ``down``."""
-
-    errors: tuple[type[BaseException], ...] = (ConnectionError,)
-
-    def __init__(self, location: str) -> None:
-        super().__init__()
-        self.location = location
-        self.down = False
-
-    def acquire(self, key: str, slot: str, limit: int, ttl: float) -> tuple[bool, int]:
-        if self.down:
-            raise ConnectionError("refused by 10.0.0.9:6379")
-        return super().acquire(key, slot, limit, ttl)
-
-    def release(self, key: str, slot: str) -> None:
-        if self.down:
-            raise ConnectionError("refused")
-        super().release(key, slot)
-
-
-def _flaky(request_node: pytest.FixtureRequest, **options: t.Any) -> tuple[Flask, FlakyStorage]:
-    storage = FlakyStorage(f"flaky {request_node.node.name}")
-    app = Flask("flaky")
-    app.config["TESTING"] = True
-    ApiErrors(app, format="error")
-    limiter = ConcurrencyLimiter(
-        app, key_func=lambda: "k", storage=storage, limits_retry_interval=0.05, **options
-    )
-
-    @app.get("/")
-    @limiter.limit(1)
-    def index() -> str:
-        return "ok"
-
-    return app, storage
-
-
-def test_fail_open_with_one_warning_per_outage(
-    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
-) -> None:
-    app, storage = _flaky(request)
-    client = app.test_client()
-    with caplog.at_level(logging.WARNING, logger="flask_apierrors.limits"):
-        for outage in range(2):
-            storage.down = True
-            statuses = [client.get("/", buffered=True).status_code for _ in range(10)]
-            assert statuses == [200] * 10
-            storage.down = False
-            time.sleep(0.06)
-            assert client.get("/", buffered=True).status_code == 200
-            assert len(caplog.records) == outage + 1
-    assert "(ConnectionError): requests pass unchecked (fail-open)" in caplog.text
-    assert "10.0.0.9" not in caplog.text
-
-
-def test_fail_closed_json_503(request: pytest.FixtureRequest) -> None:
-    app, storage = _flaky(request, limits_fail_open=False)
-    client = app.test_client()
-    storage.down = True
-    response = client.get("/", buffered=True)
-    assert response.status_code == 503
-    assert response.get_json()["error"] == "service_unavailable"
-    assert response.headers["Retry-After"] == "1"
-    storage.down = False
-    time.sleep(0.06)
-    assert client.get("/", buffered=True).status_code == 200
-
-
-def test_a_failed_release_does_not_fail_the_response(request: pytest.FixtureRequest) -> None:
-    app, storage = _flaky(request, concurrency_slot_ttl=0.1)
-    client = app.test_client()
-    response = client.get("/")
-    storage.down = True
-    response.close()  # release fails: the slot expires instead
-    storage.down = False
-    time.sleep(0.15)
-    assert client.get("/", buffered=True).status_code == 200

@@ -1,7 +1,10 @@
-"""Through a real gunicorn: oversized bodies get the JSON 413 rather than a
-connection reset, faults in the error path still answer JSON with the
-correlation id, and what gunicorn answers itself before Flask runs (request
-line and header limits, malformed requests) is what the deployment docs say.
+"""Through a real gunicorn (one server for the module): oversized bodies get
+the JSON 413 rather than a connection reset, faults in the error path still
+answer JSON with the correlation id, and what gunicorn answers itself before
+Flask runs (request line and header limits, malformed requests) is what the
+deployment docs say. Raised limits and worker timeouts are in
+test_reliability_gunicorn_settings, the example app under faults in
+test_reliability_gunicorn_example.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ import http.client
 import json
 import socket
 import threading
-import time
 import typing as t
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,8 +22,6 @@ import requests
 from flask_apierrors.correlation import VALID_ID
 
 from .support.servers import GunicornServer
-from .support.servers import RedisServer
-from .support.upstream import UpstreamServer
 from .test_reliability_faults import FAULTS
 from .test_reliability_faults import check_json_error
 
@@ -281,30 +280,6 @@ def test_hostile_request_id_gets_a_valid_one(server: GunicornServer, value: str)
     assert VALID_ID.fullmatch(data["correlation_id"])
 
 
-def test_limits_are_configurable() -> None:
-    extra = [
-        "--limit-request-line",
-        "8190",
-        "--limit-request-fields",
-        "200",
-        "--limit-request-field_size",
-        "16380",
-    ]
-    with GunicornServer(APP, workers=1, extra_args=extra, health_path="/ok") as srv:
-        long_line = _get(srv.port, b"GET /x?" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-        many = _get(
-            srv.port,
-            b"GET /x HTTP/1.1\r\nHost: x\r\n"
-            + b"".join(b"X-H%d: 1\r\n" % i for i in range(150))
-            + b"\r\n",
-        )
-        big = _get(srv.port, b"GET /x HTTP/1.1\r\nHost: x\r\nX-Note: " + b"a" * 12000 + b"\r\n\r\n")
-    # Now Flask answers them: the JSON 404 with a correlation id.
-    for response in (long_line, many, big):
-        data = check_json_error(response.status, response.headers, response.body, 404)
-        assert data["error"] == "not_found"
-
-
 def test_server_keeps_answering_after_bad_requests(server: GunicornServer) -> None:
     for param in GUNICORN_ANSWERS:
         raw, _status = param.values
@@ -317,216 +292,3 @@ def test_server_keeps_answering_after_bad_requests(server: GunicornServer) -> No
         assert json.loads(response.read()) == {"ok": True}
     finally:
         conn.close()
-
-
-# -- the example app under faults: Redis, upstream resets, disconnects --------------------
-
-EXAMPLE_ADMIN_KEY: t.Final = "mel_" + "Qr7St6Uv" * 4
-CHAT: t.Final = {"model": "Melanie-3", "messages": [{"role": "user", "content": "hello there"}]}
-#: What the chat API may answer while its limit storage fails and recovers.
-CHAOS_STATUSES: t.Final = frozenset({200, 400, 429, 503})
-
-
-def _example_env(instance: Path, **extra: str) -> dict[str, str]:
-    return {
-        "EXAMPLE_APP_ADMIN_KEY": EXAMPLE_ADMIN_KEY,
-        "EXAMPLE_APP_INSTANCE_PATH": str(instance),
-        "EXAMPLE_APP_CHAT_RATE_LIMIT": "100000 per minute",
-        "EXAMPLE_APP_CONCURRENT_LIMIT": "3",
-        **extra,
-    }
-
-
-def _new_key(base_url: str) -> str:
-    with requests.post(
-        base_url + "/api-keys",
-        headers={"Authorization": f"Bearer {EXAMPLE_ADMIN_KEY}"},
-        json={},
-        timeout=10,
-    ) as response:
-        assert response.status_code == 201, response.text
-        key: str = response.json()["api_key"]
-        return key
-
-
-class Outcome(t.NamedTuple):
-    kind: str
-    status: int
-    json_error: bool
-    cid_ok: bool
-
-
-def _chat_once(base_url: str, key: str, kind: str) -> Outcome:
-    """One request of ``kind``: ``chat``, ``stream`` (the client hangs up
-    after the first bytes) or ``badjson``."""
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    body = json.dumps({**CHAT, "stream": kind == "stream"}).encode()
-    if kind == "badjson":
-        body = b'{"model": "Melanie-3", "messages": ['
-    with requests.post(
-        base_url + "/chat/completions", data=body, headers=headers, timeout=15, stream=True
-    ) as response:
-        cid = response.headers.get("X-Request-ID", "")
-        if kind == "stream" and response.status_code == 200:
-            response.raw.read(16)  # then hang up mid-stream
-            return Outcome(kind, 200, False, bool(VALID_ID.fullmatch(cid)))
-        content = response.content
-    json_error = False
-    if response.status_code >= 400:
-        data = json.loads(content)
-        json_error = data.get("correlation_id") == cid
-    return Outcome(kind, response.status_code, json_error, bool(VALID_ID.fullmatch(cid)))
-
-
-def _load(base_url: str, key: str, seconds: float, threads: int = 6) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    failures: list[BaseException] = []
-    deadline = time.monotonic() + seconds
-    kinds = ["chat", "stream", "badjson", "stream"]
-
-    def worker(index: int) -> None:
-        n = index
-        while time.monotonic() < deadline:
-            try:
-                outcomes.append(_chat_once(base_url, key, kinds[n % len(kinds)]))
-            except Exception as exc:  # collected: the test fails on any of them
-                failures.append(exc)
-            n += 1
-
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(seconds + 60)
-    assert not failures, failures[:3]
-    return outcomes
-
-
-def _check_outcomes(outcomes: list[Outcome], statuses: frozenset[int]) -> None:
-    assert outcomes
-    assert {o.status for o in outcomes} <= statuses, sorted({o.status for o in outcomes})
-    assert all(o.cid_ok for o in outcomes)
-    assert all(o.json_error for o in outcomes if o.status >= 400)
-
-
-def _check_server_healthy(web: GunicornServer) -> None:
-    with requests.get(web.url + "/health", timeout=10) as response:
-        assert response.status_code == 200
-    log = web.log_text()
-    assert "WORKER TIMEOUT" not in log
-    assert "was sent SIGKILL" not in log
-
-
-def test_example_app_survives_redis_chaos_and_disconnects(tmp_path: Path) -> None:
-    redis_client = pytest.importorskip("redis")
-    with RedisServer() as redis_server:
-        env = _example_env(tmp_path, EXAMPLE_APP_RATELIMIT_STORAGE_URI=redis_server.url)
-        with GunicornServer(
-            "example_app.wsgi:app",
-            workers=2,
-            worker_class="gthread",
-            threads=4,
-            timeout=10,
-            env=env,
-            health_path="/health",
-        ) as web:
-            key = _new_key(web.url)
-
-            def chaos() -> None:
-                time.sleep(1.0)
-                redis_server.kill()  # Redis dies mid-load ...
-                time.sleep(1.0)
-                redis_server.restart()  # ... comes back empty ...
-                time.sleep(1.0)
-                redis_server.pause()  # ... hangs (accepts, never answers) ...
-                time.sleep(1.0)
-                redis_server.resume()
-
-            chaos_thread = threading.Thread(target=chaos)
-            chaos_thread.start()
-            try:
-                outcomes = _load(web.url, key, seconds=5.0)
-            finally:
-                chaos_thread.join(30)
-                redis_server.resume()
-            _check_outcomes(outcomes, CHAOS_STATUSES)
-            assert {o.kind for o in outcomes if o.status == 200} >= {"chat", "stream"}
-
-            # Recovered: a fresh key's requests, hang-ups included, leave no
-            # slot behind in Redis once they are done.
-            client = redis_client.Redis.from_url(redis_server.url)
-            try:
-                before = set(client.scan_iter("apierrors:concurrency*"))
-                fresh = _new_key(web.url)
-                calm = _load(web.url, fresh, seconds=2.0, threads=3)
-                # A hang-up's slot is given back when the server closes the
-                # response, which can be just after the next request arrives.
-                _check_outcomes(calm, frozenset({200, 400, 429}))
-                assert sum(o.status == 200 for o in calm) > len(calm) // 2
-                time.sleep(0.5)
-                leftover = {
-                    k: client.zcard(k)
-                    for k in set(client.scan_iter("apierrors:concurrency*")) - before
-                }
-            finally:
-                client.close()
-            assert not any(leftover.values()), leftover
-            _check_server_healthy(web)
-
-
-def test_example_app_survives_an_upstream_that_resets(tmp_path: Path) -> None:
-    with UpstreamServer() as upstream:
-        # Every call of the model service ends in a reset after the headers
-        # and part of the body (the app appends its own path to this URL).
-        env = _example_env(
-            tmp_path,
-            EXAMPLE_APP_MODEL_SERVICE_URL=upstream.url + "/reset-mid?framing=length&to=",
-            EXAMPLE_APP_UPSTREAM_TIMEOUT="3",
-        )
-        with GunicornServer(
-            "example_app.wsgi:app", workers=2, timeout=10, env=env, health_path="/health"
-        ) as web:
-            key = _new_key(web.url)
-            outcomes = [_chat_once(web.url, key, kind) for kind in ["chat", "stream"] * 6]
-            _check_outcomes(outcomes, frozenset({502}))
-            # Twelve requests through a limit of three: every slot came back.
-            assert len(outcomes) == 12
-            assert len(upstream.requests) >= 12
-            _check_server_healthy(web)
-
-
-def test_a_slow_client_holds_a_gthread_thread_past_the_timeout() -> None:
-    # docs/deployment: --timeout does not bound a gthread thread waiting for a
-    # client, so slow clients need a buffering proxy in front.
-    with GunicornServer(
-        APP, workers=1, worker_class="gthread", threads=1, timeout=2, health_path="/ok"
-    ) as srv:
-        slow = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
-        try:
-            slow.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\n")  # headers never finished
-            time.sleep(0.5)
-            with pytest.raises(requests.exceptions.Timeout):
-                requests.get(srv.url + "/ok", timeout=4)  # twice the worker timeout
-        finally:
-            slow.close()
-        assert requests.get(srv.url + "/ok", timeout=10).status_code == 200
-
-
-def test_a_sync_worker_past_its_timeout_answers_gunicorns_html() -> None:
-    # docs/deployment: a sync worker killed at --timeout answers gunicorn's
-    # HTML 500 (or drops the connection), never a JSON body.
-    with GunicornServer(APP, workers=1, timeout=2, health_path="/ok") as srv:
-        with socket.create_connection(("127.0.0.1", srv.port), timeout=15) as slow:
-            slow.sendall(
-                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                b"Content-Length: 100\r\n\r\n{"
-            )
-            received = b""
-            try:
-                while chunk := slow.recv(65536):
-                    received += chunk
-            except ConnectionResetError:
-                pass
-        assert received == b"" or received.startswith(b"HTTP/1.1 500 ")
-        assert b"application/json" not in received
-        assert requests.get(srv.url + "/ok", timeout=10).status_code == 200

@@ -1,19 +1,12 @@
-"""assert_api_error and the pytest plugin."""
+"""assert_api_error: every format and blueprint, every difference it reports, own formats."""
 
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-import textwrap
 import typing as t
 import unittest
-from pathlib import Path
 
-import httpx
 import pytest
-import requests
 from flask import Blueprint
 from flask import Flask
 
@@ -25,8 +18,6 @@ from flask_apierrors.formats import DetailFormat
 from flask_apierrors.formats import ErrorCodeFormat
 from flask_apierrors.problem import Problem
 from flask_apierrors.testing import assert_api_error
-
-from .support.servers import GunicornServer
 
 
 def build_app(**options: t.Any) -> Flask:
@@ -204,83 +195,6 @@ def test_a_unittest_suite_keeping_one_app_context() -> None:
     assert len(set(seen["error"])) == 2
 
 
-@pytest.fixture(scope="module")
-def live_url() -> t.Iterator[str]:
-    with GunicornServer("tests.apps.client_app:app", health_path="/error/ok") as server:
-        yield server.url
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("lib", ["requests", "httpx"])
-@pytest.mark.parametrize(("fmt", "code"), [("error", "not_found"), ("detail", "NOT_FOUND")])
-def test_live_responses_are_checked_against_the_app(
-    live_url: str, lib: str, fmt: str, code: str
-) -> None:
-    from tests.apps.client_app import create_app
-
-    app = create_app()
-    url = f"{live_url}/{fmt}/jobs/j1"
-    if lib == "requests":
-        with requests.get(url, timeout=10) as response:
-            error = assert_api_error(response, code, app=app)
-    else:
-        with httpx.Client(timeout=10) as c:
-            error = assert_api_error(c.get(url), code, app=app)
-    assert error.code == code and error.details == {"job_id": "j1"}
-
-
-def test_pytest_plugin_fixture(tmp_path: Path) -> None:
-    (tmp_path / "conftest.py").write_text(
-        textwrap.dedent(
-            """
-            import pytest
-            from flask import Flask
-            from flask_apierrors import ApiErrors
-
-            pytest_plugins = ["flask_apierrors.testing"]
-
-
-            @pytest.fixture
-            def app():
-                app = Flask("plugin_app")
-                ApiErrors(app, format="detail")
-                return app
-            """
-        ),
-        encoding="utf-8",
-    )
-    (tmp_path / "test_plugin.py").write_text(
-        textwrap.dedent(
-            """
-            import pytest
-
-
-            def test_ok(app, assert_api_error):
-                error = assert_api_error(app.test_client().get("/nope"), "not_found")
-                assert error.code == "NOT_FOUND"
-
-
-            def test_fails(app, assert_api_error):
-                with pytest.raises(AssertionError, match="status is 404, expected 405"):
-                    assert_api_error(app.test_client().get("/nope"), "method_not_allowed")
-            """
-        ),
-        encoding="utf-8",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
-        cwd=tmp_path,
-        # Only the plugin under test (and pytest's own): faster, and isolated.
-        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
-
-
 class PerCodeFormat:
     """The ``detail`` shape for 404s, the ``error_code`` shape otherwise."""
 
@@ -307,106 +221,3 @@ def test_formats_of_ones_own_are_checked_by_rendering() -> None:
     assert_api_error(client.post("/wrong-shape"), "method_not_allowed", app=app)
     with pytest.raises(AssertionError, match="not the app's 'per_code' format: 'detail' is"):
         assert_api_error(client.get("/wrong-shape"), "not_found", app=app)
-
-
-class LegacyThing(ApiError):
-    error_code = "legacy_thing"
-    status = 410
-    format = "detail"
-
-
-class DbDown(Exception):
-    pass
-
-
-class Declined(Exception):
-    pass
-
-
-def _chosen_format_app() -> Flask:
-    app = Flask("chosen_format_app")
-    app.config["TESTING"] = True
-    errors = ApiErrors(app)
-    errors.catalog.add("job_not_found", 404, "Job not found")
-    legacy = Blueprint("legacy", __name__, url_prefix="/legacy")
-
-    def missing(job_id: str) -> t.NoReturn:
-        raise ApiError("job_not_found", details={"job_id": job_id})
-
-    for target in (app, legacy):
-        target.add_url_rule("/jobs/<job_id>", "missing", missing)
-    app.register_blueprint(legacy)
-    errors.override(legacy, format="error_code")
-    errors.register_exception(DbDown, "job_not_found", format="error_code")
-    errors.register_converter(
-        Declined, lambda e, ctx: ctx.problem("payment_declined", status=402, format="detail")
-    )
-
-    @app.get("/legacy-thing")
-    def legacy_thing() -> t.NoReturn:
-        raise LegacyThing()
-
-    @app.get("/db")
-    def db() -> t.NoReturn:
-        raise DbDown()
-
-    @app.get("/declined")
-    def declined() -> t.NoReturn:
-        raise Declined()
-
-    @app.get("/legacy-thing-as-error-code")
-    def legacy_thing_as_error_code() -> tuple[dict[str, t.Any], int]:
-        return {"error": True, "error_code": "LEGACY_THING", "message": "Gone"}, 410
-
-    return app
-
-
-@pytest.mark.parametrize("prefix", ["", "/legacy"])
-def test_a_format_the_error_chose_is_accepted(prefix: str) -> None:
-    app = _chosen_format_app()
-    client = app.test_client()
-    # An ApiError subclass's format (the code is in no catalog).
-    error = assert_api_error(client.get("/legacy-thing"), "legacy_thing", 410, app=app)
-    assert error.body["detail"]["code"] == "LEGACY_THING"
-    # register_exception's format; the code's views keep the scope's.
-    assert "error_code" in assert_api_error(client.get("/db"), "job_not_found", app=app).body
-    assert_api_error(client.get(f"{prefix}/jobs/j1"), "job_not_found", app=app)
-
-
-def test_a_format_only_a_converter_chooses_is_named() -> None:
-    app = _chosen_format_app()
-    response = app.test_client().get("/declined")
-    with pytest.raises(AssertionError, match="not the app's 'error' format"):
-        assert_api_error(response, "payment_declined", 402, app=app)
-    error = assert_api_error(response, "payment_declined", 402, app=app, format="detail")
-    assert error.body["detail"]["code"] == "PAYMENT_DECLINED"
-    with pytest.raises(AssertionError, match="not the app's 'error_code' format"):
-        assert_api_error(response, "payment_declined", 402, app=app, format="error_code")
-
-
-def test_a_format_the_error_did_not_choose_still_fails() -> None:
-    app = _chosen_format_app()
-    client = app.test_client()
-    # legacy_thing chose 'detail', not 'error_code'; format= leaves no other.
-    with pytest.raises(AssertionError, match="not the app's 'error' format"):
-        assert_api_error(client.get("/legacy-thing-as-error-code"), "legacy_thing", 410, app=app)
-    with pytest.raises(AssertionError, match="the 'error' format spells it 'job_not_found'"):
-        assert_api_error(client.get("/legacy/jobs/j1"), "job_not_found", app=app, format="error")
-
-
-@pytest.mark.parametrize("fmt", ["error", "error_code"])
-def test_another_code_is_reported_once_and_plainly(fmt: str) -> None:
-    # It also said "code is spelled 'validation_error'; the 'error' format
-    # spells it 'conflict'", as if the spelling were the fault.
-    app = Flask("codes")
-    ApiErrors(app, format=fmt)
-
-    @app.get("/taken")
-    def taken() -> t.NoReturn:
-        raise ApiError("validation_error", status=409)
-
-    with pytest.raises(AssertionError) as failed:
-        assert_api_error(app.test_client().get("/taken"), "conflict", app=app)
-    text = str(failed.value)
-    assert "expected 'conflict'" in text
-    assert "spell" not in text

@@ -1,0 +1,23 @@
+"""The :class:`~flask_apierrors.integrations.Context` the pydantic converter
+tests hand to ``convert_pydantic_error`` (test_integrations_pydantic_paths,
+test_integrations_pydantic_codes)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask_apierrors.catalog import Catalog
+from flask_apierrors.config import Settings
+from flask_apierrors.integrations import Context
+
+
+def converter_context(**options: t.Any) -> Context:
+    """A request's context outside a request: the built-in catalog and
+    :class:`Settings` of ``options``."""
+    return Context(
+        catalog=Catalog.default(),
+        settings=Settings(**options),
+        correlation_id="req_1",
+        timestamp="2023-12-01T10:00:00Z",
+        instance="/x",
+    )
