@@ -29,7 +29,6 @@ import io
 import typing as t
 
 from werkzeug.exceptions import BadRequest
-from werkzeug.exceptions import ClientDisconnected
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
@@ -119,14 +118,6 @@ class StreamedBody(io.RawIOBase):
         return len(data)
 
 
-class _LengthBody(LimitedStream):
-    """Werkzeug's reader of a ``Content-Length`` body; a body that ends
-    early (or fails) is a 400 that says so."""
-
-    def on_disconnect(self, error: Exception | None = None) -> None:
-        raise ClientDisconnected("Incomplete request body")
-
-
 def guard_streamed_body(environ: WSGIEnvironment) -> None:
     """Put a :class:`StreamedBody` in front of a chunked request body, and
     a :class:`~werkzeug.wsgi.LimitedStream` in front of one with a length
@@ -137,4 +128,4 @@ def guard_streamed_body(environ: WSGIEnvironment) -> None:
     else:
         # Buffered: a raw stream's readline (NDJSON, CSV uploads) would
         # read a byte at a time.
-        environ["wsgi.input"] = io.BufferedReader(_LengthBody(environ["wsgi.input"], length))
+        environ["wsgi.input"] = io.BufferedReader(LimitedStream(environ["wsgi.input"], length))

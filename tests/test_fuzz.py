@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from .fuzz import targets
 from .fuzz import upstream
+from .support.versions import older_than
 
 REPO_ROOT: t.Final = Path(__file__).resolve().parents[1]
 #: Seconds of coverage-guided fuzzing per target and run (``APIERRORS_FUZZ_SECONDS``).
@@ -70,7 +71,24 @@ def test_mutated_seeds_keep_the_invariants(seed: bytes, tail: bytes) -> None:
 # -- request headers ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", targets.header_seeds(), ids=_ids(targets.header_seeds()))
+# Werkzeug's test client before 3.1.8 cannot build the URL of a request
+# whose Host is not a valid one (the app answers it: a server sends it on).
+_OLD_CLIENT = pytest.mark.skipif(
+    older_than("werkzeug", "3.1.8"),
+    reason="Werkzeug's test client < 3.1.8 raises on an invalid Host",
+)
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(seed, marks=_OLD_CLIENT)
+        if "HTTP_HOST" in targets.decode_headers(seed).environ
+        else seed
+        for seed in targets.header_seeds()
+    ],
+    ids=_ids(targets.header_seeds()),
+)
 def test_seed_headers_keep_the_invariants(seed: bytes) -> None:
     targets.check_headers(seed)
 

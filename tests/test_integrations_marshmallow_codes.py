@@ -105,7 +105,7 @@ class Pair(Schema):
     high = fields.Integer()
 
     @validates_schema
-    def ordered(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
+    def low_not_above_high(self, data: dict[str, t.Any], **kwargs: t.Any) -> None:
         if data.get("low", 0) > data.get("high", 0):
             raise ValidationError("low must not exceed high")
 

@@ -8,6 +8,7 @@ import typing as t
 from collections import abc
 
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 from werkzeug.exceptions import MethodNotAllowed
@@ -231,6 +232,9 @@ def convert_http_exception(e: BaseException, ctx: Context) -> Problem | None:
             if limit is not None:
                 details["max_size"] = limit
                 details["size_limit"] = human_size(limit)
+    elif isinstance(e, ClientDisconnected) and message is None:
+        # Werkzeug's reader of a Content-Length body that ended early.
+        message = "Incomplete request body"
     elif isinstance(e, UnsupportedMediaType):
         details = {
             "provided_type": req.mimetype or None,

@@ -242,7 +242,7 @@ def test_the_headers_of_an_exception_are_kept() -> None:
     client = app.test_client()
     private = client.get("/private")
     assert_api_error(private, "unauthorized", app=app)
-    assert private.headers["WWW-Authenticate"] == "Bearer"
+    assert private.headers["WWW-Authenticate"] == WWWAuthenticate("bearer").to_header()
     busy = client.get("/busy")
     assert_api_error(busy, "service_unavailable", app=app)
     assert busy.headers["Retry-After"] == "30"
