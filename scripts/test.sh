@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything and run the whole test suite: lint, format check, mypy --strict,
-# the Sphinx build (warnings are errors) and pytest (unit, integration, gunicorn, Redis).
+# the Sphinx build (warnings are errors) and pytest (unit, integration, gunicorn, Redis);
+# then, without arguments, the tests that start no server at the lowest versions
+# setup.cfg allows (.venv-min, scripts/min-versions.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -23,3 +25,9 @@ fi
 echo "== pytest"
 HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" python -m pytest -p no:cacheprovider \
     --cov=flask_apierrors --cov-branch --cov-report=term:skip-covered "$@"
+if [ "$#" -eq 0 ]; then
+    echo "== pytest at the lowest versions (scripts/min-versions.txt, no servers)"
+    VENV=.venv-min CONSTRAINTS=scripts/min-versions.txt bash scripts/bootstrap.sh
+    HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv-min/bin/python -m pytest \
+        -p no:cacheprovider -q -m "not slow"
+fi
