@@ -49,6 +49,7 @@ from .fielderrors import format_path
 from .fielderrors import message_text
 from .fielderrors import scrubbed_messages
 from .fielderrors import validation_problem
+from .fielderrors import with_sources
 from .werkzeug import abort_headers
 from .werkzeug import convert_http_exception
 
@@ -386,6 +387,7 @@ def convert_abort(e: BaseException, ctx: Context) -> Problem | None:
             )
         else:
             errors, total = flat_errors(nest_dotted(messages), ctx.settings)
+            errors = with_sources(errors, ctx.request)
         problem = validation_problem(ctx, errors, total, status=problem.status)
     if message:
         problem = problem.replace(message=ctx.text(message, problem.message))

@@ -7,6 +7,7 @@ chapter.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing as t
 from collections import abc
@@ -22,6 +23,8 @@ from .redaction import is_secret_name
 from .redaction import safe_text
 
 if t.TYPE_CHECKING:
+    from werkzeug.wrappers import Request
+
     from ..config import Settings
     from ..problem import Problem
     from .base import Context
@@ -39,6 +42,7 @@ __all__ = [
     "key_segment",
     "message_text",
     "validation_problem",
+    "with_sources",
 ]
 
 #: What a missing required field reads (both documented APIs say so).
@@ -170,6 +174,32 @@ def field_error(
         code=code() if code is not None and settings.field_error_codes else None,
         source=source,
     )
+
+
+def with_sources(errors: list[FieldError], req: Request | None) -> list[FieldError]:
+    """``errors`` of a parser that does not say where each value came from
+    (the ``reqparse`` of Flask-RESTful and flask-restx), each with the
+    :attr:`~flask_apierrors.FieldError.source` of the part of ``req`` that
+    carries its name where the JSON body does not: the query string, the
+    form, the headers or the cookies (the ``problem`` format then names a
+    ``parameter`` or ``header``, not a JSON pointer)."""
+    if req is None:
+        return errors
+    body = req.get_json(silent=True) if req.is_json else None
+    parts: tuple[tuple[str, t.Any], ...] = (
+        ("query", req.args),
+        ("form", req.form),
+        ("headers", req.headers),
+        ("cookies", req.cookies),
+    )
+    rv = []
+    for error in errors:
+        name = error.field
+        if error.source is None and not (isinstance(body, abc.Mapping) and name in body):
+            source = next((where for where, part in parts if name in part), None)
+            error = dataclasses.replace(error, source=source)
+        rv.append(error)
+    return rv
 
 
 def validation_problem(

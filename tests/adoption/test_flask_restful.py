@@ -322,3 +322,32 @@ def test_an_api_subclass_with_its_own_handle_error_keeps_it(
         "Flask-RESTful Api" in r.getMessage() and "MyApi.handle_error" in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_reqparse_errors_name_the_part_of_the_request_in_the_problem_format() -> None:
+    app = Flask("reqparse_problem")
+    api = RestfulApi(app)
+    ApiErrors(app, format="problem")
+    parser = reqparse.RequestParser(bundle_errors=True)
+    parser.add_argument("rate", type=int, location="json")
+    parser.add_argument("page", type=int, location="args")
+    parser.add_argument("X-Count", type=int, location="headers")
+    parser.add_argument("name", required=True, location="json")
+
+    class Search(Resource):  # type: ignore[misc]
+        def post(self) -> dict[str, t.Any]:
+            return dict(parser.parse_args())
+
+    api.add_resource(Search, "/search")
+    response = app.test_client().post(
+        "/search?page=x", json={"rate": "y"}, headers={"X-Count": "z"}
+    )
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["code"] == "validation_error"
+    by_name = {
+        entry.get("pointer", entry.get("parameter", entry.get("header"))): entry
+        for entry in body["errors"]
+    }
+    assert set(by_name) == {"/rate", "page", "X-Count", "/name"}
+    assert "parameter" in by_name["page"] and "header" in by_name["X-Count"]
