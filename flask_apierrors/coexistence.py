@@ -72,6 +72,19 @@ _TAKEN: t.Final[t.Mapping[t.Any, tuple[str, str]]] = {
 }
 
 
+_HANDS_OVER: t.Final = "__apierrors_hands_over__"
+_F = t.TypeVar("_F", bound=t.Callable[..., t.Any])
+
+
+def hands_over(handler: _F) -> _F:
+    """Mark an error handler of the app's as meant to answer before
+    ApiErrors (an HTML page that hands the API's requests to
+    :meth:`~flask_apierrors.ApiErrors.problem_for`): the first-request check
+    names it in no warning. Returns ``handler`` itself."""
+    setattr(getattr(handler, "__func__", handler), _HANDS_OVER, True)
+    return handler
+
+
 def handler_name(handler: t.Callable[..., t.Any]) -> str:
     """``module.qualname`` of a handler or callback, as warnings name it."""
     func = getattr(handler, "__func__", handler)
@@ -126,5 +139,7 @@ def check(state: AppState) -> None:
             if scope and kind in (HTTPException, Exception, 500):
                 kind = ("blueprint", kind)
             found = _TAKEN.get(kind)
-            if found is not None and handler != ours and handler not in accepted:
+            if found is None or handler == ours or handler in accepted:
+                continue
+            if not getattr(handler, _HANDS_OVER, False):  # hands_over() marks it
                 logger.warning(found[0] + found[1], handler_name(handler), where)

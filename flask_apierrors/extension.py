@@ -232,6 +232,10 @@ class ApiErrors:
 
     # -- handling ----------------------------------------------------------
 
+    #: Mark an app-wide handler that hands the API's errors to ApiErrors
+    #: (:func:`~flask_apierrors.coexistence.hands_over`): no warning names it.
+    hands_over = staticmethod(coexistence.hands_over)
+
     def problem_for(self, e: BaseException) -> Problem:
         """The :class:`Problem` for ``e`` in the current request, or, in an
         app context without one (a background job), with the app's settings.

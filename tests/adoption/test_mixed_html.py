@@ -249,6 +249,39 @@ def test_a_500_handler_is_named_at_the_first_request(
     assert "500 handler" in warning and "error id" in warning
 
 
+@pytest.mark.parametrize("code", [500, InternalServerError])
+def test_a_500_handler_that_hands_over_is_not_named(
+    caplog: pytest.LogCaptureFixture, code: t.Any
+) -> None:
+    from flask import request
+
+    from flask_apierrors import ApiErrors
+
+    app = Flask("hands_over_500")
+    errors = ApiErrors(app)
+
+    @app.errorhandler(code)
+    @ApiErrors.hands_over
+    def server_error(e: Exception) -> t.Any:
+        if request.path.startswith("/api/"):
+            return errors.make_response(errors.problem_for(e))
+        return "<h1>sorry</h1>", 500
+
+    def boom() -> t.NoReturn:
+        raise KeyError("x")
+
+    for path in ("/api/boom", "/boom"):
+        app.add_url_rule(path, path, boom)
+    with caplog.at_level(logging.WARNING, "flask_apierrors"):
+        client = app.test_client()
+        assert client.get("/boom").get_data(as_text=True) == "<h1>sorry</h1>"
+        api = client.get("/api/boom")
+    assert api.status_code == 500
+    assert api.get_json()["error"] == "internal_server_error"
+    assert api.get_json()["details"]["error_id"].startswith("err_")
+    assert _warnings(caplog, "server_error") == []
+
+
 def test_no_warning_without_other_handlers(caplog: pytest.LogCaptureFixture) -> None:
     from flask_apierrors import ApiErrors
 
