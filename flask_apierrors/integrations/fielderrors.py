@@ -185,13 +185,16 @@ def with_sources(errors: list[FieldError], req: Request | None) -> list[FieldErr
     ``parameter`` or ``header``, not a JSON pointer)."""
     if req is None:
         return errors
-    body = req.get_json(silent=True) if req.is_json else None
-    parts: tuple[tuple[str, t.Any], ...] = (
+    parts: list[tuple[str, t.Any]] = [
         ("query", req.args),
-        ("form", req.form),
         ("headers", req.headers),
         ("cookies", req.cookies),
-    )
+    ]
+    try:
+        body = req.get_json(silent=True) if req.is_json else None
+        parts.insert(1, ("form", req.form))
+    except Exception:  # a body too large or cut short: not read here
+        body = None
     rv = []
     for error in errors:
         name = error.field

@@ -351,3 +351,26 @@ def test_reqparse_errors_name_the_part_of_the_request_in_the_problem_format() ->
     }
     assert set(by_name) == {"/rate", "page", "X-Count", "/name"}
     assert "parameter" in by_name["page"] and "header" in by_name["X-Count"]
+
+
+def test_reqparse_errors_of_a_request_whose_body_cannot_be_read() -> None:
+    app = Flask("reqparse_unread_body")
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    api = RestfulApi(app)
+    ApiErrors(app, format="problem")
+    parser = reqparse.RequestParser()
+    parser.add_argument("page", type=int, location="args")
+
+    class Search(Resource):  # type: ignore[misc]
+        def post(self) -> dict[str, t.Any]:
+            return dict(parser.parse_args())
+
+    api.add_resource(Search, "/search")
+    client = app.test_client()
+    for content_type in ("application/json", "application/x-www-form-urlencoded"):
+        response = client.post("/search?page=x", data="a" * 1000, content_type=content_type)
+        assert response.status_code == 400
+        # No 413 nor 500 from reading the body to find where "page" was.
+        assert response.get_json()["errors"] == [
+            {"detail": "Not a valid integer.", "parameter": "page"}
+        ]
