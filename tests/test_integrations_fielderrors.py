@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_apierrors.catalog import Catalog
 from flask_apierrors.config import Settings
-from flask_apierrors.integrations import Context
 from flask_apierrors.integrations.fielderrors import FIELD_ERROR_CODES
 from flask_apierrors.integrations.fielderrors import GENERIC_MESSAGE
 from flask_apierrors.integrations.fielderrors import MAX_MESSAGE_LENGTH
@@ -25,6 +23,8 @@ from flask_apierrors.integrations.fielderrors import scrubbed_messages
 from flask_apierrors.integrations.fielderrors import validation_problem
 from flask_apierrors.problem import MISSING
 from flask_apierrors.problem import FieldError
+
+from .support.converter_context import converter_context
 
 DOCS = Path(__file__).parent.parent / "docs" / "validation.rst"
 
@@ -130,13 +130,7 @@ def test_every_code_is_documented(code: str) -> None:
 def test_validation_problem(
     listed: int, total: int, status: int | None, details: dict[str, int]
 ) -> None:
-    ctx = Context(
-        catalog=Catalog.default(),
-        settings=Settings(validation_status=422),
-        correlation_id="req_1",
-        timestamp="2023-12-01T10:00:00Z",
-        instance="/x",
-    )
+    ctx = converter_context(validation_status=422)
     errors = [FieldError(f"f{i}", "Bad.") for i in range(listed)]
     problem = validation_problem(ctx, errors, total, status=status)
     assert (problem.code, problem.status) == ("validation_error", status or 422)

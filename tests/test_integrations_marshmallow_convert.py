@@ -14,29 +14,16 @@ from marshmallow import fields
 from werkzeug.exceptions import NotFound
 
 from flask_apierrors import FieldError
-from flask_apierrors.catalog import Catalog
-from flask_apierrors.config import Settings
-from flask_apierrors.integrations import Context
 from flask_apierrors.integrations.marshmallow import RequestValidationError
 from flask_apierrors.integrations.marshmallow import convert_validation_error
 from flask_apierrors.integrations.marshmallow import field_errors
 
 from .conftest import MakeApp
+from .support.converter_context import converter_context as _ctx
 from .support.marshmallow_errors import SETTINGS
 from .support.marshmallow_errors import Account
 from .support.marshmallow_errors import LazyText
 from .support.marshmallow_errors import Person
-
-
-def _ctx(**options: t.Any) -> Context:
-    return Context(
-        catalog=Catalog.default(),
-        settings=Settings(**options),
-        correlation_id="req_1",
-        timestamp="2023-12-01T10:00:00Z",
-        instance="/x",
-    )
-
 
 # -- entry cap ------------------------------------------------------------
 

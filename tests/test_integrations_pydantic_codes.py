@@ -11,7 +11,7 @@ import pytest
 from flask_apierrors.integrations.fielderrors import FIELD_ERROR_CODES
 from flask_apierrors.integrations.fielderrors import TRUNCATION_MARKER
 
-from .support.pydantic_context import converter_context as _ctx
+from .support.converter_context import converter_context as _ctx
 
 pytest.importorskip("pydantic")
 

@@ -12,7 +12,7 @@ import pytest
 
 from flask_apierrors import FieldError
 
-from .support.pydantic_context import converter_context as _ctx
+from .support.converter_context import converter_context as _ctx
 
 pytest.importorskip("pydantic")
 

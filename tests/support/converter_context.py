@@ -1,6 +1,6 @@
-"""The :class:`~flask_apierrors.integrations.Context` the pydantic converter
-tests hand to ``convert_pydantic_error`` (test_integrations_pydantic_paths,
-test_integrations_pydantic_codes)."""
+"""The :class:`~flask_apierrors.integrations.Context` the converter tests
+(marshmallow, pydantic, the field errors they share) hand to a converter
+outside a request."""
 
 from __future__ import annotations
 
